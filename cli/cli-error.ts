@@ -1,0 +1,17 @@
+/** An error the user can act on: printed without a stack trace, with its own exit code. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = "CliError";
+  }
+}
+
+/** A sub-command: `usage` and `summary` feed `netboot-lab --help`; `run` returns the exit code. */
+export interface Command {
+  readonly usage: string;
+  readonly summary: string;
+  run(args: string[]): Promise<number>;
+}

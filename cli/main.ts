@@ -1,0 +1,37 @@
+/**
+ * netboot-lab: what users need outside `pulumi up`. Each sub-command lives in commands/ and
+ * registers itself in COMMANDS below; pure logic stays in lib/ so the CLI and the Pulumi
+ * components share it.
+ */
+import { COMMANDS } from "./commands";
+import { CliError } from "./cli-error";
+
+function usage(): string {
+  const lines = Object.values(COMMANDS).map((command) => `  ${command.usage}\n      ${command.summary}`);
+  return `usage: netboot-lab <command> [options]\n\ncommands:\n${lines.join("\n")}\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`netboot-lab: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  return command.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const message = error instanceof CliError || (error instanceof Error && error.name === "LabConfigError") ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`netboot-lab: ${message}\n`);
+    process.exitCode = error instanceof CliError ? error.exitCode : 1;
+  },
+);

@@ -1,0 +1,5 @@
+export * from "./boot-files";
+export * from "./errors";
+export * from "./schema";
+export * from "./stack-config";
+export * from "./validate";

@@ -1,0 +1,176 @@
+/**
+ * The shape of a lab as written in stack config (`stacks/Pulumi.<stack>.yaml`, keys under `netboot-lab:`).
+ * Structure and defaults live here; rules that relate fields to each other live in validate.ts.
+ */
+import { z } from "zod";
+
+const name = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,30}$/, "must start with a letter and use only a-z, 0-9 and '-' (at most 31 characters)");
+
+export const FIRMWARES = ["bios", "efi-x64", "efi-ia32"] as const;
+export type Firmware = (typeof FIRMWARES)[number];
+
+export const PLATFORMS = ["qemu", "fusion"] as const;
+export type Platform = (typeof PLATFORMS)[number];
+
+/** NIC models a client can emulate; the PCI IDs behind them live in lib/darwin/nics.ts. */
+export const NIC_MODELS = [
+  "qemu-e1000",
+  "qemu-e1000e",
+  "qemu-rtl8139",
+  "qemu-virtio",
+  "qemu-pcnet",
+  "qemu-vmxnet3",
+  "vmware-e1000",
+  "vmware-e1000e",
+  "vmware-vlance",
+  "vmware-vmxnet3",
+] as const;
+export type NicModel = (typeof NIC_MODELS)[number];
+
+const pool = z.strictObject({
+  /** First address of the dynamic pool. */
+  start: z.string(),
+  /** Last address of the dynamic pool (inclusive). */
+  end: z.string(),
+});
+
+export const networkSchema = z.strictObject({
+  subnet: z.string(),
+  serverAddress: z.string().optional(),
+  mode: z.enum(["bridge", "macvlan", "host"]).default("bridge"),
+  bridge: z
+    .string()
+    .regex(/^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$/, "must be a Linux interface name: a letter, then letters, digits, '_', '.' or '-', at most 15 characters")
+    .default("nblab0"),
+  gateway: z.string().optional(),
+  parentInterface: z.string().optional(),
+  router: z.string().optional(),
+  dnsServers: z.array(z.string()).default([]),
+  domainName: z.string().optional(),
+  pools: z.array(pool).optional(),
+  allowUnknownClients: z.boolean().default(false),
+  leaseTimeSeconds: z.number().int().min(60).max(604800).default(3600),
+});
+
+export const dockerSchema = z.strictObject({
+  host: z
+    .string()
+    .regex(/^(unix|ssh|tcp):\/\/\S+$/, "must be a Docker host URL: unix:///var/run/docker.sock, ssh://user@host or tcp://host:2376")
+    .optional(),
+  baseImage: z.string().min(1).default("debian:bookworm-slim"),
+});
+
+export const serversSchema = z.strictObject({
+  tftp: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Largest blksize tftpd grants; UEFI firmwares and old Macs fail above the link MTU. */
+      maxBlockSize: z.number().int().min(512).max(65464).default(1468),
+    })
+    .prefault({}),
+  nfs: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      exportPath: z.string().regex(/^\/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$/, "must be an absolute path such as /netboot").default("/netboot"),
+    })
+    .prefault({}),
+  http: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      port: z.number().int().min(1).max(65535).default(80),
+    })
+    .prefault({}),
+});
+
+/** A Linux kernel and initrd; by default Debian's kernel and a busybox initramfs made by the builder. */
+const linuxPayload = z.strictObject({
+  kernel: z.string().optional(),
+  initrd: z.string().optional(),
+  cmdline: z.string().default("console=ttyS0"),
+});
+
+const linuxLoaderImage = <K extends "ipxe" | "grub" | "pxelinux">(kind: K) =>
+  z.strictObject({
+    name,
+    kind: z.literal(kind),
+    linux: linuxPayload.prefault({}),
+    /** Mount the boot image's `root/` folder over NFS as the guest's root (sends root-path). */
+    nfsRoot: z.boolean().default(false),
+  });
+
+const mkextOptions = z.strictObject({
+  format: z.union([z.literal(1), z.literal(2)]).default(2),
+  arch: z.enum(["i386", "x86_64"]).default("i386"),
+  localRoot: z.boolean().default(false),
+  networkRoot: z.boolean().default(true),
+  safeBoot: z.boolean().default(false),
+  /** Kexts always included, whatever their OSBundleRequired. */
+  kexts: z.array(z.string()).default([]),
+});
+
+export const bootImageSchema = z.discriminatedUnion("kind", [
+  linuxLoaderImage("ipxe"),
+  linuxLoaderImage("grub"),
+  linuxLoaderImage("pxelinux"),
+  z.strictObject({
+    name,
+    kind: z.literal("netbsd"),
+    /** NetBSD's pxeboot_ia32.bin, from the user's NetBSD release. */
+    pxeboot: z.string(),
+    /** The NetBSD kernel (e.g. netbsd-GENERIC). */
+    kernel: z.string(),
+    /** Use the serial-console variant of pxeboot (console on com0). */
+    serialConsole: z.boolean().default(false),
+  }),
+  z.strictObject({
+    name,
+    kind: z.literal("darwin-nbi"),
+    /** Folder name of the image without `.nbi`; defaults to the image name. */
+    nbiName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/).optional(),
+    /** Shown in the boot picker. */
+    description: z.string().optional(),
+    /** EFI booter (boot.efi) from the user's Mac OS X media. */
+    booter: z.string(),
+    /** BIOS PXE chain loader (boot1pxe); BIOS clients can only use images that have one. */
+    pxeBooter: z.string().optional(),
+    /** Kernel (mach_kernel) from the user's media. */
+    kernel: z.string(),
+    /** Extension folders and named .kext bundles for the mkext. */
+    extensions: z.array(z.string()).min(1),
+    /** Root file system image (NetInstall.dmg / NetBoot.dmg). */
+    rootImage: z.string(),
+    protocol: z.enum(["nfs", "http"]).default("nfs"),
+    bootArgs: z.array(z.string()).default([]),
+    verbose: z.boolean().default(true),
+    mkext: mkextOptions.prefault({}),
+  }),
+]);
+
+export const clientSchema = z.strictObject({
+  name,
+  mac: z.string(),
+  ipv4: z.string().optional(),
+  platform: z.enum(PLATFORMS).default("qemu"),
+  firmware: z.enum(FIRMWARES).default("bios"),
+  nic: z.enum(NIC_MODELS).optional(),
+  bootImage: z.string(),
+});
+
+export const labConfigSchema = z.strictObject({
+  network: networkSchema,
+  docker: dockerSchema.prefault({}),
+  servers: serversSchema.prefault({}),
+  bootImages: z.array(bootImageSchema).default([]),
+  clients: z.array(clientSchema).default([]),
+});
+
+export type LabConfigInput = z.input<typeof labConfigSchema>;
+export type LabConfig = z.output<typeof labConfigSchema>;
+export type BootImageConfig = LabConfig["bootImages"][number];
+export type ClientConfig = LabConfig["clients"][number];
+
+/** The stack-config keys the program reads, each under the `netboot-lab:` namespace. */
+export const CONFIG_KEYS = ["network", "docker", "servers", "bootImages", "clients"] as const;
+export const CONFIG_NAMESPACE = "netboot-lab";

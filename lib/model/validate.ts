@@ -1,0 +1,349 @@
+/**
+ * Turns a raw stack configuration into a validated, fully resolved LabModel, or throws a
+ * LabConfigError that lists every problem with its field and fix. Runs before any resource
+ * is declared, so a bad stack never touches what is deployed.
+ */
+import type { z } from "zod";
+import {
+  broadcastAddress,
+  formatIpv4,
+  formatSubnet,
+  hostRange,
+  isHostInSubnet,
+  normaliseMac,
+  parseIpv4,
+  parseSubnet,
+  subnetMask,
+  type Ipv4Subnet,
+} from "../net/ipv4";
+import { bootFilesFor, type BootFileSet, type BootRequester } from "./boot-files";
+import { LabConfigError, type ConfigProblem } from "./errors";
+import {
+  labConfigSchema,
+  type BootImageConfig,
+  type ClientConfig,
+  type Firmware,
+  type LabConfig,
+  type NicModel,
+  type Platform,
+} from "./schema";
+
+export interface PoolModel {
+  readonly start: string;
+  readonly end: string;
+  readonly size: number;
+}
+
+export interface NetworkModel {
+  readonly subnet: string;
+  readonly networkAddress: string;
+  readonly subnetMask: string;
+  readonly broadcastAddress: string;
+  readonly prefixLength: number;
+  /** Address of the lab's servers (dhcpd, TFTP, NFS, HTTP share it). */
+  readonly serverAddress: string;
+  /** `bridge`: an isolated Docker bridge QEMU taps join; `macvlan`/`host`: a host interface VMware bridges to. */
+  readonly mode: "bridge" | "macvlan" | "host";
+  /** Linux bridge name of the lab network (bridge mode). */
+  readonly bridge: string;
+  /** The Docker host's own address on the bridge (bridge mode); never handed out as a router. */
+  readonly gateway?: string;
+  readonly parentInterface?: string;
+  /** Interface dhcpd listens on, inside its network namespace. */
+  readonly listenInterface: string;
+  readonly router?: string;
+  readonly dnsServers: readonly string[];
+  readonly domainName?: string;
+  readonly pools: readonly PoolModel[];
+  readonly allowUnknownClients: boolean;
+  readonly leaseTimeSeconds: number;
+}
+
+export interface ClientModel {
+  readonly name: string;
+  /** Lower-case colon form. */
+  readonly mac: string;
+  /** Reserved address; absent when the client takes one from a pool. */
+  readonly ipv4?: string;
+  readonly platform: Platform;
+  readonly firmware: Firmware;
+  readonly nic: NicModel;
+  readonly bootImage: string;
+  /** The file dhcpd hands this client's firmware (TFTP path or URL). */
+  readonly bootFile: string;
+  /** Every file dhcpd may hand this client, by requester. */
+  readonly bootFiles: Partial<Record<BootRequester, string>>;
+  readonly rootPath?: string;
+}
+
+export interface LabModel {
+  readonly network: NetworkModel;
+  readonly docker: LabConfig["docker"];
+  readonly servers: LabConfig["servers"];
+  readonly bootImages: readonly BootImageConfig[];
+  readonly clients: readonly ClientModel[];
+  /** Boot files and root path of each image, by image name. */
+  readonly bootFileSets: Readonly<Record<string, BootFileSet>>;
+}
+
+const DEFAULT_NIC: Record<Platform, NicModel> = { qemu: "qemu-e1000", fusion: "vmware-e1000" };
+
+/** Validates `raw` (the `netboot-lab:*` config values without their prefix); `source` names the file in errors. */
+export function validateLab(raw: unknown, source?: string): LabModel {
+  const parsed = labConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new LabConfigError(parsed.error.issues.map(describeSchemaIssue), source);
+  const problems: ConfigProblem[] = [];
+  const model = resolve(parsed.data, (field, message) => problems.push({ field, message }));
+  if (problems.length || !model) throw new LabConfigError(problems, source);
+  return model;
+}
+
+function describeSchemaIssue(issue: z.core.$ZodIssue): ConfigProblem {
+  const field = formatPath(issue.path);
+  if (issue.code === "unrecognized_keys") {
+    return { field, message: `unknown key(s) ${issue.keys.map((key) => `"${key}"`).join(", ")}; check the spelling against README.md` };
+  }
+  if (issue.code === "invalid_union" && field.endsWith("]")) {
+    return { field, message: `${issue.message}: "kind" must be one of ipxe, grub, pxelinux, netbsd, darwin-nbi` };
+  }
+  if (issue.code === "invalid_type" && issue.input === undefined) {
+    return { field, message: `is required (${issue.message.toLowerCase()})` };
+  }
+  return { field, message: issue.message };
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (text, part) => (typeof part === "number" ? `${text}[${part}]` : text ? `${text}.${String(part)}` : String(part)),
+    "",
+  ) || "(top level)";
+}
+
+type Report = (field: string, message: string) => void;
+
+function resolve(config: LabConfig, report: Report): LabModel | undefined {
+  const network = resolveNetwork(config, report);
+  if (!network) return undefined;
+  const served = {
+    serverAddress: network.model.serverAddress,
+    nfsExportPath: config.servers.nfs.exportPath,
+    httpBaseUrl: config.servers.http.enabled ? httpBaseUrl(network.model.serverAddress, config.servers.http.port) : undefined,
+  };
+
+  const imagesByName = new Map<string, BootImageConfig>();
+  config.bootImages.forEach((image, index) => {
+    if (imagesByName.has(image.name)) report(`bootImages[${index}].name`, `"${image.name}" is already used by another boot image; names must be unique`);
+    imagesByName.set(image.name, image);
+  });
+  const bootFileSets = Object.fromEntries(config.bootImages.map((image) => [image.name, bootFilesFor(image, served)]));
+
+  const clients = resolveClients(config, network, imagesByName, bootFileSets, report);
+  return {
+    network: network.model,
+    docker: config.docker,
+    servers: config.servers,
+    bootImages: config.bootImages,
+    clients,
+    bootFileSets,
+  };
+}
+
+function httpBaseUrl(address: string, port: number): string {
+  return port === 80 ? `http://${address}` : `http://${address}:${port}`;
+}
+
+interface ResolvedNetwork {
+  readonly model: NetworkModel;
+  readonly subnet: Ipv4Subnet;
+  readonly pools: readonly { first: number; last: number; field: string }[];
+  /** Addresses the lab itself uses, with the field that claims them. */
+  readonly reserved: Map<number, string>;
+}
+
+function resolveNetwork(config: LabConfig, report: Report): ResolvedNetwork | undefined {
+  const net = config.network;
+  const subnet = parseSubnet(net.subnet);
+  if ("error" in subnet) {
+    report("network.subnet", `"${net.subnet}" ${subnet.error}`);
+    return undefined;
+  }
+  const range = hostRange(subnet);
+  const reserved = new Map<number, string>();
+
+  const address = (field: string, text: string | undefined, fallback?: number): number | undefined => {
+    if (text === undefined) return fallback;
+    const value = parseIpv4(text);
+    if (value === undefined) {
+      report(field, `"${text}" is not an IPv4 address; write four numbers 0-255 separated by dots, e.g. ${formatIpv4(range.first + 1)}`);
+      return undefined;
+    }
+    if (!isHostInSubnet(value, subnet)) {
+      report(field, `${text} is outside the lab subnet ${formatSubnet(subnet)}; use an address from ${formatIpv4(range.first)} to ${formatIpv4(range.last)}`);
+      return undefined;
+    }
+    return value;
+  };
+  const claim = (field: string, value: number | undefined) => {
+    if (value === undefined) return;
+    const owner = reserved.get(value);
+    if (owner) report(field, `${formatIpv4(value)} is already used by ${owner}; give each a different address`);
+    else reserved.set(value, field);
+  };
+
+  const gateway = net.mode === "bridge" ? address("network.gateway", net.gateway, range.first) : address("network.gateway", net.gateway);
+  claim("network.gateway", gateway);
+  const serverAddress = address("network.serverAddress", net.serverAddress, range.first + 1);
+  claim("network.serverAddress", serverAddress);
+  const router = address("network.router", net.router);
+  if (router !== undefined && router !== gateway) claim("network.router", router);
+  net.dnsServers.forEach((dns, index) => {
+    if (parseIpv4(dns) === undefined) report(`network.dnsServers[${index}]`, `"${dns}" is not an IPv4 address`);
+  });
+
+  if (net.mode !== "bridge" && !net.parentInterface) {
+    report("network.parentInterface", `is required when network.mode is "${net.mode}": name the host interface on the clients' layer-2 network (the one VMware bridges to), e.g. eth1`);
+  }
+  if (net.mode === "bridge" && net.parentInterface) {
+    report("network.parentInterface", `only applies to network.mode macvlan or host; remove it, or set network.mode`);
+  }
+
+  const pools: { first: number; last: number; field: string }[] = [];
+  const poolConfigs = net.pools ?? [defaultPool(subnet)];
+  poolConfigs.forEach((pool, index) => {
+    const field = `network.pools[${index}]`;
+    const first = address(`${field}.start`, pool.start);
+    const last = address(`${field}.end`, pool.end);
+    if (first === undefined || last === undefined) return;
+    if (first > last) {
+      report(field, `start ${pool.start} is after end ${pool.end}; swap them`);
+      return;
+    }
+    for (const other of pools) {
+      if (first <= other.last && other.first <= last) {
+        report(field, `${pool.start}-${pool.end} overlaps ${other.field} (${formatIpv4(other.first)}-${formatIpv4(other.last)}); pools must not share addresses`);
+      }
+    }
+    pools.push({ first, last, field });
+  });
+
+  if (serverAddress === undefined) return undefined;
+  const model: NetworkModel = {
+    subnet: formatSubnet(subnet),
+    networkAddress: formatIpv4(subnet.network),
+    subnetMask: subnetMask(subnet),
+    broadcastAddress: formatIpv4(broadcastAddress(subnet)),
+    prefixLength: subnet.prefixLength,
+    serverAddress: formatIpv4(serverAddress),
+    mode: net.mode,
+    bridge: net.bridge,
+    gateway: gateway === undefined ? undefined : formatIpv4(gateway),
+    parentInterface: net.parentInterface,
+    listenInterface: net.mode === "host" ? (net.parentInterface ?? "eth0") : "eth0",
+    router: router === undefined ? undefined : formatIpv4(router),
+    dnsServers: net.dnsServers,
+    domainName: net.domainName,
+    pools: pools.map(({ first, last }) => ({ start: formatIpv4(first), end: formatIpv4(last), size: last - first + 1 })),
+    allowUnknownClients: net.allowUnknownClients,
+    leaseTimeSeconds: net.leaseTimeSeconds,
+  };
+  return { model, subnet, pools, reserved };
+}
+
+/** The upper half of the subnet's hosts: leaves the lower half for the server and reservations. */
+function defaultPool(subnet: Ipv4Subnet): { start: string; end: string } {
+  const { first, last } = hostRange(subnet);
+  const start = first + Math.ceil((last - first + 1) / 2);
+  return { start: formatIpv4(start), end: formatIpv4(last) };
+}
+
+function resolveClients(
+  config: LabConfig,
+  network: ResolvedNetwork,
+  images: ReadonlyMap<string, BootImageConfig>,
+  bootFileSets: Readonly<Record<string, BootFileSet>>,
+  report: Report,
+): ClientModel[] {
+  const names = new Map<string, number>();
+  const macs = new Map<string, number>();
+  const clients: ClientModel[] = [];
+  let dynamicClients = 0;
+
+  config.clients.forEach((client: ClientConfig, index) => {
+    const field = `clients[${index}]`;
+    const previousName = names.get(client.name);
+    if (previousName !== undefined) report(`${field}.name`, `"${client.name}" is already the name of clients[${previousName}]; client names must be unique`);
+    names.set(client.name, index);
+
+    const mac = normaliseMac(client.mac);
+    if (!mac) {
+      report(`${field}.mac`, `"${client.mac}" is not a MAC address; write six hex pairs separated by colons, e.g. 52:54:00:12:34:56`);
+    } else {
+      const previousMac = macs.get(mac);
+      if (previousMac !== undefined) report(`${field}.mac`, `${mac} is already the MAC of clients[${previousMac}]; every client needs its own MAC`);
+      macs.set(mac, index);
+      if (parseInt(mac.slice(0, 2), 16) & 1) report(`${field}.mac`, `${mac} is a multicast address (lowest bit of the first byte set); use a unicast MAC such as 52:54:00:…`);
+    }
+
+    let ipv4: number | undefined;
+    if (client.ipv4 !== undefined) {
+      ipv4 = parseIpv4(client.ipv4);
+      if (ipv4 === undefined) {
+        report(`${field}.ipv4`, `"${client.ipv4}" is not an IPv4 address; write four numbers 0-255 separated by dots`);
+      } else if (!isHostInSubnet(ipv4, network.subnet)) {
+        const range = hostRange(network.subnet);
+        report(`${field}.ipv4`, `${client.ipv4} is outside the lab subnet ${network.model.subnet}; use an address from ${formatIpv4(range.first)} to ${formatIpv4(range.last)}`);
+        ipv4 = undefined;
+      } else {
+        const owner = network.reserved.get(ipv4);
+        if (owner) report(`${field}.ipv4`, `${client.ipv4} is already used by ${owner}; give each a different address`);
+        else network.reserved.set(ipv4, `${field}.ipv4`);
+      }
+    } else {
+      dynamicClients++;
+    }
+
+    const nic = client.nic ?? DEFAULT_NIC[client.platform];
+    const nicPlatform = nic.startsWith("vmware-") ? "fusion" : "qemu";
+    if (nicPlatform !== client.platform) {
+      report(`${field}.nic`, `${nic} is a ${nicPlatform === "fusion" ? "VMware" : "QEMU"} NIC but the client's platform is ${client.platform}; pick a ${client.platform === "fusion" ? "vmware-*" : "qemu-*"} model`);
+    }
+
+    const image = images.get(client.bootImage);
+    const fileSet = bootFileSets[client.bootImage];
+    if (!image || !fileSet) {
+      const known = [...images.keys()];
+      report(`${field}.bootImage`, `"${client.bootImage}" is not defined under bootImages; ${known.length ? `use one of ${known.join(", ")}` : "declare it under netboot-lab:bootImages"}`);
+      return;
+    }
+    const bootFile = fileSet.files[client.firmware];
+    if (!bootFile) {
+      const supported = (Object.keys(fileSet.files) as BootRequester[]).filter((requester) => requester !== "ipxe");
+      report(`${field}.firmware`, `boot image "${image.name}" (${image.kind}) cannot boot ${client.firmware} firmware; it supports ${supported.join(", ")}${image.kind === "darwin-nbi" && client.firmware === "bios" ? " (give the image a pxeBooter for BIOS clients)" : ""}`);
+      return;
+    }
+    if (!mac) return;
+    clients.push({
+      name: client.name,
+      mac,
+      ipv4: ipv4 === undefined ? undefined : formatIpv4(ipv4),
+      platform: client.platform,
+      firmware: client.firmware,
+      nic,
+      bootImage: client.bootImage,
+      bootFile,
+      bootFiles: fileSet.files,
+      rootPath: fileSet.rootPath,
+    });
+  });
+
+  for (const [address, owner] of network.reserved) {
+    const pool = network.pools.find((candidate) => address >= candidate.first && address <= candidate.last);
+    if (pool) report(owner, `${formatIpv4(address)} lies inside the dynamic pool ${pool.field} (${formatIpv4(pool.first)}-${formatIpv4(pool.last)}); pick an address outside the pool or shrink the pool`);
+  }
+
+  const poolSize = network.pools.reduce((total, pool) => total + pool.last - pool.first + 1, 0);
+  if (dynamicClients > poolSize) {
+    report("network.pools", `hold ${poolSize} address(es) but ${dynamicClients} client(s) have no ipv4 and need one from a pool; enlarge the pools or give those clients an ipv4`);
+  }
+  return clients;
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    // Pulumi's closure serialization needs real processes, not worker threads.
+    pool: "forks",
+    include: ["test/**/*.test.ts"],
+    testTimeout: 120_000,
+    hookTimeout: 300_000,
+    globalSetup: ["test/global-setup.ts"],
+  },
+});
