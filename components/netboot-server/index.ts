@@ -1,0 +1,196 @@
+/**
+ * NetbootServer: the lab network and the ISC dhcpd, TFTP, NFS and HTTP servers, each in its
+ * own container. All daemons share the network namespace of one small "pod" container that
+ * owns the lab address, so the whole lab answers on a single server address (next-server,
+ * root-path and URLs all name it) and a daemon can restart without the address moving.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { LabModel } from "../../lib/model";
+import { renderLabFiles } from "../../lib/render-lab";
+import { labServers, type ServerContainerSpec, type VolumeRole } from "../../lib/servers";
+
+/** Label keys set on every Docker object the lab creates, so `docker ps --filter` finds them. */
+export const LAB_LABEL = "io.netboot-lab.lab";
+export const ROLE_LABEL = "io.netboot-lab.role";
+
+const SERVER_IMAGE_DIR = join(__dirname, "..", "..", "images", "server");
+
+export interface NetbootServerArgs {
+  /**
+   * The validated lab description (from `validateLab` / `loadStackLab`): network, servers,
+   * clients and boot images. Validation happens before this component is constructed, so an
+   * invalid stack never reaches Docker.
+   */
+  readonly lab: LabModel;
+  /**
+   * Prefix of the Docker names (network, volumes, containers) on the Docker host.
+   * Default: the component's name. Two labs on one Docker host need different prefixes.
+   */
+  readonly dockerNamePrefix?: string;
+}
+
+export class NetbootServer extends pulumi.ComponentResource {
+  /** Address every lab server answers on (dhcpd's next-server, TFTP, NFS, HTTP). */
+  public readonly serverAddress: pulumi.Output<string>;
+  /** The lab subnet in CIDR form. */
+  public readonly subnet: pulumi.Output<string>;
+  /** Linux bridge of the lab network (bridge mode): attach QEMU taps here (`-netdev bridge,br=…`). */
+  public readonly bridge: pulumi.Output<string | undefined>;
+  /** Docker network the servers sit on (absent in host-network mode). */
+  public readonly networkName: pulumi.Output<string | undefined>;
+  /** Docker volume holding the boot tree that TFTP, NFS and HTTP serve; BootImage builds into it. */
+  public readonly bootTreeVolume: pulumi.Output<string>;
+  /** Docker volume holding dhcpd's leases; survives container replacement. */
+  public readonly leasesVolume: pulumi.Output<string>;
+  /** The server image every daemon runs. */
+  public readonly imageName: pulumi.Output<string>;
+  /** Rendered configs by path (`dhcpd/dhcpd.conf`, …, `lab.json`): exactly what `netboot-lab render` writes. */
+  public readonly configs: pulumi.Output<Record<string, string>>;
+  /** Container name of each daemon by role (`dhcpd`, `tftp`, `nfs`, `http`) and of the pod. */
+  public readonly containers: pulumi.Output<Record<string, string>>;
+  /** Commands a user needs next: following dhcpd's log, attaching a QEMU guest. */
+  public readonly commands: pulumi.Output<Record<string, string>>;
+
+  constructor(name: string, args: NetbootServerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("netboot-lab:index:NetbootServer", name, {}, opts);
+    const { lab } = args;
+    const prefix = args.dockerNamePrefix ?? name;
+    const labels = (role: string) => [
+      { label: LAB_LABEL, value: prefix },
+      { label: ROLE_LABEL, value: role },
+    ];
+    const child = { parent: this };
+
+    const network =
+      lab.network.mode === "host"
+        ? undefined
+        : new docker.Network(
+            `${name}-network`,
+            {
+              name: prefix,
+              ...(lab.network.mode === "bridge"
+                ? {
+                    driver: "bridge",
+                    options: {
+                      "com.docker.network.bridge.name": lab.network.bridge,
+                      // Not --internal: Docker's isolation rules for internal networks drop DHCP
+                      // broadcasts (source 0.0.0.0) from taps on the bridge. Without masquerading the
+                      // lab still has no way out, and dhcpd hands clients no router.
+                      "com.docker.network.bridge.enable_ip_masquerade": "false",
+                    },
+                  }
+                : { driver: "macvlan", options: { parent: lab.network.parentInterface ?? "" } }),
+              ipamConfigs: [{ subnet: lab.network.subnet, ...(lab.network.gateway ? { gateway: lab.network.gateway } : {}) }],
+              labels: labels("network"),
+            },
+            child,
+          );
+
+    const volumes: Record<VolumeRole, docker.Volume> = {
+      bootTree: new docker.Volume(`${name}-boot-tree`, { name: `${prefix}-boot-tree`, labels: labels("boot-tree") }, child),
+      leases: new docker.Volume(`${name}-leases`, { name: `${prefix}-leases`, labels: labels("leases") }, { ...child, retainOnDelete: false }),
+    };
+
+    const image = new docker.Image(
+      `${name}-image`,
+      {
+        imageName: `netboot-lab/server:${serverImageTag(lab.docker.baseImage)}`,
+        build: { context: SERVER_IMAGE_DIR, dockerfile: join(SERVER_IMAGE_DIR, "Dockerfile"), args: { BASE_IMAGE: lab.docker.baseImage }, platform: "linux/amd64" },
+        skipPush: true,
+      },
+      child,
+    );
+
+    const pod = new docker.Container(
+      `${name}-pod`,
+      {
+        name: `${prefix}-pod`,
+        image: image.imageName,
+        entrypoints: ["sleep", "infinity"],
+        capabilities: { drops: ["ALL"] },
+        restart: "unless-stopped",
+        hostname: prefix,
+        ...(network
+          ? { networksAdvanced: [{ name: network.name, ipv4Address: lab.network.serverAddress }] }
+          : { networkMode: "host" }),
+        labels: labels("pod"),
+      },
+      child,
+    );
+
+    const daemons = labServers(lab).map(
+      (spec) =>
+        [spec.role, daemonContainer(`${name}-${spec.role}`, `${prefix}-${spec.role}`, spec, image, pod, volumes, labels(spec.role), child)] as const,
+    );
+
+    this.serverAddress = pulumi.output(lab.network.serverAddress);
+    this.subnet = pulumi.output(lab.network.subnet);
+    this.bridge = pulumi.output(lab.network.mode === "bridge" ? lab.network.bridge : undefined);
+    this.networkName = network ? network.name : pulumi.output(undefined);
+    this.bootTreeVolume = volumes.bootTree.name;
+    this.leasesVolume = volumes.leases.name;
+    this.imageName = image.imageName;
+    this.configs = pulumi.output(Object.fromEntries(renderLabFiles(lab).map((file) => [file.path, file.content])));
+    this.containers = pulumi.all([pod.name, ...daemons.map(([, container]) => container.name)]).apply(([podName, ...names]): Record<string, string> => ({
+      pod: podName,
+      ...Object.fromEntries(daemons.map(([role], index) => [role, names[index]!])),
+    }));
+    const commands: Record<string, string> = { dhcpdLog: `docker logs -f ${prefix}-dhcpd` };
+    if (lab.network.mode === "bridge") {
+      commands.qemuNetwork = `-netdev bridge,id=lab,br=${lab.network.bridge} -device e1000,netdev=lab,mac=<client mac>`;
+    }
+    this.commands = pulumi.output(commands);
+    this.registerOutputs({
+      serverAddress: this.serverAddress,
+      subnet: this.subnet,
+      bridge: this.bridge,
+      networkName: this.networkName,
+      bootTreeVolume: this.bootTreeVolume,
+      leasesVolume: this.leasesVolume,
+      imageName: this.imageName,
+      configs: this.configs,
+      containers: this.containers,
+      commands: this.commands,
+    });
+  }
+}
+
+/** The tag changes whenever the Dockerfile or the base image does, so containers follow a rebuilt image. */
+function serverImageTag(baseImage: string): string {
+  const dockerfile = readFileSync(join(SERVER_IMAGE_DIR, "Dockerfile"));
+  return createHash("sha256").update(dockerfile).update("\0").update(baseImage).digest("hex").slice(0, 12);
+}
+
+function daemonContainer(
+  resourceName: string,
+  containerName: string,
+  spec: ServerContainerSpec,
+  image: docker.Image,
+  pod: docker.Container,
+  volumes: Record<VolumeRole, docker.Volume>,
+  labels: { label: string; value: string }[],
+  opts: pulumi.CustomResourceOptions,
+): docker.Container {
+  return new docker.Container(
+    resourceName,
+    {
+      name: containerName,
+      image: image.imageName,
+      entrypoints: [...spec.entrypoint],
+      command: [...spec.command],
+      networkMode: pulumi.interpolate`container:${pod.id}`,
+      capabilities: { drops: ["ALL"], ...(spec.capabilities.length ? { adds: [...spec.capabilities] } : {}) },
+      ...(spec.securityOpts.length ? { securityOpts: [...spec.securityOpts] } : {}),
+      ...(Object.keys(spec.tmpfs).length ? { tmpfs: { ...spec.tmpfs } } : {}),
+      mounts: spec.mounts.map((mount) => ({ type: "volume", source: volumes[mount.volume].name, target: mount.target, readOnly: mount.readOnly })),
+      uploads: spec.files.map((file) => ({ file: file.path, content: file.content, executable: file.executable ?? false })),
+      restart: "unless-stopped",
+      labels,
+    },
+    opts,
+  );
+}

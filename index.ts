@@ -1,0 +1,32 @@
+/**
+ * The netboot-lab stack program: reads the lab from stack config (stacks/Pulumi.<stack>.yaml),
+ * validates all of it before declaring anything, then declares the servers, boot images and
+ * clients. `pulumi up` builds the lab; `pulumi destroy` removes it.
+ */
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { NetbootServer } from "./components/netboot-server";
+import { CONFIG_NAMESPACE, labConfigFrom, validateLab } from "./lib/model";
+
+const stack = pulumi.getStack();
+const config = new pulumi.Config(CONFIG_NAMESPACE);
+const lab = validateLab(
+  labConfigFrom((key) => config.getObject(key)),
+  `stacks/Pulumi.${stack}.yaml`,
+);
+
+// A remote Docker host (ssh://user@host) is how a Fusion lab reaches the layer-2 network of its
+// guests; children inherit the provider from the component.
+const dockerHost = lab.docker.host ? new docker.Provider("docker-host", { host: lab.docker.host }) : undefined;
+
+const server = new NetbootServer(`nbl-${stack}`, { lab }, { providers: dockerHost ? [dockerHost] : [] });
+
+export const serverAddress = server.serverAddress;
+export const subnet = server.subnet;
+export const bridge = server.bridge;
+export const bootTreeVolume = server.bootTreeVolume;
+export const leasesVolume = server.leasesVolume;
+export const containers = server.containers;
+export const commands = server.commands;
+export const configs = server.configs;
+export const clients = lab.clients.map(({ name, mac, ipv4, firmware, bootFile, rootPath }) => ({ name, mac, ipv4, firmware, bootFile, rootPath }));

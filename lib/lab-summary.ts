@@ -1,0 +1,57 @@
+/** lab.json: the machine-readable summary of a lab that `netboot-lab render` writes beside the configs. */
+import type { LabModel } from "./model/validate";
+
+export interface LabSummary {
+  readonly network: {
+    readonly subnet: string;
+    readonly serverAddress: string;
+    readonly bridge: string | null;
+    readonly mode: string;
+    readonly parentInterface: string | null;
+    readonly pools: readonly { start: string; end: string }[];
+  };
+  readonly servers: { readonly tftp: boolean; readonly nfs: string | null; readonly http: string | null };
+  readonly clients: readonly {
+    readonly name: string;
+    readonly mac: string;
+    /** null when the client takes its address from a pool. */
+    readonly ipv4: string | null;
+    readonly platform: string;
+    readonly firmware: string;
+    readonly nic: string;
+    readonly bootImage: string;
+    /** The file dhcpd hands the client's firmware. */
+    readonly bootFile: string;
+    readonly rootPath: string | null;
+  }[];
+}
+
+export function labSummary(lab: LabModel): LabSummary {
+  const { network, servers } = lab;
+  return {
+    network: {
+      subnet: network.subnet,
+      serverAddress: network.serverAddress,
+      bridge: network.mode === "bridge" ? network.bridge : null,
+      mode: network.mode,
+      parentInterface: network.parentInterface ?? null,
+      pools: network.pools.map(({ start, end }) => ({ start, end })),
+    },
+    servers: {
+      tftp: servers.tftp.enabled,
+      nfs: servers.nfs.enabled ? `${network.serverAddress}:${servers.nfs.exportPath}` : null,
+      http: servers.http.enabled ? `http://${network.serverAddress}${servers.http.port === 80 ? "" : `:${servers.http.port}`}/` : null,
+    },
+    clients: lab.clients.map((client) => ({
+      name: client.name,
+      mac: client.mac,
+      ipv4: client.ipv4 ?? null,
+      platform: client.platform,
+      firmware: client.firmware,
+      nic: client.nic,
+      bootImage: client.bootImage,
+      bootFile: client.bootFile,
+      rootPath: client.rootPath ?? null,
+    })),
+  };
+}

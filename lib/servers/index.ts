@@ -1,0 +1,20 @@
+import type { LabModel } from "../model/validate";
+import { dhcpdServer } from "./dhcpd";
+import { httpServer } from "./http";
+import { nfsServer } from "./nfs";
+import type { ServerContainerSpec } from "./spec";
+import { tftpServer } from "./tftp";
+
+export * from "./spec";
+export { BOOT_TREE_DIR } from "./tftp";
+
+/** Every daemon the lab runs, in start order; disabled servers are left out. */
+export function labServers(lab: LabModel): ServerContainerSpec[] {
+  const { servers, network } = lab;
+  return [
+    dhcpdServer(lab),
+    ...(servers.tftp.enabled ? [tftpServer(lab)] : []),
+    ...(servers.nfs.enabled ? [nfsServer({ exportPath: servers.nfs.exportPath, clientSubnet: network.subnet, serverAddress: network.serverAddress })] : []),
+    ...(servers.http.enabled ? [httpServer(lab)] : []),
+  ];
+}

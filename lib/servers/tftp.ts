@@ -1,0 +1,32 @@
+/** tftpd-hpa serving the boot tree read-only: `--secure` chroots into it, no `--create`, the volume is mounted read-only. */
+import type { LabModel } from "../model/validate";
+import type { ServerContainerSpec } from "./spec";
+
+export const BOOT_TREE_DIR = "/srv/netboot";
+
+export function tftpServer(lab: LabModel): ServerContainerSpec {
+  return {
+    role: "tftp",
+    entrypoint: ["/usr/sbin/in.tftpd"],
+    command: [
+      "--foreground",
+      // Bind the lab address only: in host-network mode 0.0.0.0 would serve every host interface.
+      "--address",
+      `${lab.network.serverAddress}:69`,
+      "--secure",
+      "--user",
+      "nobody",
+      // blksize (RFC 2348) is granted up to this size; tsize (RFC 2349) is always honoured.
+      "--blocksize",
+      String(lab.servers.tftp.maxBlockSize),
+      "--verbose",
+      BOOT_TREE_DIR,
+    ],
+    files: [],
+    capabilities: ["NET_BIND_SERVICE", "SYS_CHROOT", "SETUID", "SETGID"],
+    securityOpts: [],
+    tmpfs: {},
+    mounts: [{ volume: "bootTree", target: BOOT_TREE_DIR, readOnly: true }],
+    why: "NET_BIND_SERVICE: UDP port 69; SYS_CHROOT: --secure chroots into the boot tree; SETUID/SETGID: tftpd drops to nobody.",
+  };
+}

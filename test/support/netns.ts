@@ -1,0 +1,97 @@
+/**
+ * Test hosts on links the tests create: a network namespace joined to a lab bridge by a veth
+ * pair. Every real client in the integration tests runs inside one of these, so nothing a
+ * test sends ever leaves the lab bridge.
+ */
+import { randomBytes } from "node:crypto";
+import { execa, type Options, type ResultPromise } from "execa";
+
+/** Prefix of every namespace and link the tests create; global teardown removes leftovers by it. */
+export const TEST_PREFIX = "nbt";
+
+export interface TestHost {
+  /** Network namespace name. */
+  readonly namespace: string;
+  /** The interface inside the namespace (always `eth0`). */
+  readonly interfaceName: string;
+  /** The veth end left in the host namespace, enslaved to the bridge. */
+  readonly hostLink: string;
+  readonly mac: string;
+  /** Runs a command inside the namespace and waits for it. */
+  run(command: string, args: readonly string[], options?: Options): ResultPromise<Options>;
+  /** Removes the namespace and its link; safe to call twice. */
+  destroy(): Promise<void>;
+}
+
+export interface TestHostOptions {
+  /** Linux bridge to join (the lab network's bridge). */
+  readonly bridge: string;
+  /** `A.B.C.D/N` to assign inside the namespace; none leaves eth0 unnumbered (for DHCP clients). */
+  readonly address?: string;
+  /** MAC of eth0 inside the namespace; random locally administered by default. */
+  readonly mac?: string;
+}
+
+export function uniqueName(kind: string): string {
+  return `${TEST_PREFIX}${kind}${randomBytes(3).toString("hex")}`;
+}
+
+function randomMac(): string {
+  const bytes = randomBytes(6);
+  bytes[0] = (bytes[0]! & 0xfe) | 0x02;
+  return [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join(":");
+}
+
+async function ip(...args: string[]): Promise<void> {
+  await execa("ip", args);
+}
+
+export async function createTestHost(options: TestHostOptions): Promise<TestHost> {
+  const id = randomBytes(3).toString("hex");
+  const namespace = `${TEST_PREFIX}-ns-${id}`;
+  const hostLink = `${TEST_PREFIX}h${id}`;
+  const peerLink = `${TEST_PREFIX}p${id}`;
+  const mac = options.mac ?? randomMac();
+  let destroyed = false;
+  const destroy = async () => {
+    if (destroyed) return;
+    destroyed = true;
+    await execa("ip", ["netns", "del", namespace], { reject: false });
+    await execa("ip", ["link", "del", hostLink], { reject: false });
+  };
+  try {
+    await ip("netns", "add", namespace);
+    await ip("link", "add", hostLink, "type", "veth", "peer", "name", peerLink);
+    await ip("link", "set", peerLink, "netns", namespace);
+    await ip("link", "set", hostLink, "master", options.bridge, "up");
+    const inside = (...args: string[]) => ip("-n", namespace, ...args);
+    await inside("link", "set", "lo", "up");
+    await inside("link", "set", peerLink, "name", "eth0");
+    await inside("link", "set", "eth0", "address", mac, "up");
+    if (options.address) await inside("addr", "add", options.address, "dev", "eth0");
+  } catch (error) {
+    await destroy();
+    throw error;
+  }
+  return {
+    namespace,
+    interfaceName: "eth0",
+    hostLink,
+    mac,
+    run: (command, args, runOptions) => execa("ip", ["netns", "exec", namespace, command, ...args], runOptions ?? {}),
+    destroy,
+  };
+}
+
+/** Removes every namespace and link left by earlier test runs (a crash skips afterAll hooks). */
+export async function removeLeftoverTestHosts(): Promise<void> {
+  const namespaces = (await execa("ip", ["netns", "list"], { reject: false })).stdout;
+  for (const line of namespaces.split("\n")) {
+    const name = line.split(" ")[0];
+    if (name?.startsWith(`${TEST_PREFIX}-ns-`)) await execa("ip", ["netns", "del", name], { reject: false });
+  }
+  const links = (await execa("ip", ["-o", "link", "show"], { reject: false })).stdout;
+  for (const match of links.matchAll(new RegExp(`^\\d+: (${TEST_PREFIX}h[0-9a-f]{6})[@:]`, "gm"))) {
+    await execa("ip", ["link", "del", match[1]!], { reject: false });
+  }
+}
