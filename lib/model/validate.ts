@@ -106,8 +106,8 @@ function describeSchemaIssue(issue: z.core.$ZodIssue): ConfigProblem {
   if (issue.code === "invalid_union" && field.endsWith("]")) {
     return { field, message: `${issue.message}: "kind" must be one of ipxe, grub, pxelinux, netbsd, darwin-nbi` };
   }
-  if (issue.code === "invalid_type" && issue.input === undefined) {
-    return { field, message: `is required (${issue.message.toLowerCase()})` };
+  if (issue.code === "invalid_type" && issue.message.endsWith("received undefined")) {
+    return { field, message: `is required (expected ${issue.expected})` };
   }
   return { field, message: issue.message };
 }
