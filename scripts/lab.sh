@@ -18,7 +18,7 @@ fi
 [ -d node_modules ] || npm ci --no-audit --no-fund
 
 # Validate before Pulumi starts: a bad stack is explained without touching anything deployed.
-node bin/netboot-lab.cjs render --stack "$stack" --out ".pulumi-state/rendered/$stack" >/dev/null
+npm run --silent netboot-lab -- render --stack "$stack" --out ".pulumi-state/rendered/$stack" >/dev/null
 
 mkdir -p .pulumi-state
 export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$PWD/.pulumi-state}"

@@ -1,0 +1,68 @@
+import { execa } from "execa";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+const workDir = mkdtempSync(join(tmpdir(), "nbl-render-"));
+afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+
+/** The CLI exactly as users run it: the bundled bin entry (global setup bundles it). */
+function netbootLab(...args: string[]) {
+  return execa("node", ["bin/netboot-lab.cjs", ...args], { reject: false });
+}
+
+describe("netboot-lab render", () => {
+  it("writes the kvm stack's configs and a lab.json summary", async () => {
+    const out = join(workDir, "kvm");
+    const result = await netbootLab("render", "--stack", "kvm", "--out", out);
+    expect(result.stderr).toBe("");
+    expect(result.exitCode).toBe(0);
+    for (const file of ["dhcpd/dhcpd.conf", "http/nginx.conf", "nfs/ganesha.conf", "lab.json"]) expect(existsSync(join(out, file)), file).toBe(true);
+
+    const lab = JSON.parse(readFileSync(join(out, "lab.json"), "utf8"));
+    expect(lab.network).toMatchObject({ subnet: "10.77.0.0/24", serverAddress: "10.77.0.2", bridge: "nblab0" });
+    expect(lab.clients).toEqual([
+      expect.objectContaining({ name: "bios-ipxe", mac: "52:54:00:77:00:10", ipv4: "10.77.0.10", firmware: "bios", bootFile: "linux-ipxe/undionly.kpxe", rootPath: null }),
+      expect.objectContaining({ name: "efi-grub", ipv4: "10.77.0.11", firmware: "efi-x64", bootFile: "linux-grub/boot/grub/x86_64-efi/core.efi", rootPath: "10.77.0.2:/netboot/linux-grub/root" }),
+      expect.objectContaining({ name: "bios-pxelinux", ipv4: null, bootFile: "linux-pxelinux/pxelinux.0" }),
+    ]);
+
+    const check = await execa("dhcpd", ["-t", "-4", "-cf", join(out, "dhcpd/dhcpd.conf")], { reject: false });
+    expect(check.exitCode).toBe(0);
+  });
+
+  it("writes the fusion stack's Darwin boot file and root path", async () => {
+    const out = join(workDir, "fusion");
+    expect((await netbootLab("render", "--stack", "fusion", "--out", out)).exitCode).toBe(0);
+    const lab = JSON.parse(readFileSync(join(out, "lab.json"), "utf8"));
+    expect(lab.network).toMatchObject({ serverAddress: "10.0.0.28", mode: "macvlan", bridge: null, parentInterface: "eth1" });
+    expect(lab.clients[0]).toMatchObject({
+      name: "snowleopard-server",
+      firmware: "efi-x64",
+      nic: "vmware-e1000",
+      bootFile: "snow-leopard/NetBootSP0.nbi/i386/booter",
+      rootPath: "nfs:10.0.0.28:/netboot:snow-leopard/NetBootSP0.nbi/NetInstall.dmg",
+    });
+  });
+
+  it("exits non-zero with the validation message for an invalid stack", async () => {
+    const project = join(workDir, "bad-project");
+    mkdirSync(join(project, "stacks"), { recursive: true });
+    writeFileSync(
+      join(project, "stacks", "Pulumi.bad.yaml"),
+      ["config:", "  netboot-lab:network:", "    subnet: 10.77.0.0/24", "  netboot-lab:clients:", "    - name: vm1", "      mac: 52:54:00:00:00:0g", "      bootImage: missing", ""].join("\n"),
+    );
+    const result = await netbootLab("render", "--stack", "bad", "--project", project, "--out", join(workDir, "bad"));
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain("Invalid lab configuration in");
+    expect(result.stderr).toContain('clients[0].mac: "52:54:00:00:00:0g" is not a MAC address');
+    expect(existsSync(join(workDir, "bad"))).toBe(false);
+  });
+
+  it("names a missing stack file", async () => {
+    const result = await netbootLab("render", "--stack", "nope", "--out", join(workDir, "nope"));
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/cannot read .*stacks\/Pulumi\.nope\.yaml: file not found/);
+  });
+});
