@@ -19,7 +19,7 @@ const lab = validateLab(
 // guests; children inherit the provider from the component.
 const dockerHost = lab.docker.host ? new docker.Provider("docker-host", { host: lab.docker.host }) : undefined;
 
-const server = new NetbootServer(`nbl-${stack}`, { lab }, { providers: dockerHost ? [dockerHost] : [] });
+const server = new NetbootServer(`nbl-${stack}`, { lab, dockerNamePrefix: lab.docker.namePrefix }, { providers: dockerHost ? [dockerHost] : [] });
 
 export const serverAddress = server.serverAddress;
 export const subnet = server.subnet;

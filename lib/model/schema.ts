@@ -60,6 +60,11 @@ export const dockerSchema = z.strictObject({
     .regex(/^(unix|ssh|tcp):\/\/\S+$/, "must be a Docker host URL: unix:///var/run/docker.sock, ssh://user@host or tcp://host:2376")
     .optional(),
   baseImage: z.string().min(1).default("debian:bookworm-slim"),
+  /** Prefix of the lab's container, network and volume names on the Docker host (default `nbl-<stack>`). */
+  namePrefix: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_.-]{0,39}$/, "must be a Docker name prefix: lower-case letters, digits, '_', '.' or '-', at most 40 characters")
+    .optional(),
 });
 
 export const serversSchema = z.strictObject({
@@ -142,8 +147,16 @@ export const bootImageSchema = z.discriminatedUnion("kind", [
     /** Root file system image (NetInstall.dmg / NetBoot.dmg). */
     rootImage: z.string(),
     protocol: z.enum(["nfs", "http"]).default("nfs"),
+    /** Extra kernel boot-args, e.g. `-s` or `cpus=1`; an arg here replaces a generated one with the same key (`rd=`, `rp=`, `debug=`). */
     bootArgs: z.array(z.string()).default([]),
+    /** Verbose boot (`-v`). */
     verbose: z.boolean().default(true),
+    /** Kernel messages on the first serial port too (`serial=3`), for capturing boot logs from a VM. */
+    serialConsole: z.boolean().default(false),
+    /** Kernel debug flags, e.g. `0x144` (`debug=0x144`); none by default. */
+    debugFlags: z.string().regex(/^0x[0-9a-fA-F]{1,8}$/, "must be a hex number such as 0x144").optional(),
+    /** NBImageInfo.plist `Index` (BSDP image id): 1-4095 server-local, 4096-65535 shared; default derived from the image name. */
+    index: z.number().int().min(1).max(65535).optional(),
     mkext: mkextOptions.prefault({}),
   }),
 ]);
