@@ -9,7 +9,7 @@ import { DarwinInputError } from "./errors";
 import { constants as zlibConstants, deflateSync, inflateSync } from "node:zlib";
 import { adler32 } from "./adler32";
 import { archProperty, stringProperty, type KextSummary } from "./info-dict";
-import { isDict, newDict, parseInfoPlist, parsePlistXml, serializeIokitXml, type PlistDict } from "./iokit-xml";
+import { isDict, newDict, parseInfoPlist, parsePlistXml, serializeIokitXml, type PlistDict, type PlistValue } from "./iokit-xml";
 import { lzssDecode, lzssEncode } from "./lzss";
 import { ARCHES, CPU_SUBTYPE_MULTIPLE, CPU_TYPE_ANY, cpuTypeName, isKnownCpuType, MachOFormatError, readFatHeader, readMachO, writeFat, type MkextArch } from "./macho";
 
@@ -238,6 +238,20 @@ function summarize(slices: readonly MkextSlice[]): KextSummary[] {
   });
 }
 
+interface Version1Descriptor {
+  /** Where the descriptor is, for messages. */
+  readonly at: number;
+  readonly offset: number;
+  readonly compressedSize: number;
+  readonly realSize: number;
+}
+
+interface Version2Entry {
+  readonly at: number;
+  readonly compressedSize: number;
+  readonly fullSize: number;
+}
+
 interface Region {
   readonly start: number;
   readonly end: number;
@@ -292,7 +306,6 @@ class SliceReader {
     } else {
       this.fail(`version is ${hex(version)}; the kernel accepts only ${hex(MKEXT_VERSION_1)} (format 1) and ${hex(MKEXT_VERSION_2)} (format 2)`, 16);
     }
-    this.checkOverlaps();
     return { format: version === MKEXT_VERSION_1 ? 1 : 2, arch, cputype, cpusubtype, fileOffset: this.base, length, adler32: stored, kexts };
   }
 
@@ -315,30 +328,35 @@ class SliceReader {
   private readVersion1(kextCount: number, cputype: number): MkextEntry[] {
     const tableEnd = CORE_HEADER_SIZE + kextCount * V1_ENTRY_SIZE;
     if (tableEnd > this.bytes.length) this.fail(`header declares ${kextCount} kexts but their ${kextCount * V1_ENTRY_SIZE}-byte table would end at ${hex(tableEnd)}, past the end of the archive (${hex(this.bytes.length)})`, 20);
-    const entries: MkextEntry[] = [];
-    for (let index = 0; index < kextCount; index++) {
+    // Bounds and overlaps first: a bad offset is reported as such, not as the garbage it points at.
+    const files = Array.from({ length: kextCount }, (_, index) => {
       const at = CORE_HEADER_SIZE + index * V1_ENTRY_SIZE;
-      const plistBytes = this.readVersion1File(at, tableEnd, `kext ${index} plist`);
-      if (!plistBytes) this.fail(`kext ${index} has no plist (its descriptor is all zero)`, at);
+      const plist = this.version1Descriptor(at, tableEnd, `kext ${index} plist`);
+      if (!plist) this.fail(`kext ${index} has no plist (its descriptor is all zero)`, at);
+      return { at, plist, executable: this.version1Descriptor(at + V1_FILE_SIZE, tableEnd, `kext ${index} executable`) };
+    });
+    this.checkOverlaps();
+    return files.map(({ at, plist, executable }, index) => {
+      const plistBytes = this.version1Payload(plist, `kext ${index} plist`);
       const info = this.parseInfo(() => parseInfoPlist(plistBytes, `kext ${index} plist`), at);
-      const entryName = `kext ${index} (${this.bundleIdOf(info, index, at)})`;
-      const executable = this.readVersion1File(at + V1_FILE_SIZE, tableEnd, `${entryName} executable`);
-      entries.push(this.entry(info, index, at, null, executable, cputype));
-    }
-    return entries;
+      const executableBytes = executable && this.version1Payload(executable, `kext ${index} (${this.bundleIdOf(info, index, at)}) executable`);
+      return this.entry(info, index, at, null, executableBytes, cputype);
+    });
   }
 
-  private readVersion1File(at: number, tableEnd: number, what: string): Buffer | null {
+  private version1Descriptor(at: number, tableEnd: number, what: string): Version1Descriptor | null {
     const offset = this.u32(at);
     const compressedSize = this.u32(at + 4);
     const realSize = this.u32(at + 8);
     if (offset === 0 && compressedSize === 0 && realSize === 0 && this.u32(at + 12) === 0) return null;
     if (realSize === 0) this.fail(`${what} descriptor has size 0 but is not all zero`, at + 8);
-    const storedSize = compressedSize || realSize;
-    this.claim(offset, storedSize, tableEnd, what, at);
-    const stored = this.bytes.subarray(offset, offset + storedSize);
-    if (compressedSize === 0) return stored;
-    const { output, consumed } = lzssDecode(stored, realSize);
+    this.claim(offset, compressedSize || realSize, tableEnd, what, at);
+    return { at, offset, compressedSize, realSize };
+  }
+
+  private version1Payload({ at, offset, compressedSize, realSize }: Version1Descriptor, what: string): Buffer {
+    if (compressedSize === 0) return this.bytes.subarray(offset, offset + realSize);
+    const { output, consumed } = lzssDecode(this.bytes.subarray(offset, offset + compressedSize), realSize);
     if (output.length !== realSize) this.fail(`${what}: LZSS data at ${hex(offset)} expands to ${output.length} bytes but the descriptor says ${realSize}`, at + 8);
     if (consumed !== compressedSize) this.fail(`${what}: LZSS data at ${hex(offset)} has ${compressedSize - consumed} bytes left over after producing all ${realSize} bytes`, at + 4);
     return output;
@@ -358,25 +376,30 @@ class SliceReader {
     const infos = isDict(top) ? top._MKEXTInfoDictionaries : undefined;
     if (!Array.isArray(infos)) this.fail("plist has no _MKEXTInfoDictionaries array", plistOffset);
     if (infos.length !== kextCount) this.fail(`header counts ${kextCount} kexts but the plist describes ${infos.length}`, 20);
-    return infos.map((info, index) => {
+    const kexts = infos.map((info, index) => {
       if (!isDict(info)) this.fail(`_MKEXTInfoDictionaries[${index}] is not a dictionary`, plistOffset);
       const name = `kext ${index} (${this.bundleIdOf(info, index, plistOffset)})`;
       const bundlePath = info._MKEXTBundlePath;
       if (bundlePath !== undefined && typeof bundlePath !== "string") this.fail(`${name}: _MKEXTBundlePath is not a string`, plistOffset);
-      const entryOffset = info._MKEXTExecutable;
-      let executable: Buffer | null = null;
-      if (entryOffset !== undefined) {
-        if (typeof entryOffset !== "bigint" || entryOffset < 0n || entryOffset > BigInt(this.bytes.length)) this.fail(`${name}: _MKEXTExecutable (${String(entryOffset)}) is not an offset inside the archive`, plistOffset);
-        const at = Number(entryOffset);
-        if (at + V2_FILE_HEADER_SIZE > this.bytes.length) this.fail(`${name}: executable entry header at ${hex(at)} runs past the end of the archive`, at);
-        const compressed = this.u32(at);
-        const fullSize = this.u32(at + 4);
-        if (fullSize === 0) this.fail(`${name}: executable entry at ${hex(at)} has size 0`, at + 4);
-        this.claim(at, V2_FILE_HEADER_SIZE + (compressed || fullSize), V2_HEADER_SIZE, `${name} executable entry`, at);
-        executable = this.inflate(at + V2_FILE_HEADER_SIZE, compressed, fullSize, `${name} executable`, at);
-      }
-      return this.entry(info, index, plistOffset, bundlePath ?? null, executable, cputype);
+      return { info, name, bundlePath: bundlePath ?? null, entry: this.version2Entry(info._MKEXTExecutable, name, plistOffset) };
     });
+    this.checkOverlaps();
+    return kexts.map(({ info, name, bundlePath, entry }, index) => {
+      const executable = entry && this.inflate(entry.at + V2_FILE_HEADER_SIZE, entry.compressedSize, entry.fullSize, `${name} executable`, entry.at);
+      return this.entry(info, index, plistOffset, bundlePath, executable, cputype);
+    });
+  }
+
+  private version2Entry(offset: PlistValue | undefined, name: string, plistOffset: number): Version2Entry | null {
+    if (offset === undefined) return null;
+    if (typeof offset !== "bigint" || offset < 0n || offset > BigInt(this.bytes.length)) this.fail(`${name}: _MKEXTExecutable (${String(offset)}) is not an offset inside the archive`, plistOffset);
+    const at = Number(offset);
+    if (at + V2_FILE_HEADER_SIZE > this.bytes.length) this.fail(`${name}: executable entry header at ${hex(at)} runs past the end of the archive`, at);
+    const compressedSize = this.u32(at);
+    const fullSize = this.u32(at + 4);
+    if (fullSize === 0) this.fail(`${name}: executable entry at ${hex(at)} has size 0`, at + 4);
+    this.claim(at, V2_FILE_HEADER_SIZE + (compressedSize || fullSize), V2_HEADER_SIZE, `${name} executable entry`, at);
+    return { at, compressedSize, fullSize };
   }
 
   private inflate(offset: number, compressedSize: number, fullSize: number, what: string, fieldOffset: number): Buffer {

@@ -130,7 +130,7 @@ export function selectKexts(candidates: readonly KextBundle[], options: Selectio
         const selected = { ...provider, reason: `library of ${kext.bundleId}` };
         included.set(library, selected);
         queue.push(selected);
-        notes.push(`added ${describeKext(provider.kext)}: library of ${kext.bundleId}${accepted.size ? ` (OSBundleRequired ${required ?? "not set"} alone would have left it out)` : ""}`);
+        notes.push(`added ${describeKext(provider.kext)}: library of ${kext.bundleId}${accepted.size && !(required && accepted.has(required)) ? ` (its OSBundleRequired, ${required ?? "none"}, would have left it out)` : ""}`);
       }
     }
   }
