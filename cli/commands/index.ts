@@ -1,7 +1,9 @@
 import type { Command } from "../cli-error";
 import { renderCommand } from "./render";
+import { mkextCommand } from "./mkext";
 
 /** Every sub-command by name. Add new ones here. */
 export const COMMANDS: Record<string, Command> = {
   render: renderCommand,
+  mkext: mkextCommand,
 };
