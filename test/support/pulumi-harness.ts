@@ -1,0 +1,313 @@
+/**
+ * Runs a Pulumi program against mocks the way `pulumi up` runs it for one stack: the stack
+ * file's config as the engine would pass it, the project and stack names from Pulumi.yaml, and
+ * the program evaluated inside the root stack resource. Records every resource the program
+ * declares, in declaration order, with the inputs the engine would receive.
+ *
+ * The mocks answer with ids and state that make cross-references resolve to the real Docker
+ * names (a container's id is its `name`, an image's `repoDigest` is its `imageName`, …), so
+ * the recorded inputs can be applied to a local Docker engine as they are (docker-apply.ts).
+ */
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { load } from "js-yaml";
+import { vi } from "vitest";
+import { readStackConfigMap } from "../../lib/model";
+
+/** The repository root: where Pulumi.yaml and index.ts live. */
+export const PROJECT_DIR = resolve(__dirname, "..", "..");
+
+export interface DeclaredResource {
+  /** Resource type token, e.g. `docker:index/container:Container`. */
+  readonly type: string;
+  /** Logical (Pulumi) name. */
+  readonly name: string;
+  /** Inputs as the engine receives them: Outputs resolved, unset keys absent. */
+  readonly inputs: Record<string, unknown>;
+  /** Logical name of the parent resource; absent for children of the stack itself. */
+  readonly parent?: string;
+  /** Logical name of the explicit provider resource; absent when the default provider is used. */
+  readonly provider?: string;
+  /** Physical id the mocks assigned; absent for component resources. */
+  readonly id?: string;
+}
+
+export interface StackRun {
+  /** Every resource the program declared, in declaration order (the root stack excluded). */
+  readonly resources: DeclaredResource[];
+  /** The stack outputs, unwrapped. */
+  readonly outputs: Record<string, unknown>;
+}
+
+export interface RunStackOptions {
+  /**
+   * Config merged over the stack file's `config:` map, keys as written there
+   * (`{ "netboot-lab:network": { bridge: "nbt0" } }`). Objects merge key by key, anything else
+   * replaces; `undefined` removes the key.
+   */
+  readonly configOverrides?: Record<string, unknown>;
+  /** Folder with Pulumi.yaml and the stack files; default: the repository root. */
+  readonly projectDir?: string;
+  /** Program module, relative to projectDir; default `index` (Pulumi's `main` default). */
+  readonly program?: string;
+  /** How long registrations may take before the run counts as hung; default 60 s. */
+  readonly settleTimeoutMs?: number;
+}
+
+const DEFAULT_SETTLE_TIMEOUT_MS = 60_000;
+
+interface PulumiProject {
+  readonly name: string;
+  readonly stackConfigDir: string;
+}
+
+/** What the transformation saw at construction time; the mocks only see type and name. */
+interface Declaration {
+  readonly resource: pulumi.Resource;
+  readonly type: string;
+  readonly name: string;
+  readonly parent?: pulumi.Resource;
+}
+
+interface Registration {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, unknown>;
+  readonly providerReference?: string;
+  readonly id?: string;
+}
+
+interface Evaluation {
+  readonly resources: DeclaredResource[];
+  readonly outputs?: Record<string, unknown>;
+  /** What the program threw, if it threw. */
+  readonly programError?: unknown;
+  /** Failures outside the program's own flow: rejected registrations, resources never registered. */
+  readonly runtimeFailures: unknown[];
+}
+
+/** Runs the program for `stack`; rejects with the program's error or any failed registration. */
+export async function runStack(stack: string, options: RunStackOptions = {}): Promise<StackRun> {
+  const evaluation = await evaluate(stack, options);
+  if (evaluation.programError !== undefined) throw evaluation.programError;
+  throwRuntimeFailures(evaluation);
+  return { resources: evaluation.resources, outputs: evaluation.outputs ?? {} };
+}
+
+/**
+ * Runs a program that is expected to throw (invalid config). Returns the error and the
+ * resources that were registered before it (validation must leave this empty); rejects when
+ * the program succeeds.
+ */
+export async function runStackExpectingError(
+  stack: string,
+  options: RunStackOptions = {},
+): Promise<{ error: Error; resources: DeclaredResource[] }> {
+  const evaluation = await evaluate(stack, options);
+  if (evaluation.programError === undefined) {
+    throwRuntimeFailures(evaluation);
+    throw new Error(
+      `expected the program to fail for stack "${stack}", but it succeeded and declared ${evaluation.resources.length} resources: ` +
+        evaluation.resources.map((resource) => `${resource.type} ${resource.name}`).join(", "),
+    );
+  }
+  const error = evaluation.programError instanceof Error ? evaluation.programError : new Error(String(evaluation.programError));
+  return { error, resources: evaluation.resources };
+}
+
+function throwRuntimeFailures(evaluation: Evaluation): void {
+  if (evaluation.runtimeFailures.length === 0) return;
+  const messages = evaluation.runtimeFailures.map((failure) => (failure instanceof Error ? failure.stack ?? failure.message : String(failure)));
+  throw new Error(`the program's resource registrations failed:\n${messages.join("\n")}`);
+}
+
+async function evaluate(stack: string, options: RunStackOptions): Promise<Evaluation> {
+  const projectDir = resolve(PROJECT_DIR, options.projectDir ?? ".");
+  const project = readProject(projectDir);
+  const fileConfig = readStackConfigMap(join(projectDir, project.stackConfigDir, `Pulumi.${stack}.yaml`));
+  pulumi.runtime.setAllConfig(engineConfig(mergeConfig(fileConfig, options.configOverrides ?? {}), project.name));
+
+  const registrations: Registration[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const result = mockResource(args);
+        registrations.push({ type: args.type, name: args.name, inputs: args.inputs, providerReference: args.provider, id: result.id });
+        return result;
+      },
+      call(args) {
+        throw new Error(`no mock for the invoke ${args.token}; add one to test/support/pulumi-harness.ts`);
+      },
+    },
+    project.name,
+    stack,
+    false,
+  );
+
+  const declarations: Declaration[] = [];
+  const rejections = collectUnhandledRejections();
+  let outputs: Record<string, unknown> | undefined;
+  let programError: unknown;
+  const program = async () => {
+    try {
+      // The program is a module with top-level effects: evaluate it afresh for every run.
+      vi.resetModules();
+      outputs = await pulumi.runtime.runInPulumiStack(async () => {
+        pulumi.runtime.registerStackTransformation(({ resource, type, name, opts }) => {
+          declarations.push({ resource, type, name, parent: opts.parent });
+          return undefined;
+        });
+        return programOutputs(await import(resolve(projectDir, options.program ?? "index")));
+      });
+    } catch (error) {
+      programError = error;
+    }
+    await waitForRegistrations();
+  };
+  const outcome = await settleWithin(program(), rejections.first, options.settleTimeoutMs ?? DEFAULT_SETTLE_TIMEOUT_MS);
+  rejections.stop();
+  const { resources, unregistered } = joinDeclarations(declarations, registrations);
+  const runtimeFailures: unknown[] = [...rejections.reasons];
+  if (outcome === "timeout") {
+    runtimeFailures.push(new Error(`registrations did not settle within ${options.settleTimeoutMs ?? DEFAULT_SETTLE_TIMEOUT_MS} ms`));
+  }
+  if (unregistered.length) {
+    runtimeFailures.push(new Error(`declared but never registered (an input never resolved or failed): ${unregistered.join(", ")}`));
+  }
+  return { resources, outputs, programError, runtimeFailures };
+}
+
+function readProject(projectDir: string): PulumiProject {
+  const document = load(readFileSync(join(projectDir, "Pulumi.yaml"), "utf8")) as { name?: unknown; stackConfigDir?: unknown };
+  if (typeof document?.name !== "string") throw new Error(`${projectDir}/Pulumi.yaml has no project name`);
+  return { name: document.name, stackConfigDir: typeof document.stackConfigDir === "string" ? document.stackConfigDir : "." };
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+export function mergeConfig(base: Record<string, unknown>, overrides: Record<string, unknown>): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) delete merged[key];
+    else merged[key] = isPlainObject(value) && isPlainObject(merged[key]) ? mergeConfig(merged[key], value) : value;
+  }
+  return merged;
+}
+
+/** Config the way the Pulumi engine hands it to a program: namespaced keys, strings, objects as JSON. */
+export function engineConfig(config: Record<string, unknown>, projectName: string): Record<string, string> {
+  const engine: Record<string, string> = {};
+  for (const [key, value] of Object.entries(config)) {
+    if (isPlainObject(value) && "secure" in value) {
+      throw new Error(`config ${key} is a secret; the harness cannot decrypt it without the Pulumi CLI: give test stacks plain values`);
+    }
+    engine[key.includes(":") ? key : `${projectName}:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return engine;
+}
+
+const DOCKER_NAMED_TYPES = new Set(["docker:index/network:Network", "docker:index/volume:Volume", "docker:index/container:Container"]);
+
+/** Ids and state as the real provider would report them, so references resolve to Docker's own names. */
+export function mockResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+  const inputs: Record<string, unknown> = args.inputs;
+  if (DOCKER_NAMED_TYPES.has(args.type)) {
+    const name = typeof inputs.name === "string" ? inputs.name : args.name;
+    return { id: name, state: { ...inputs, name } };
+  }
+  if (args.type === "docker:index/image:Image") {
+    const imageName = String(inputs.imageName);
+    return { id: imageName, state: { ...inputs, imageName, baseImageName: imageName, repoDigest: imageName } };
+  }
+  if (args.type === "docker:index/remoteImage:RemoteImage") {
+    const name = String(inputs.name);
+    return { id: name, state: { ...inputs, imageId: name, repoDigest: name } };
+  }
+  return { id: args.custom ? args.name : undefined, state: inputs };
+}
+
+/** Pulumi runs a module whose default export is a function and exports what it returns. */
+async function programOutputs(module: Record<string, unknown>): Promise<Record<string, unknown>> {
+  if (typeof module.default === "function") return (await module.default()) as Record<string, unknown>;
+  return module;
+}
+
+/**
+ * A failed registration leaves everything that depends on it waiting forever: stop at the first
+ * rejection nobody handled, or when registration takes implausibly long.
+ */
+async function settleWithin(run: Promise<void>, firstRejection: Promise<void>, timeoutMs: number): Promise<"settled" | "rejected" | "timeout"> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<"timeout">((resolveTimeout) => (timer = setTimeout(() => resolveTimeout("timeout"), timeoutMs)));
+  try {
+    return await Promise.race([run.then(() => "settled" as const), firstRejection.then(() => "rejected" as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Registration is asynchronous: it continues after the program returns, and a resource may be
+ * declared inside an apply. The runtime counts every pending RPC; this is what it awaits before
+ * a real `pulumi up` exits. The extra turn lets Node report rejections nobody awaited.
+ */
+async function waitForRegistrations(): Promise<void> {
+  const { waitForRPCs } = pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> };
+  if (typeof waitForRPCs !== "function") {
+    throw new Error("@pulumi/pulumi no longer exports runtime.waitForRPCs; update waitForRegistrations in test/support/pulumi-harness.ts");
+  }
+  await waitForRPCs();
+  await new Promise((resolveTurn) => setImmediate(resolveTurn));
+}
+
+function collectUnhandledRejections(): { reasons: unknown[]; first: Promise<void>; stop(): void } {
+  const reasons: unknown[] = [];
+  let notifyFirst = () => {};
+  const first = new Promise<void>((resolveFirst) => (notifyFirst = resolveFirst));
+  const listener = (reason: unknown) => {
+    reasons.push(reason);
+    notifyFirst();
+  };
+  process.on("unhandledRejection", listener);
+  return { reasons, first, stop: () => process.off("unhandledRejection", listener) };
+}
+
+/** The provider's logical name from a provider reference (`<urn>::<id>`); default providers are left out. */
+function providerName(reference: string | undefined): string | undefined {
+  if (!reference) return undefined;
+  const urn = reference.slice(0, reference.lastIndexOf("::"));
+  const name = urn.slice(urn.lastIndexOf("::") + 2);
+  return name.startsWith("default") ? undefined : name;
+}
+
+function joinDeclarations(
+  declarations: readonly Declaration[],
+  registrations: readonly Registration[],
+): { resources: DeclaredResource[]; unregistered: string[] } {
+  const pending = [...registrations];
+  const names = new Map(declarations.map((declaration) => [declaration.resource, declaration.name]));
+  const resources: DeclaredResource[] = [];
+  const unregistered: string[] = [];
+  for (const declaration of declarations) {
+    const index = pending.findIndex((registration) => registration.type === declaration.type && registration.name === declaration.name);
+    if (index < 0) {
+      unregistered.push(`${declaration.type} ${declaration.name}`);
+      continue;
+    }
+    const [registration] = pending.splice(index, 1);
+    const parent = declaration.parent && names.get(declaration.parent);
+    const provider = providerName(registration!.providerReference);
+    resources.push({
+      type: declaration.type,
+      name: declaration.name,
+      inputs: registration!.inputs,
+      ...(parent ? { parent } : {}),
+      ...(provider ? { provider } : {}),
+      ...(registration!.id ? { id: registration!.id } : {}),
+    });
+  }
+  return { resources, unregistered };
+}
+
