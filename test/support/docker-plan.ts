@@ -1,0 +1,599 @@
+/**
+ * Maps the inputs of declared @pulumi/docker 5.2.0 resources (as the Pulumi mocks record
+ * them) onto the Docker Engine API requests the provider itself makes: terraform-provider-docker
+ * for Network, Volume, Container and RemoteImage, pulumi-docker's own code for Image. Pure: no
+ * engine access, so the mapping is unit-tested on its own; docker-apply.ts carries it out.
+ *
+ * Every input key and value must be understood. Anything else is an error listing all of
+ * them, so a test that applies the component's resources cannot silently drift from what
+ * `pulumi up` would create.
+ */
+import { isAbsolute, relative, resolve } from "node:path";
+import type Dockerode from "dockerode";
+import type { DeclaredResource } from "./pulumi-harness";
+
+export interface PlanOptions {
+  /** Labels added to every object created, next to the declared ones. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Merged over every docker.Image's declared `build.args` (e.g. an offline BASE_IMAGE). */
+  readonly imageBuildArgs?: Readonly<Record<string, string>>;
+  /**
+   * Prepended to every declared network, volume and container name and to every reference to
+   * them, so runs on a shared engine cannot collide. Image names are kept (images are a cache).
+   */
+  readonly namePrefix?: string;
+  /** Where relative build contexts, Dockerfiles and upload sources are resolved (Pulumi's working directory). */
+  readonly projectDir: string;
+  /**
+   * Host interfaces the test created (a veth end, a dummy link) that macvlan/ipvlan networks
+   * may use as `parent`. Any other parent is refused: servers must never reach the machine's
+   * own networks.
+   */
+  readonly macvlanParents?: readonly string[];
+  /** The engine the test talks to; a docker.Provider naming any other host is refused. */
+  readonly localDockerHost?: string;
+}
+
+export interface NetworkStep {
+  readonly kind: "network";
+  readonly resource: string;
+  readonly create: Dockerode.NetworkCreateOptions;
+}
+
+export interface VolumeStep {
+  readonly kind: "volume";
+  readonly resource: string;
+  readonly create: Dockerode.VolumeCreateOptions & { Name: string };
+}
+
+export interface BuildImageStep {
+  readonly kind: "build-image";
+  readonly resource: string;
+  /** Absolute build context. */
+  readonly context: string;
+  /** `t` is the declared imageName; `dockerfile` is relative to the context. */
+  readonly build: Dockerode.ImageBuildOptions & { t: string; dockerfile: string };
+}
+
+/** A docker.RemoteImage: the image must already be on the engine (tests never pull). */
+export interface LocalImageStep {
+  readonly kind: "local-image";
+  readonly resource: string;
+  readonly imageName: string;
+}
+
+export interface NetworkAttachment {
+  readonly network: string;
+  readonly endpoint: Dockerode.EndpointSettings;
+}
+
+export interface Upload {
+  /** Absolute path inside the container. */
+  readonly path: string;
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** Literal bytes, or a host file read when the container is created. */
+  readonly content: Buffer | { readonly sourcePath: string };
+}
+
+export interface ContainerStep {
+  readonly kind: "container";
+  readonly resource: string;
+  readonly create: Dockerode.ContainerCreateOptions & { name: string; HostConfig: Dockerode.HostConfig };
+  /** Connected after the default bridge is left, as the provider does for `networksAdvanced`. */
+  readonly networks: readonly NetworkAttachment[];
+  readonly uploads: readonly Upload[];
+  readonly start: boolean;
+  /** The provider fails when such a container is not running after creation. */
+  readonly mustRun: boolean;
+  /** Wait for the container to exit (a one-shot job). */
+  readonly attach: boolean;
+  /** Keep the output of an attached container. */
+  readonly logs: boolean;
+}
+
+export type DockerStep = NetworkStep | VolumeStep | BuildImageStep | LocalImageStep | ContainerStep;
+
+export class UnsupportedInputsError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(
+      `The declared resources use inputs the Docker mapping does not understand (extend test/support/docker-plan.ts, or stop declaring them):\n` +
+        problems.map((problem) => `  - ${problem}`).join("\n"),
+    );
+    this.name = "UnsupportedInputsError";
+  }
+}
+
+const TYPES = {
+  provider: "pulumi:providers:docker",
+  network: "docker:index/network:Network",
+  volume: "docker:index/volume:Volume",
+  image: "docker:index/image:Image",
+  remoteImage: "docker:index/remoteImage:RemoteImage",
+  container: "docker:index/container:Container",
+} as const;
+
+export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
+const RESTART_POLICIES = ["no", "on-failure", "always", "unless-stopped"];
+const MOUNT_TYPES = ["volume", "bind", "tmpfs"];
+/** Drivers whose networks are a new bridge on this machine, reachable only through links the test makes. */
+const ISOLATED_NETWORK_DRIVERS = ["bridge"];
+const PARENTED_NETWORK_DRIVERS = ["macvlan", "ipvlan"];
+
+/**
+ * Reads one object of inputs, remembering which keys were read; `finish` reports the rest.
+ * Type mismatches and bad values are recorded as problems, never thrown, so one run lists all.
+ */
+class InputReader {
+  private readonly readKeys = new Set<string>();
+
+  constructor(
+    private readonly values: Record<string, unknown>,
+    private readonly where: string,
+    private readonly problems: string[],
+  ) {}
+
+  problem(key: string, message: string): void {
+    this.problems.push(`${this.where}.${key}: ${message}`);
+  }
+
+  private take(key: string): unknown {
+    this.readKeys.add(key);
+    return this.values[key];
+  }
+
+  private typed<T>(key: string, what: string, accepts: (value: unknown) => value is T): T | undefined {
+    const value = this.take(key);
+    if (value === undefined || value === null) return undefined;
+    if (accepts(value)) return value;
+    this.problem(key, `expected ${what}, got ${JSON.stringify(value)}`);
+    return undefined;
+  }
+
+  string(key: string): string | undefined {
+    return this.typed(key, "a string", (value): value is string => typeof value === "string");
+  }
+
+  /** A string the provider requires; its absence is a problem (reported as missing, mapped as ""). */
+  requiredString(key: string, why: string): string {
+    const value = this.string(key);
+    if (value === undefined && this.values[key] === undefined) this.problem(key, `missing; ${why}`);
+    return value ?? "";
+  }
+
+  boolean(key: string): boolean | undefined {
+    return this.typed(key, "a boolean", (value): value is boolean => typeof value === "boolean");
+  }
+
+  number(key: string): number | undefined {
+    return this.typed(key, "a number", (value): value is number => typeof value === "number");
+  }
+
+  strings(key: string): string[] | undefined {
+    return this.typed(key, "a list of strings", (value): value is string[] => Array.isArray(value) && value.every((item) => typeof item === "string"));
+  }
+
+  stringMap(key: string): Record<string, string> | undefined {
+    return this.typed(key, "a map of strings", (value): value is Record<string, string> => isRecord(value) && Object.values(value).every((item) => typeof item === "string"));
+  }
+
+  /** A string that must be one of `allowed`. */
+  choice(key: string, allowed: readonly string[]): string | undefined {
+    const value = this.string(key);
+    if (value !== undefined && !allowed.includes(value)) this.problem(key, `${JSON.stringify(value)} is not mapped; supported: ${allowed.join(", ")}`);
+    return value;
+  }
+
+  /** A key whose only supported value is `expected` (other values change behaviour the mapping lacks). */
+  expect(key: string, expected: unknown, why: string): void {
+    const value = this.take(key);
+    if (value !== undefined && value !== expected) this.problem(key, `${JSON.stringify(value)} is not supported: ${why}`);
+  }
+
+  /** A key that only matters after creation (destroy, preview, replacement triggers): read and ignored. */
+  irrelevant(key: string): void {
+    this.take(key);
+  }
+
+  /** `[{ label, value }]` as the provider declares labels. */
+  labels(key: string): Record<string, string> | undefined {
+    const entries = this.objects(key, (label) => [label.requiredString("label", "a label needs a key"), label.requiredString("value", "a label needs a value")] as const);
+    return entries && Object.fromEntries(entries);
+  }
+
+  object<T>(key: string, map: (reader: InputReader) => T): T | undefined {
+    const value = this.typed(key, "an object", isRecord);
+    return value && readAll(value, `${this.where}.${key}`, this.problems, map);
+  }
+
+  objects<T>(key: string, map: (reader: InputReader, index: number) => T): T[] | undefined {
+    const value = this.typed(key, "a list of objects", (items): items is Record<string, unknown>[] => Array.isArray(items) && items.every(isRecord));
+    return value?.map((item, index) => readAll(item, `${this.where}.${key}[${index}]`, this.problems, (reader) => map(reader, index)));
+  }
+
+  finish(): void {
+    for (const [key, value] of Object.entries(this.values)) {
+      if (!this.readKeys.has(key)) this.problem(key, `not understood by the mapping (value ${JSON.stringify(value)})`);
+    }
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function readAll<T>(values: Record<string, unknown>, where: string, problems: string[], map: (reader: InputReader) => T): T {
+  const reader = new InputReader(values, where, problems);
+  const result = map(reader);
+  reader.finish();
+  return result;
+}
+
+/** Drops undefined values so plans compare cleanly and requests carry only what was declared. */
+function defined<T extends object>(object: T): T {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T;
+}
+
+/** The Docker name of a declared network, volume or container: its `name` input, else the mock's id. */
+function declaredDockerName(resource: DeclaredResource): string {
+  return typeof resource.inputs.name === "string" ? resource.inputs.name : (resource.id ?? resource.name);
+}
+
+/** Renames declared objects and references to them; anything else (an external network, a host path) is kept. */
+export class DockerNames {
+  private readonly declared: Record<"network" | "volume" | "container", Set<string>>;
+
+  constructor(
+    resources: readonly DeclaredResource[],
+    private readonly prefix = "",
+  ) {
+    const namesOf = (type: string) => new Set(resources.filter((resource) => resource.type === type).map(declaredDockerName));
+    this.declared = { network: namesOf(TYPES.network), volume: namesOf(TYPES.volume), container: namesOf(TYPES.container) };
+  }
+
+  /** The name a declared network, volume or container gets on the engine. */
+  of(kind: "network" | "volume" | "container", name: string): string {
+    return this.declared[kind].has(name) ? this.prefix + name : name;
+  }
+}
+
+interface PlanContext {
+  readonly options: PlanOptions;
+  readonly names: DockerNames;
+  readonly problems: string[];
+}
+
+export function planDockerApply(resources: readonly DeclaredResource[], options: PlanOptions): DockerStep[] {
+  const context: PlanContext = { options, names: new DockerNames(resources, options.namePrefix), problems: [] };
+  const steps: DockerStep[] = [];
+  for (const resource of resources) {
+    // Component resources have no physical id and create nothing themselves.
+    if (resource.id === undefined) continue;
+    const step = readAll(resource.inputs, `${resource.type} ${resource.name}: inputs`, context.problems, (reader) => planResource(resource, reader, context));
+    if (step) steps.push(step);
+  }
+  if (context.problems.length) throw new UnsupportedInputsError(context.problems);
+  return orderSteps(steps);
+}
+
+function planResource(resource: DeclaredResource, reader: InputReader, context: PlanContext): DockerStep | undefined {
+  switch (resource.type) {
+    case TYPES.provider:
+      return checkProvider(reader, context);
+    case TYPES.network:
+      return planNetwork(resource, reader, context);
+    case TYPES.volume:
+      return planVolume(resource, reader, context);
+    case TYPES.image:
+      return planImage(resource, reader, context);
+    case TYPES.remoteImage:
+      return planRemoteImage(resource, reader);
+    case TYPES.container:
+      return planContainer(resource, reader, context);
+    default:
+      context.problems.push(`${resource.type} ${resource.name}: this resource type has no mapping onto the Docker engine`);
+      // Its inputs are not the point; don't list each of them too.
+      for (const key of Object.keys(resource.inputs)) reader.irrelevant(key);
+      return undefined;
+  }
+}
+
+function checkProvider(reader: InputReader, context: PlanContext): undefined {
+  const host = reader.string("host");
+  const local = context.options.localDockerHost ?? DEFAULT_DOCKER_HOST;
+  if (host !== undefined && host !== local) {
+    reader.problem("host", `${JSON.stringify(host)} is not the local engine (${local}); the integration tests only run against the local engine`);
+  }
+  return undefined;
+}
+
+function planNetwork(resource: DeclaredResource, reader: InputReader, context: PlanContext): NetworkStep {
+  const name = context.names.of("network", reader.string("name") ?? declaredDockerName(resource));
+  const driver = reader.string("driver") ?? "bridge";
+  const options = reader.stringMap("options");
+  checkNetworkIsolation(reader, driver, options, context.options.macvlanParents ?? []);
+  const ipamConfigs = reader.objects("ipamConfigs", (ipam) =>
+    defined({ Subnet: ipam.string("subnet"), Gateway: ipam.string("gateway"), IPRange: ipam.string("ipRange"), AuxiliaryAddresses: ipam.stringMap("auxAddress") }),
+  );
+  const create: Dockerode.NetworkCreateOptions = defined({
+    Name: name,
+    // The engine allows two networks of one name unless asked not to; the provider's would then be ambiguous.
+    CheckDuplicate: true,
+    Driver: driver,
+    Options: options,
+    IPAM: defined({ Driver: reader.string("ipamDriver") ?? "default", Config: ipamConfigs, Options: reader.stringMap("ipamOptions") }),
+    Internal: reader.boolean("internal"),
+    Attachable: reader.boolean("attachable"),
+    Ingress: reader.boolean("ingress"),
+    EnableIPv6: reader.boolean("ipv6"),
+    Labels: { ...reader.labels("labels"), ...context.options.labels },
+  });
+  return { kind: "network", resource: resource.name, create };
+}
+
+/** Servers may only sit on networks the test controls: a new bridge, or macvlan/ipvlan on a link the test made. */
+function checkNetworkIsolation(reader: InputReader, driver: string, options: Record<string, string> | undefined, allowedParents: readonly string[]): void {
+  if (ISOLATED_NETWORK_DRIVERS.includes(driver)) return;
+  if (!PARENTED_NETWORK_DRIVERS.includes(driver)) {
+    reader.problem("driver", `${JSON.stringify(driver)} is not mapped; supported: ${[...ISOLATED_NETWORK_DRIVERS, ...PARENTED_NETWORK_DRIVERS].join(", ")}`);
+    return;
+  }
+  const parent = options?.parent;
+  if (parent === undefined || !allowedParents.includes(parent)) {
+    reader.problem(
+      "options.parent",
+      `a ${driver} network on ${JSON.stringify(parent ?? "(none)")} would put the servers on a network the test does not own; ` +
+        `override netboot-lab:network.parentInterface with a link the test created and pass it in macvlanParents`,
+    );
+  }
+}
+
+function planVolume(resource: DeclaredResource, reader: InputReader, context: PlanContext): VolumeStep {
+  const create = defined({
+    Name: context.names.of("volume", reader.string("name") ?? declaredDockerName(resource)),
+    Driver: reader.string("driver"),
+    DriverOpts: reader.stringMap("driverOpts"),
+    Labels: { ...reader.labels("labels"), ...context.options.labels },
+  });
+  return { kind: "volume", resource: resource.name, create };
+}
+
+function planImage(resource: DeclaredResource, reader: InputReader, context: PlanContext): BuildImageStep {
+  const imageName = reader.requiredString("imageName", "containers refer to the image by it");
+  reader.expect("skipPush", true, "the tests build locally and never push; declare skipPush: true");
+  reader.irrelevant("buildOnPreview");
+  reader.expect("registry", undefined, "the tests never push to a registry");
+  const build = reader.object("build", (build) => {
+    // pulumi-docker resolves both against the program's working directory, the Dockerfile defaulting to <context>/Dockerfile.
+    const contextDir = resolve(context.options.projectDir, build.string("context") ?? ".");
+    const dockerfile = resolve(context.options.projectDir, build.string("dockerfile") ?? resolve(contextDir, "Dockerfile"));
+    const relativeDockerfile = relative(contextDir, dockerfile);
+    if (relativeDockerfile.startsWith("..") || isAbsolute(relativeDockerfile)) {
+      build.problem("dockerfile", `${dockerfile} lies outside the build context ${contextDir}; the mapping sends only the context`);
+    }
+    // Both builders build the same Dockerfile; the engine's classic builder needs no BuildKit session.
+    build.choice("builderVersion", ["BuilderV1", "BuilderBuildKit"]);
+    return {
+      contextDir,
+      options: defined({
+        dockerfile: relativeDockerfile,
+        buildargs: { ...build.stringMap("args"), ...context.options.imageBuildArgs },
+        platform: build.string("platform"),
+        target: build.string("target"),
+      }),
+    };
+  });
+  const { contextDir, options } = build ?? { contextDir: context.options.projectDir, options: { dockerfile: "Dockerfile" } };
+  return { kind: "build-image", resource: resource.name, context: contextDir, build: { ...options, t: imageName, labels: { ...context.options.labels } } };
+}
+
+function planRemoteImage(resource: DeclaredResource, reader: InputReader): LocalImageStep {
+  const imageName = reader.requiredString("name", "a RemoteImage names the image to use");
+  // The tests never remove images, so how the provider would remove this one does not matter.
+  reader.irrelevant("keepLocally");
+  reader.irrelevant("forceRemove");
+  return { kind: "local-image", resource: resource.name, imageName };
+}
+
+function planContainer(resource: DeclaredResource, reader: InputReader, context: PlanContext): ContainerStep {
+  const { names } = context;
+  const name = names.of("container", reader.string("name") ?? declaredDockerName(resource));
+  const image = reader.requiredString("image", "a container needs an image");
+  const capabilities = reader.object("capabilities", (caps) => ({ add: caps.strings("adds"), drop: caps.strings("drops") }));
+  const volumes = planContainerVolumes(reader, names);
+  const create = {
+    name,
+    ...defined({
+      Image: image,
+      Cmd: reader.strings("command"),
+      Entrypoint: reader.strings("entrypoints"),
+      Env: reader.strings("envs"),
+      Hostname: reader.string("hostname"),
+      Domainname: reader.string("domainname"),
+      User: reader.string("user"),
+      WorkingDir: reader.string("workingDir"),
+      Tty: reader.boolean("tty"),
+      OpenStdin: reader.boolean("stdinOpen"),
+      StopSignal: reader.string("stopSignal"),
+      StopTimeout: reader.number("stopTimeout"),
+      Volumes: volumes.anonymous,
+      Labels: { ...reader.labels("labels"), ...context.options.labels },
+    }),
+    HostConfig: defined({
+      NetworkMode: planNetworkMode(reader, names),
+      CapAdd: capabilities?.add,
+      CapDrop: capabilities?.drop,
+      SecurityOpt: reader.strings("securityOpts"),
+      Privileged: reader.boolean("privileged") ?? false,
+      ReadonlyRootfs: reader.boolean("readOnly") ?? false,
+      Init: reader.boolean("init") ?? false,
+      RestartPolicy: { Name: reader.choice("restart", RESTART_POLICIES) ?? "no", MaximumRetryCount: reader.number("maxRetryCount") ?? 0 },
+      Tmpfs: reader.stringMap("tmpfs"),
+      Mounts: reader.objects("mounts", (mount) => planMount(mount, names, context.options.projectDir)),
+      Binds: volumes.binds,
+      VolumesFrom: volumes.from,
+      Sysctls: reader.stringMap("sysctls"),
+      Devices: reader.objects("devices", (device) => {
+        const hostPath = device.requiredString("hostPath", "a device names the host device");
+        return { PathOnHost: hostPath, PathInContainer: device.string("containerPath") ?? hostPath, CgroupPermissions: device.string("permissions") ?? "rwm" };
+      }),
+      Dns: reader.strings("dns"),
+      DnsSearch: reader.strings("dnsSearches"),
+      DnsOptions: reader.strings("dnsOpts"),
+      LogConfig: defined({ Type: reader.string("logDriver") ?? "json-file", Config: reader.stringMap("logOpts") }),
+    }),
+  };
+  // Destroy-time settings: teardown always force-removes the container with its anonymous volumes.
+  reader.irrelevant("removeVolumes");
+  reader.irrelevant("destroyGraceSeconds");
+  return {
+    kind: "container",
+    resource: resource.name,
+    create,
+    networks: reader.objects("networksAdvanced", (network) => planAttachment(network, names)) ?? [],
+    uploads: reader.objects("uploads", (upload) => planUpload(upload, context.options.projectDir)) ?? [],
+    start: reader.boolean("start") ?? true,
+    mustRun: reader.boolean("mustRun") ?? true,
+    attach: reader.boolean("attach") ?? false,
+    logs: reader.boolean("logs") ?? false,
+  };
+}
+
+function planNetworkMode(reader: InputReader, names: DockerNames): string | undefined {
+  const mode = reader.string("networkMode");
+  if (mode === "host") {
+    reader.problem("networkMode", `"host" would put the servers on the machine's own interfaces; the tests never do that`);
+    return undefined;
+  }
+  const joined = mode?.match(/^container:(.+)$/)?.[1];
+  return joined ? `container:${names.of("container", joined)}` : mode;
+}
+
+function planAttachment(network: InputReader, names: DockerNames): NetworkAttachment {
+  const name = network.requiredString("name", "name the network to join");
+  const ipv4Address = network.string("ipv4Address");
+  const ipv6Address = network.string("ipv6Address");
+  return {
+    network: names.of("network", name),
+    endpoint: defined({
+      IPAMConfig: ipv4Address || ipv6Address ? defined({ IPv4Address: ipv4Address, IPv6Address: ipv6Address }) : undefined,
+      Aliases: network.strings("aliases"),
+      MacAddress: network.string("macAddress"),
+    }),
+  };
+}
+
+function planMount(mount: InputReader, names: DockerNames, projectDir: string): Dockerode.MountSettings {
+  const type = mount.choice("type", MOUNT_TYPES) as Dockerode.MountType | undefined;
+  const target = mount.requiredString("target", "a mount needs a path in the container");
+  const source = mount.string("source");
+  const volumeOptions = mount.object("volumeOptions", (options) =>
+    defined({
+      NoCopy: options.boolean("noCopy"),
+      Labels: options.labels("labels"),
+      DriverConfig: options.string("driverName") ? defined({ Name: options.string("driverName")!, Options: options.stringMap("driverOptions") }) : undefined,
+      Subpath: options.string("subpath"),
+    }),
+  );
+  // The engine takes partial option objects; dockerode's types demand every field.
+  return defined({
+    Type: type ?? "volume",
+    Target: target,
+    Source: type === "volume" && source ? names.of("volume", source) : type === "bind" && source ? resolve(projectDir, source) : source,
+    ReadOnly: mount.boolean("readOnly"),
+    VolumeOptions: volumeOptions,
+    BindOptions: mount.object("bindOptions", (options) => defined({ Propagation: options.string("propagation") as Dockerode.MountPropagation | undefined })),
+    TmpfsOptions: mount.object("tmpfsOptions", (options) => defined({ SizeBytes: options.number("sizeBytes"), Mode: options.number("mode") })),
+  }) as Dockerode.MountSettings;
+}
+
+/** The provider's `volumes` blocks: binds of a volume or host path, volumes of another container, or anonymous volumes. */
+function planContainerVolumes(reader: InputReader, names: DockerNames): { binds?: string[]; from?: string[]; anonymous?: Record<string, object> } {
+  const binds: string[] = [];
+  const from: string[] = [];
+  const anonymous: Record<string, object> = {};
+  reader.objects("volumes", (volume) => {
+    const containerPath = volume.string("containerPath");
+    const fromContainer = volume.string("fromContainer");
+    const volumeName = volume.string("volumeName");
+    const hostPath = volume.string("hostPath");
+    const readOnly = volume.boolean("readOnly");
+    if (fromContainer) from.push(names.of("container", fromContainer) + (readOnly ? ":ro" : ""));
+    else if (!containerPath) volume.problem("containerPath", "missing; a volume needs a path in the container");
+    else if (volumeName || hostPath) binds.push(`${volumeName ? names.of("volume", volumeName) : hostPath}:${containerPath}${readOnly ? ":ro" : ""}`);
+    else anonymous[containerPath] = {};
+  });
+  return {
+    binds: binds.length ? binds : undefined,
+    from: from.length ? from : undefined,
+    anonymous: Object.keys(anonymous).length ? anonymous : undefined,
+  };
+}
+
+/** As the provider uploads: one tar entry per file, 0644 (0744 when executable) unless `permissions` says otherwise. */
+function planUpload(upload: InputReader, projectDir: string): Upload {
+  const path = upload.requiredString("file", "an upload needs a path in the container");
+  if (path && !path.startsWith("/")) upload.problem("file", `${JSON.stringify(path)} must be an absolute path in the container`);
+  const content = upload.string("content");
+  const contentBase64 = upload.string("contentBase64");
+  const source = upload.string("source");
+  if ([content, contentBase64, source].filter((value) => value !== undefined).length !== 1) {
+    upload.problem("content", "exactly one of content, contentBase64 and source must be set");
+  }
+  // Only forces a replacement when the source file changes.
+  upload.irrelevant("sourceHash");
+  const permissions = upload.string("permissions");
+  if (permissions !== undefined && !/^0?[0-7]{3,4}$/.test(permissions)) upload.problem("permissions", `${JSON.stringify(permissions)} is not an octal mode such as "0644"`);
+  const executable = upload.boolean("executable") ?? false;
+  return {
+    path,
+    mode: permissions !== undefined ? parseInt(permissions, 8) : executable ? 0o744 : 0o644,
+    uid: numericId(upload, "owner"),
+    gid: numericId(upload, "group"),
+    content: source !== undefined ? { sourcePath: resolve(projectDir, source) } : Buffer.from(contentBase64 ?? content ?? "", contentBase64 !== undefined ? "base64" : "utf8"),
+  };
+}
+
+function numericId(upload: InputReader, key: "owner" | "group"): number {
+  const value = upload.string(key);
+  if (value === undefined) return 0;
+  if (/^\d+$/.test(value)) return Number(value);
+  upload.problem(key, `${JSON.stringify(value)}: only numeric ids are mapped (names would resolve against this machine's user database)`);
+  return 0;
+}
+
+/**
+ * Networks, volumes and images first, then containers in declaration order, except that a
+ * container joining another's network namespace or volumes comes after it.
+ */
+function orderSteps(steps: readonly DockerStep[]): DockerStep[] {
+  const rank: Record<DockerStep["kind"], number> = { network: 0, volume: 1, "build-image": 2, "local-image": 2, container: 3 };
+  const infrastructure = steps.filter((step) => step.kind !== "container").sort((a, b) => rank[a.kind] - rank[b.kind]);
+  return [...infrastructure, ...orderContainers(steps.filter((step): step is ContainerStep => step.kind === "container"))];
+}
+
+function containerDependencies(step: ContainerStep): string[] {
+  const joined = step.create.HostConfig.NetworkMode?.match(/^container:(.+)$/)?.[1];
+  const volumesFrom = ((step.create.HostConfig.VolumesFrom as string[] | undefined) ?? []).map((entry) => entry.replace(/:ro$/, ""));
+  return [...(joined ? [joined] : []), ...volumesFrom];
+}
+
+function orderContainers(containers: readonly ContainerStep[]): ContainerStep[] {
+  const byName = new Map(containers.map((step) => [step.create.name, step]));
+  const ordered: ContainerStep[] = [];
+  const visiting = new Set<ContainerStep>();
+  const visit = (step: ContainerStep) => {
+    if (ordered.includes(step)) return;
+    if (visiting.has(step)) throw new UnsupportedInputsError([`${step.resource}: containers join each other's namespaces in a cycle`]);
+    visiting.add(step);
+    for (const dependency of containerDependencies(step)) {
+      const other = byName.get(dependency);
+      if (other) visit(other);
+    }
+    visiting.delete(step);
+    ordered.push(step);
+  };
+  containers.forEach(visit);
+  return ordered;
+}
