@@ -91,12 +91,13 @@ function inspect(args: string[]): number {
   const { path, archive, size } = readArchiveFile(positionals[0]!, "inspect");
   const slices = archive.slices.map((slice) => ({ arch: slice.arch, format: slice.format, fileOffset: slice.fileOffset, length: slice.length, adler32: `0x${slice.adler32.toString(16).padStart(8, "0")}`, kextCount: slice.kexts.length }));
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ file: path, size, fat: archive.fat, slices, kexts: archive.kexts }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ file: path, size, fat: archive.fat, slices, kexts: archive.kexts, warnings: archive.warnings }, null, 2)}\n`);
     return 0;
   }
   const describeSlice = (slice: (typeof slices)[number]) => `${slice.arch}: format ${slice.format}, ${slice.kextCount} kexts, ${slice.length} bytes, adler32 ${slice.adler32}`;
   const lines = [`${path}: ${size} bytes, ${archive.fat ? `fat with ${slices.length} slices` : "thin"}`, ...slices.map((slice) => `  ${describeSlice(slice)}${archive.fat ? ` at offset ${slice.fileOffset}` : ""}`)];
   lines.push(...table([["BUNDLE ID", "VERSION", "OSBundleRequired", "EXECUTABLE"], ...archive.kexts.map((kext) => [kext.bundleId, kext.version, kext.required ?? "-", formatSizes(kext.executableSizes)])]));
+  lines.push(...archive.warnings.map((warning) => `warning: ${warning}`));
   process.stdout.write(`${lines.join("\n")}\n`);
   return 0;
 }

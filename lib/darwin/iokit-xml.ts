@@ -12,7 +12,11 @@
  */
 import { DarwinInputError } from "./errors";
 
-/** A parsed plist value. Integers are bigint (kext plists carry 64-bit values); `<real>` is number. */
+/**
+ * A parsed plist value. Integers are bigint (kext plists carry 64-bit values) as written;
+ * IOKit XML stores them as 64-bit hex, which reads back unsigned as the kernel sees it
+ * (-2 becomes 2^64 - 2). `<real>` is number.
+ */
 export type PlistValue = string | bigint | number | boolean | Buffer | Date | PlistValue[] | PlistDict;
 /** A `<dict>`; created without a prototype so keys such as `__proto__` are plain data. */
 export interface PlistDict {

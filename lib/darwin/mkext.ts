@@ -189,6 +189,8 @@ export interface MkextArchive {
   readonly slices: readonly MkextSlice[];
   /** One line per bundle identifier across all slices, in the order of first appearance. */
   readonly kexts: readonly KextSummary[];
+  /** Valid but risky: limits of particular booters the archive exceeds. */
+  readonly warnings: readonly string[];
 }
 
 function hex(value: number): string {
@@ -211,7 +213,15 @@ export function readMkext(file: Buffer): MkextArchive {
         return slice;
       })
     : [new SliceReader(file, 0, "").read()];
-  return { fat: fat !== undefined, slices, kexts: summarize(slices) };
+  return { fat: fat !== undefined, slices, kexts: summarize(slices), warnings: slices.flatMap(sizeWarnings) };
+}
+
+/** boot-132's PXE booter loads at most 24 MiB of mkext (kLoadSize); Chameleon 64 MiB. */
+const BOOT132_MKEXT_LIMIT = 0x01800000;
+
+function sizeWarnings(slice: MkextSlice): string[] {
+  if (slice.length <= BOOT132_MKEXT_LIMIT) return [];
+  return [`the ${slice.arch} slice is ${(slice.length / 1048576).toFixed(1)} MiB; boot-132-based PXE booters refuse mkexts over 24 MiB (Chameleon over 64 MiB): build with a narrower filter or fewer kexts`];
 }
 
 function summarize(slices: readonly MkextSlice[]): KextSummary[] {

@@ -1,4 +1,5 @@
-import { cpSync } from "node:fs";
+import { cpSync, readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { deflateSync, inflateSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
@@ -6,7 +7,7 @@ import { adler32 } from "../../lib/darwin/adler32";
 import { buildMkext } from "../../lib/darwin/build";
 import { parseInfoPlist, parsePlistXml } from "../../lib/darwin/iokit-xml";
 import { MKEXT_VERSION_1, MKEXT_VERSION_2, MkextFormatError, readMkext, writeMkext, type MkextFormat, type MkextKextInput } from "../../lib/darwin/mkext";
-import { fakeThinMachO, infoPlistText, prng, scratchDir, writeSnowLeopardExtensions, type FakeArch, type FakeKext } from "./fixtures";
+import { fakeThinMachO, infoPlistText, prng, scratchDir, writeKext, writeSnowLeopardExtensions, type FakeArch, type FakeKext } from "./fixtures";
 
 const scratch = scratchDir("mkext");
 afterAll(scratch.cleanup);
@@ -165,6 +166,44 @@ describe("determinism", () => {
       expect(buildMkext({ ...options, paths: [extensions] }).archive.equals(first)).toBe(true);
       expect(buildMkext({ ...options, paths: [copy] }).archive.equals(first)).toBe(true);
     }
+  });
+});
+
+describe("Info.plist corner cases through an archive", () => {
+  const extraXml = `
+    <!-- a comment between entries -->
+    <key>Quoted &amp; &lt;escaped&gt; &#x263A;</key><string>it&apos;s <![CDATA[<raw>]]> &quot;fine&quot;</string>
+    <key>HexScore</key><integer>0x3e8</integer>
+    <key>Negative</key><integer>-2</integer>
+    <key>Wide</key><integer>0xfffffffffffffff0</integer>
+    <key>Blob</key><data>3q2+7w==</data>
+    <key>Empty</key><string/>`;
+
+  it("keeps the exact values in format 2 and the exact bytes in format 1", () => {
+    const dir = join(scratch.dir, "corner");
+    const bundle = writeKext(dir, { id: "com.example.corner", required: "Root", arches: ["i386"], libraries: {}, extraXml });
+    for (const format of [1, 2] as const) {
+      const [kext] = readMkext(buildMkext({ paths: [dir], format, arch: "i386" }).archive).slices[0]!.kexts;
+      expect(kext!.info).toMatchObject({
+        "Quoted & <escaped> \u263a": `it's <raw> "fine"`,
+        HexScore: 1000n,
+        // IOKit XML writes integers as 64-bit hex, which the kernel (and our reader) reads unsigned.
+        Negative: format === 1 ? -2n : 2n ** 64n - 2n,
+        Wide: 0xfffffffffffffff0n,
+        Blob: Buffer.from([0xde, 0xad, 0xbe, 0xef]),
+        Empty: "",
+      });
+      if (format === 1) expect(readMkext(buildMkext({ paths: [dir], format, arch: "i386" }).archive).slices[0]!.kexts[0]!.info).toEqual(parseInfoPlist(readFileSync(join(bundle, "Contents", "Info.plist")), "x"));
+    }
+  });
+});
+
+describe("booter limits", () => {
+  it("warns about an archive larger than boot-132's 24 MiB", () => {
+    const executable = Buffer.concat([fakeThinMachO("i386", 32), randomBytes(24 * 1024 * 1024)]);
+    const archive = writeMkext(1, [{ arch: "i386", kexts: [kextInput({ id: "com.example.huge" }, executable)] }]);
+    expect(readMkext(archive).warnings).toEqual(["the i386 slice is 24.0 MiB; boot-132-based PXE booters refuse mkexts over 24 MiB (Chameleon over 64 MiB): build with a narrower filter or fewer kexts"]);
+    expect(readMkext(writeMkext(1, [{ arch: "i386", kexts: sampleKexts("i386") }])).warnings).toEqual([]);
   });
 });
 
