@@ -7,7 +7,7 @@
  * Reports only; a slow machine does not fail anything.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildMkext } from "../lib/darwin";
@@ -53,8 +53,9 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-/** Runs `command` under /usr/bin/time for wall time and peak RSS. */
+/** Runs `command` under /usr/bin/time (Debian package `time`) for wall time and peak RSS. */
 function timed(command: string, args: string[]): Measurement & { stdout: string } {
+  if (!existsSync("/usr/bin/time")) throw new Error("the benchmark needs /usr/bin/time for peak memory: apt-get install time");
   const started = process.hrtime.bigint();
   const result = spawnSync("/usr/bin/time", ["-f", "%M", command, ...args], { encoding: "buffer", maxBuffer: 1 << 30 });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -11,6 +11,7 @@ PACKAGES=(
   nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils
   qemu-system-x86 ipxe-qemu ipxe ovmf grub-efi-amd64-bin grub-pc-bin pxelinux syslinux-common syslinux-efi
   busybox-static cpio
+  time gzip
 )
 
 missing=()
