@@ -1,9 +1,11 @@
 import type { Command } from "../cli-error";
 import { renderCommand } from "./render";
+import { probeCommand } from "./probe";
 import { mkextCommand } from "./mkext";
 
 /** Every sub-command by name. Add new ones here. */
 export const COMMANDS: Record<string, Command> = {
   render: renderCommand,
+  probe: probeCommand,
   mkext: mkextCommand,
 };
