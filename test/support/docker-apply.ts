@@ -8,13 +8,13 @@ import { readdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import Docker from "dockerode";
 import { pack } from "tar-stream";
-import { DockerNames, planDockerApply, type BuildImageStep, type ContainerStep, type DockerStep, type PlanOptions, type Upload } from "./docker-plan";
+import { DEFAULT_DOCKER_HOST, DockerNames, planDockerApply, type BuildImageStep, type ContainerStep, type DockerStep, type PlanOptions, type Upload } from "./docker-plan";
 import { PROJECT_DIR, type DeclaredResource } from "./pulumi-harness";
 
 export interface ApplyOptions extends Omit<PlanOptions, "projectDir"> {
   /** Where relative build contexts and upload sources resolve; default: the repository root. */
   readonly projectDir?: string;
-  /** Default: the engine at DOCKER_HOST or /var/run/docker.sock. */
+  /** Default: the engine at DOCKER_HOST or /var/run/docker.sock (and `localDockerHost` follows DOCKER_HOST too). */
   readonly docker?: Docker;
 }
 
@@ -29,7 +29,11 @@ export interface AppliedLab {
 
 export async function applyToDocker(resources: readonly DeclaredResource[], options: ApplyOptions): Promise<AppliedLab> {
   const docker = options.docker ?? new Docker();
-  const steps = planDockerApply(resources, { ...options, projectDir: options.projectDir ?? PROJECT_DIR });
+  const steps = planDockerApply(resources, {
+    ...options,
+    projectDir: options.projectDir ?? PROJECT_DIR,
+    localDockerHost: options.localDockerHost ?? process.env.DOCKER_HOST ?? DEFAULT_DOCKER_HOST,
+  });
   const created = new CreatedObjects(docker);
   const containerLogs: Record<string, string> = {};
   try {
