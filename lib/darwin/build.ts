@@ -1,6 +1,6 @@
 /** Building an mkext from folders and kexts, like `kextcache -m`: load, select per architecture, write. */
 import { DarwinInputError } from "./errors";
-import { stringProperty, type KextSummary } from "./info-dict";
+import { mergeByBundleId, stringProperty, type KextSummary } from "./info-dict";
 import { loadKexts } from "./kext";
 import type { MkextArch } from "./macho";
 import { writeMkext, type MkextFormat } from "./mkext";
@@ -68,22 +68,16 @@ export function buildMkext(options: MkextBuildOptions): MkextBuildResult {
 }
 
 function summarizeSelections(selections: readonly { arch: MkextArch; selection: Selection }[]): BuiltKext[] {
-  const byId = new Map<string, { kext: BuiltKext; sizes: Record<string, number> }>();
-  for (const { arch, selection } of selections) {
-    for (const { kext, executable, reason } of selection.kexts) {
-      let entry = byId.get(kext.bundleId);
-      if (!entry) {
-        const sizes: Record<string, number> = {};
-        entry = {
-          sizes,
-          kext: { bundleId: kext.bundleId, version: kext.version, required: stringProperty(kext.info, "OSBundleRequired", arch) ?? null, bundlePath: kext.path, archivePath: kext.archivePath, reason, executableSizes: null },
-        };
-        byId.set(kext.bundleId, entry);
-      }
-      if (executable) entry.sizes[arch] = executable.length;
-    }
-  }
-  return [...byId.values()].map(({ kext, sizes }) => ({ ...kext, executableSizes: Object.keys(sizes).length ? sizes : null }));
+  const slices = selections.map(({ arch, selection }) => ({ arch, kexts: selection.kexts.map((selected) => ({ ...selected, bundleId: selected.kext.bundleId })) }));
+  return mergeByBundleId(slices, (selected) => selected.executable?.length ?? null).map(({ first: { kext, reason }, firstArch, executableSizes }) => ({
+    bundleId: kext.bundleId,
+    version: kext.version,
+    required: stringProperty(kext.info, "OSBundleRequired", firstArch as MkextArch) ?? null,
+    bundlePath: kext.path,
+    archivePath: kext.archivePath,
+    reason,
+    executableSizes,
+  }));
 }
 
 /** A note that holds for every architecture is shown once; others name their architectures. */

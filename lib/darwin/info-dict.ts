@@ -39,3 +39,29 @@ export interface KextSummary {
   /** Executable size in bytes per architecture, or null for a codeless kext. */
   readonly executableSizes: Readonly<Partial<Record<string, number>>> | null;
 }
+
+/** One bundle identifier across the architectures of an archive or build. */
+export interface MergedKext<T> {
+  /** The kext as first seen, and the architecture it was seen in. */
+  readonly first: T;
+  readonly firstArch: string;
+  /** Executable size per architecture, or null when codeless everywhere. */
+  readonly executableSizes: Record<string, number> | null;
+}
+
+/** Merges per-architecture kext lists into one entry per bundle identifier, in order of first appearance. */
+export function mergeByBundleId<T extends { readonly bundleId: string }>(slices: readonly { arch: string; kexts: readonly T[] }[], executableSize: (kext: T) => number | null): MergedKext<T>[] {
+  const byId = new Map<string, { first: T; firstArch: string; sizes: Record<string, number> }>();
+  for (const { arch, kexts } of slices) {
+    for (const kext of kexts) {
+      let seen = byId.get(kext.bundleId);
+      if (!seen) {
+        seen = { first: kext, firstArch: arch, sizes: {} };
+        byId.set(kext.bundleId, seen);
+      }
+      const size = executableSize(kext);
+      if (size !== null) seen.sizes[arch] = size;
+    }
+  }
+  return [...byId.values()].map(({ first, firstArch, sizes }) => ({ first, firstArch, executableSizes: Object.keys(sizes).length ? sizes : null }));
+}

@@ -60,7 +60,8 @@ export class MachOFormatError extends DarwinInputError {
   }
 }
 
-function hex(value: number): string {
+/** `0x…` in lower case, for offsets and magic numbers in messages. */
+export function hex(value: number): string {
   return `0x${(value >>> 0).toString(16)}`;
 }
 

@@ -8,10 +8,11 @@
 import { DarwinInputError } from "./errors";
 import { constants as zlibConstants, deflateSync, inflateSync } from "node:zlib";
 import { adler32 } from "./adler32";
-import { archProperty, stringProperty, type KextSummary } from "./info-dict";
+import { archProperty, mergeByBundleId, stringProperty, type KextSummary } from "./info-dict";
 import { isDict, newDict, parseInfoPlist, parsePlistXml, serializeIokitXml, type PlistDict, type PlistValue } from "./iokit-xml";
 import { lzssDecode, lzssEncode } from "./lzss";
-import { ARCHES, CPU_SUBTYPE_MULTIPLE, CPU_TYPE_ANY, cpuTypeName, isKnownCpuType, MachOFormatError, readFatHeader, readMachO, writeFat, type MkextArch } from "./macho";
+import { KEXT_VERSION_FORMAT, parseKextVersion } from "./version";
+import { ARCHES, CPU_SUBTYPE_MULTIPLE, CPU_TYPE_ANY, cpuTypeName, hex, isKnownCpuType, MachOFormatError, readFatHeader, readMachO, writeFat, type MkextArch } from "./macho";
 
 export const MKEXT_MAGIC = 0x4d4b5854; // "MKXT"
 export const MKEXT_SIGNATURE = 0x4d4f5358; // "MOSX"
@@ -193,10 +194,6 @@ export interface MkextArchive {
   readonly warnings: readonly string[];
 }
 
-function hex(value: number): string {
-  return `0x${value.toString(16)}`;
-}
-
 /** Validates and reads every slice of an archive; throws MkextFormatError naming what is wrong and where. */
 export function readMkext(file: Buffer): MkextArchive {
   let fat;
@@ -225,26 +222,9 @@ function sizeWarnings(slice: MkextSlice): string[] {
 }
 
 function summarize(slices: readonly MkextSlice[]): KextSummary[] {
-  const byId = new Map<string, { first: MkextEntry; arch: MkextArch | undefined; sizes: Record<string, number> }>();
-  for (const slice of slices) {
-    for (const kext of slice.kexts) {
-      let seen = byId.get(kext.bundleId);
-      if (!seen) {
-        seen = { first: kext, arch: slice.arch in ARCHES ? (slice.arch as MkextArch) : undefined, sizes: {} };
-        byId.set(kext.bundleId, seen);
-      }
-      if (kext.executable) seen.sizes[slice.arch] = kext.executable.length;
-    }
-  }
-  return [...byId.values()].map(({ first, arch, sizes }) => {
-    const required = archProperty(first.info, "OSBundleRequired", arch);
-    return {
-      bundleId: first.bundleId,
-      version: first.version,
-      required: typeof required === "string" ? required : null,
-      bundlePath: first.bundlePath,
-      executableSizes: Object.keys(sizes).length ? sizes : null,
-    };
+  return mergeByBundleId(slices, (kext) => kext.executable?.length ?? null).map(({ first, firstArch, executableSizes }) => {
+    const required = archProperty(first.info, "OSBundleRequired", firstArch in ARCHES ? (firstArch as MkextArch) : undefined);
+    return { bundleId: first.bundleId, version: first.version, required: typeof required === "string" ? required : null, bundlePath: first.bundlePath, executableSizes };
   });
 }
 
@@ -443,7 +423,7 @@ class SliceReader {
   private entry(info: PlistDict, index: number, offset: number, bundlePath: string | null, executable: Buffer | null, cputype: number): MkextEntry {
     const bundleId = this.bundleIdOf(info, index, offset);
     const version = stringProperty(info, "CFBundleVersion");
-    if (version === undefined) this.fail(`kext ${index} (${bundleId}) has no CFBundleVersion string`, offset);
+    if (version === undefined || parseKextVersion(version) === undefined) this.fail(`kext ${index} (${bundleId}) has ${version === undefined ? "no CFBundleVersion string" : `CFBundleVersion "${version}", which the kernel cannot parse (${KEXT_VERSION_FORMAT})`}`, offset);
     if (executable) this.checkExecutable(executable, cputype, `kext ${index} (${bundleId}) executable`, offset);
     return { bundleId, version, info, bundlePath, executable };
   }

@@ -46,6 +46,11 @@ export interface Selection {
   readonly filteredOut: readonly string[];
 }
 
+/** Locale-independent order, so archives are identical whatever the machine's locale. */
+function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** Identifiers the kernel itself provides when System.kext is not among the candidates. */
 function isKernelProvided(bundleId: string): boolean {
   return bundleId.startsWith("com.apple.kpi.") || bundleId.startsWith("com.apple.kernel");
@@ -112,7 +117,7 @@ export function selectKexts(candidates: readonly KextBundle[], options: Selectio
   const queue = [...included.values()];
   while (queue.length) {
     const { kext } = queue.shift()!;
-    for (const [library, wanted] of Object.entries(librariesOf(kext, arch)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    for (const [library, wanted] of Object.entries(librariesOf(kext, arch)).sort(([a], [b]) => compareCodeUnits(a, b))) {
       const provider = usable.get(library);
       if (!provider) {
         if (isKernelProvided(library)) continue;
@@ -136,7 +141,7 @@ export function selectKexts(candidates: readonly KextBundle[], options: Selectio
   }
   if (problems.length) throw new KextDependencyError(`missing or incompatible libraries for ${arch}:\n  - ${problems.join("\n  - ")}`);
 
-  const kexts = [...included.values()].sort((a, b) => (a.kext.archivePath < b.kext.archivePath ? -1 : a.kext.archivePath > b.kext.archivePath ? 1 : 0));
+  const kexts = [...included.values()].sort((a, b) => compareCodeUnits(a.kext.archivePath, b.kext.archivePath));
   return { kexts, notes, filteredOut: filteredOut.filter((id) => !included.has(id)) };
 }
 
