@@ -1,16 +1,19 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { TEST_LABEL } from "../global-setup";
+import { TEST_LABEL, testRunId } from "../support/test-run";
 import { applyToDocker, demuxLogs, type AppliedLab } from "../support/docker-apply";
 import { runStack, type DeclaredResource } from "../support/pulumi-harness";
+
+/** Tells this file's objects from the rest of the run's. */
+const CASE_LABEL = "io.netboot-lab.test-case";
 
 /** A run of the fixture stack with names, label and subnet of its own, so parallel runs never meet. */
 function uniqueRun() {
   const id = randomBytes(3).toString("hex");
   const octet = randomInt(0, 256);
   return {
-    labels: { [TEST_LABEL]: `harness-${id}` },
+    labels: { [TEST_LABEL]: testRunId(), [CASE_LABEL]: `harness-${id}` },
     namePrefix: `nbt${id}-`,
     address: `10.231.${octet}.2`,
     config: { "netboot-lab:fixture": { subnet: `10.231.${octet}.0/24`, address: `10.231.${octet}.2` } },
@@ -23,7 +26,7 @@ async function docker(...args: string[]): Promise<string> {
 
 /** Names of every container, network and volume carrying the run's label. */
 async function labelled(labels: Record<string, string>): Promise<string[]> {
-  const filter = ["--filter", `label=${TEST_LABEL}=${labels[TEST_LABEL]}`];
+  const filter = ["--filter", `label=${CASE_LABEL}=${labels[CASE_LABEL]}`];
   const lists = await Promise.all([
     docker("ps", "-a", "--format", "{{.Names}}", ...filter),
     docker("network", "ls", "--format", "{{.Name}}", ...filter),

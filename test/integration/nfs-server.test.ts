@@ -11,7 +11,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nfsServer } from "../../lib/servers/nfs";
 import type { ServerContainerSpec } from "../../lib/servers/spec";
-import { TEST_LABEL } from "../global-setup";
+import { testRunLabels } from "../support/test-run";
 import { createTestHost, type TestHost } from "../support/netns";
 import { createContainerFromSpec } from "../support/spec-to-docker";
 
@@ -26,8 +26,8 @@ const names = {
   lowPortPod: `nbt-nfs-pod-lowport-${id}`,
   lowPortNfs: `nbt-nfs-server-lowport-${id}`,
 };
-const LABELS = { [TEST_LABEL]: "1" };
-const labelArgs = ["--label", `${TEST_LABEL}=1`];
+const LABELS = testRunLabels();
+const labelArgs = Object.entries(LABELS).flatMap(([key, value]) => ["--label", `${key}=${value}`]);
 const EXPORT_PATH = "/netboot";
 const HELLO = `hello from the boot tree ${id}\n`;
 const KERNEL = `kernel bytes ${id}\n`;

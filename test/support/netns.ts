@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { execa, type Options, type ResultPromise } from "execa";
+import { testRunId } from "./test-run";
 
 /** Prefix of every namespace and link the tests create; global teardown removes leftovers by it. */
 export const TEST_PREFIX = "nbt";
@@ -48,7 +49,8 @@ async function ip(...args: string[]): Promise<void> {
 
 export async function createTestHost(options: TestHostOptions): Promise<TestHost> {
   const id = randomBytes(3).toString("hex");
-  const namespace = `${TEST_PREFIX}-ns-${id}`;
+  // The run id in the name lets a later run tell a crashed run's namespace from a live one.
+  const namespace = `${TEST_PREFIX}-ns-${testRunId()}-${id}`;
   const hostLink = `${TEST_PREFIX}h${id}`;
   const peerLink = `${TEST_PREFIX}p${id}`;
   const mac = options.mac ?? randomMac();
@@ -83,15 +85,14 @@ export async function createTestHost(options: TestHostOptions): Promise<TestHost
   };
 }
 
-/** Removes every namespace and link left by earlier test runs (a crash skips afterAll hooks). */
-export async function removeLeftoverTestHosts(): Promise<void> {
+/**
+ * Removes the namespaces of runs for which `isFinished(runId)` holds (a crash skips afterAll
+ * hooks). Deleting a namespace deletes its veth pair, so no host-side link outlives it.
+ */
+export async function removeLeftoverTestHosts(isFinished: (runId: string) => boolean): Promise<void> {
   const namespaces = (await execa("ip", ["netns", "list"], { reject: false })).stdout;
   for (const line of namespaces.split("\n")) {
-    const name = line.split(" ")[0];
-    if (name?.startsWith(`${TEST_PREFIX}-ns-`)) await execa("ip", ["netns", "del", name], { reject: false });
-  }
-  const links = (await execa("ip", ["-o", "link", "show"], { reject: false })).stdout;
-  for (const match of links.matchAll(new RegExp(`^\\d+: (${TEST_PREFIX}h[0-9a-f]{6})[@:]`, "gm"))) {
-    await execa("ip", ["link", "del", match[1]!], { reject: false });
+    const match = new RegExp(`^(${TEST_PREFIX}-ns-(run-\\d+)-[0-9a-f]{6})\\b`).exec(line);
+    if (match && isFinished(match[2]!)) await execa("ip", ["netns", "del", match[1]!], { reject: false });
   }
 }

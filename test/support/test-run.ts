@@ -1,0 +1,31 @@
+/**
+ * Identity of one test run. Every Docker object and namespace a run creates carries it, so a
+ * run cleans up after crashed runs without touching one that is still going on beside it.
+ */
+
+/** Label on every Docker object the integration tests create; its value is the run id. */
+export const TEST_LABEL = "io.netboot-lab.test";
+
+const RUN_ENV = "NETBOOT_LAB_TEST_RUN";
+
+/** `run-<pid of the vitest main process>`; global setup sets it before workers start. */
+export function testRunId(): string {
+  return (process.env[RUN_ENV] ??= `run-${process.pid}`);
+}
+
+/** Labels for Docker objects of this run. */
+export function testRunLabels(): Record<string, string> {
+  return { [TEST_LABEL]: testRunId() };
+}
+
+/** True when the run that created an object has ended (its vitest process is gone). */
+export function isRunFinished(runId: string): boolean {
+  const pid = Number(/^run-(\d+)$/.exec(runId)?.[1]);
+  if (!pid) return true;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
