@@ -39,12 +39,14 @@ export function fakeThinMachO(arch: FakeArch, size: number, seed = 1): Buffer {
   write(3, 8);
   write(11, 12); // MH_KEXT_BUNDLE
   const random = prng(seed);
-  const phrases = Array.from({ length: 64 }, () => Buffer.from(Array.from({ length: 4 + Math.floor(random() * 12) }, () => Math.floor(random() * 256))));
+  // A vocabulary of instruction-like sequences; its size sets the ratio (real kexts gzip to ~35-45%).
+  const phrases = Array.from({ length: 1024 }, () => Buffer.from(Array.from({ length: 3 + Math.floor(random() * 10) }, () => Math.floor(random() * 256))));
   const symbols = ["__ZN9IOService5startEPS_", "__ZN18IONetworkInterface", "_IOLog", "__ZNK11OSMetaClass19instanceConstructedEv", "com.apple.driver."].map((s) => Buffer.from(`${s}\0`));
   let at = 32;
   while (at < bytes.length) {
     const pick = random();
-    const chunk = pick < 0.7 ? phrases[Math.floor(random() * phrases.length)]! : pick < 0.85 ? symbols[Math.floor(random() * symbols.length)]! : pick < 0.95 ? Buffer.alloc(1 + Math.floor(random() * 24)) : Buffer.from([Math.floor(random() * 256), Math.floor(random() * 256)]);
+    const chunk =
+      pick < 0.65 ? phrases[Math.floor(random() * phrases.length)]! : pick < 0.7 ? symbols[Math.floor(random() * symbols.length)]! : pick < 0.76 ? Buffer.alloc(1 + Math.floor(random() * 16)) : Buffer.from(Array.from({ length: 2 + Math.floor(random() * 6) }, () => Math.floor(random() * 256)));
     chunk.copy(bytes, at);
     at += chunk.length;
   }
