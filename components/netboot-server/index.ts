@@ -40,8 +40,8 @@ export class NetbootServer extends pulumi.ComponentResource {
   public readonly subnet: pulumi.Output<string>;
   /** Linux bridge of the lab network (bridge mode): attach QEMU taps here (`-netdev bridge,br=…`). */
   public readonly bridge: pulumi.Output<string | undefined>;
-  /** Docker network the servers sit on (absent in host-network mode). */
-  public readonly networkName: pulumi.Output<string | undefined>;
+  /** Docker network the servers sit on. */
+  public readonly networkName: pulumi.Output<string>;
   /** Docker volume holding the boot tree that TFTP, NFS and HTTP serve; BootImage builds into it. */
   public readonly bootTreeVolume: pulumi.Output<string>;
   /** Docker volume holding dhcpd's leases; survives container replacement. */
@@ -65,30 +65,27 @@ export class NetbootServer extends pulumi.ComponentResource {
     ];
     const child = { parent: this };
 
-    const network =
-      lab.network.mode === "host"
-        ? undefined
-        : new docker.Network(
-            `${name}-network`,
-            {
-              name: prefix,
-              ...(lab.network.mode === "bridge"
-                ? {
-                    driver: "bridge",
-                    options: {
-                      "com.docker.network.bridge.name": lab.network.bridge,
-                      // Not --internal: Docker's isolation rules for internal networks drop DHCP
-                      // broadcasts (source 0.0.0.0) from taps on the bridge. Without masquerading the
-                      // lab still has no way out, and dhcpd hands clients no router.
-                      "com.docker.network.bridge.enable_ip_masquerade": "false",
-                    },
-                  }
-                : { driver: "macvlan", options: { parent: lab.network.parentInterface ?? "" } }),
-              ipamConfigs: [{ subnet: lab.network.subnet, ...(lab.network.gateway ? { gateway: lab.network.gateway } : {}) }],
-              labels: labels("network"),
-            },
-            child,
-          );
+    const network = new docker.Network(
+      `${name}-network`,
+      {
+        name: prefix,
+        ...(lab.network.mode === "bridge"
+          ? {
+              driver: "bridge",
+              options: {
+                "com.docker.network.bridge.name": lab.network.bridge,
+                // Not --internal: Docker's isolation rules for internal networks drop DHCP
+                // broadcasts (source 0.0.0.0) from taps on the bridge. Without masquerading the
+                // lab still has no way out, and dhcpd hands clients no router.
+                "com.docker.network.bridge.enable_ip_masquerade": "false",
+              },
+            }
+          : { driver: "macvlan", options: { parent: lab.network.parentInterface ?? "" } }),
+        ipamConfigs: [{ subnet: lab.network.subnet, ...(lab.network.gateway ? { gateway: lab.network.gateway } : {}) }],
+        labels: labels("network"),
+      },
+      child,
+    );
 
     const volumes: Record<VolumeRole, docker.Volume> = {
       bootTree: new docker.Volume(`${name}-boot-tree`, { name: `${prefix}-boot-tree`, labels: labels("boot-tree") }, child),
@@ -114,9 +111,7 @@ export class NetbootServer extends pulumi.ComponentResource {
         capabilities: { drops: ["ALL"] },
         restart: "unless-stopped",
         hostname: prefix,
-        ...(network
-          ? { networksAdvanced: [{ name: network.name, ipv4Address: lab.network.serverAddress }] }
-          : { networkMode: "host" }),
+        networksAdvanced: [{ name: network.name, ipv4Address: lab.network.serverAddress }],
         labels: labels("pod"),
       },
       child,
@@ -130,7 +125,7 @@ export class NetbootServer extends pulumi.ComponentResource {
     this.serverAddress = pulumi.output(lab.network.serverAddress);
     this.subnet = pulumi.output(lab.network.subnet);
     this.bridge = pulumi.output(lab.network.mode === "bridge" ? lab.network.bridge : undefined);
-    this.networkName = network ? network.name : pulumi.output(undefined);
+    this.networkName = network.name;
     this.bootTreeVolume = volumes.bootTree.name;
     this.leasesVolume = volumes.leases.name;
     this.imageName = image.imageName;

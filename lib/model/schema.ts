@@ -39,7 +39,13 @@ const pool = z.strictObject({
 export const networkSchema = z.strictObject({
   subnet: z.string(),
   serverAddress: z.string().optional(),
-  mode: z.enum(["bridge", "macvlan", "host"]).default("bridge"),
+  /**
+   * `bridge`: an isolated Docker bridge that QEMU taps join (kvm). `macvlan`: the servers get
+   * their own MAC on a host interface the user names, the network VMware guests are bridged
+   * to (fusion). Host networking is deliberately not offered: ganesha and rpcbind would listen
+   * on every host interface.
+   */
+  mode: z.enum(["bridge", "macvlan"]).default("bridge"),
   bridge: z
     .string()
     .regex(/^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$/, "must be a Linux interface name: a letter, then letters, digits, '_', '.' or '-', at most 15 characters")

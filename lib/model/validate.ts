@@ -42,14 +42,14 @@ export interface NetworkModel {
   readonly prefixLength: number;
   /** Address of the lab's servers (dhcpd, TFTP, NFS, HTTP share it). */
   readonly serverAddress: string;
-  /** `bridge`: an isolated Docker bridge QEMU taps join; `macvlan`/`host`: a host interface VMware bridges to. */
-  readonly mode: "bridge" | "macvlan" | "host";
+  /** `bridge`: an isolated Docker bridge QEMU taps join; `macvlan`: a host interface VMware bridges to. */
+  readonly mode: "bridge" | "macvlan";
   /** Linux bridge name of the lab network (bridge mode). */
   readonly bridge: string;
   /** The Docker host's own address on the bridge (bridge mode); never handed out as a router. */
   readonly gateway?: string;
   readonly parentInterface?: string;
-  /** Interface dhcpd listens on, inside its network namespace. */
+  /** Interface dhcpd listens on, inside the pod's network namespace (the pod's only one). */
   readonly listenInterface: string;
   readonly router?: string;
   readonly dnsServers: readonly string[];
@@ -204,7 +204,7 @@ function resolveNetwork(config: LabConfig, report: Report): ResolvedNetwork | un
     report("network.parentInterface", `is required when network.mode is "${net.mode}": name the host interface on the clients' layer-2 network (the one VMware bridges to), e.g. eth1`);
   }
   if (net.mode === "bridge" && net.parentInterface) {
-    report("network.parentInterface", `only applies to network.mode macvlan or host; remove it, or set network.mode`);
+    report("network.parentInterface", `only applies to network.mode macvlan; remove it, or set network.mode: macvlan`);
   }
 
   const pools: { first: number; last: number; field: string }[] = [];
@@ -238,7 +238,7 @@ function resolveNetwork(config: LabConfig, report: Report): ResolvedNetwork | un
     bridge: net.bridge,
     gateway: gateway === undefined ? undefined : formatIpv4(gateway),
     parentInterface: net.parentInterface,
-    listenInterface: net.mode === "host" ? (net.parentInterface ?? "eth0") : "eth0",
+    listenInterface: "eth0",
     router: router === undefined ? undefined : formatIpv4(router),
     dnsServers: net.dnsServers,
     domainName: net.domainName,

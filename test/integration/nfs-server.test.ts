@@ -169,9 +169,9 @@ describe("the NFS container", () => {
     expect(state!.State.Running).toBe(true);
   });
 
-  it("stops with a clear message when rpcbind cannot bind port 111 (host networking without NET_BIND_SERVICE)", async () => {
-    // Docker lowers the privileged-port limit in a container's own network namespace; restore
-    // the kernel default to get what host networking gives.
+  it("stops with a clear message when rpcbind cannot bind port 111 (an engine that keeps low ports privileged, without NET_BIND_SERVICE)", async () => {
+    // Docker 20.10+ lowers the privileged-port limit in a container's own network namespace;
+    // restore the kernel default to get what older engines give.
     const address = `${prefix}.3`;
     await startPod(names.lowPortPod, address, ["--sysctl", "net.ipv4.ip_unprivileged_port_start=1024"]);
     const spec = nfsServer({ exportPath: EXPORT_PATH, clientSubnet: `${prefix}.0/25`, serverAddress: address });

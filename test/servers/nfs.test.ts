@@ -22,7 +22,7 @@ describe("ganesha.conf", () => {
         "Pseudo = /netboot;",
         "Protocols = 3, 4;",
         "SecType = sys;",
-        "Squash = root_squash;",
+        "Squash = no_root_squash;",
         "Access_Type = None;",
         "FSAL {",
         "Name = VFS;",
