@@ -22,8 +22,11 @@ const dockerHost = lab.docker.host ? new docker.Provider("docker-host", { host: 
 const server = new NetbootServer(`nbl-${stack}`, { lab, dockerNamePrefix: lab.docker.namePrefix }, { providers: dockerHost ? [dockerHost] : [] });
 
 export const serverAddress = server.serverAddress;
-export const subnet = server.subnet;
-export const bridge = server.bridge;
+/** How clients join the lab: a bridge for QEMU taps, or the host interface VMware guests are bridged to. */
+export const network =
+  lab.network.mode === "bridge"
+    ? { subnet: lab.network.subnet, mode: "bridge", bridge: lab.network.bridge }
+    : { subnet: lab.network.subnet, mode: "macvlan", parentInterface: lab.network.parentInterface };
 export const bootTreeVolume = server.bootTreeVolume;
 export const leasesVolume = server.leasesVolume;
 export const containers = server.containers;
