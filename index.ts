@@ -6,14 +6,22 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { NetbootServer } from "./components/netboot-server";
-import { CONFIG_NAMESPACE, labConfigFrom, validateLab } from "./lib/model";
+import { CONFIG_NAMESPACE, LabConfigError, labConfigFrom, validateLab, type LabModel } from "./lib/model";
 
 const stack = pulumi.getStack();
-const config = new pulumi.Config(CONFIG_NAMESPACE);
-const lab = validateLab(
-  labConfigFrom((key) => config.getObject(key)),
-  `stacks/Pulumi.${stack}.yaml`,
-);
+
+function readLab(): LabModel {
+  const config = new pulumi.Config(CONFIG_NAMESPACE);
+  try {
+    return validateLab(labConfigFrom((key) => config.getObject(key)), `stacks/Pulumi.${stack}.yaml`);
+  } catch (error) {
+    // A RunError is shown without a stack trace: the message already says what to fix.
+    if (error instanceof LabConfigError) throw new pulumi.RunError(error.message);
+    throw error;
+  }
+}
+
+const lab = readLab();
 
 // A remote Docker host (ssh://user@host) is how a Fusion lab reaches the layer-2 network of its
 // guests; children inherit the provider from the component.

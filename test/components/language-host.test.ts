@@ -1,0 +1,31 @@
+import { resolve } from "node:path";
+import { execa } from "execa";
+import { describe, expect, it } from "vitest";
+
+const PROJECT_DIR = resolve(__dirname, "..", "..");
+
+/** The program run by Pulumi's own entry point in a plain Node process (no vitest transforms). */
+async function languageHost(stack: string, overrides: Record<string, unknown> = {}) {
+  const result = await execa("node", [resolve(__dirname, "../support/language-host.cjs"), PROJECT_DIR, stack, JSON.stringify(overrides)], { reject: false, all: true });
+  const summary = JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}") as { declared: string[] };
+  return { code: result.exitCode, declared: summary.declared, output: result.all ?? "" };
+}
+
+describe("the program under Pulumi's Node.js language host", () => {
+  for (const stack of ["kvm", "fusion"]) {
+    it(`loads through ts-node with tsconfig.pulumi.json and declares the ${stack} lab`, async () => {
+      const { code, declared, output } = await languageHost(stack);
+      expect(code, output).toBe(0);
+      expect(declared).toContain(`netboot-lab:index:NetbootServer nbl-${stack}`);
+      expect(declared).toContain(`docker:index/container:Container nbl-${stack}-dhcpd`);
+    });
+  }
+
+  it("reports an invalid stack as the validation message and declares nothing but the stack", async () => {
+    const { code, declared, output } = await languageHost("kvm", { "netboot-lab:network": { subnet: "10.77.0.0/33" } });
+    expect(code).not.toBe(0);
+    expect(output).toContain('network.subnet: "10.77.0.0/33" is not an IPv4 subnet');
+    expect(output, "a validation error is shown without a stack trace").not.toMatch(/\n\s+at /);
+    expect(declared).toEqual(["pulumi:pulumi:Stack netboot-lab-kvm"]);
+  });
+});

@@ -1,0 +1,41 @@
+// Runs the stack program through Pulumi's own language-host entry point (@pulumi/pulumi/cmd/run,
+// what `pulumi up` starts), with the settings Pulumi.yaml gives it (TypeScript through ts-node
+// and tsconfig.pulumi.json), against Pulumi's mocks instead of an engine. Outside vitest on
+// purpose: it proves the program loads the way the real language host loads it.
+// Usage: node language-host.cjs PROJECT_DIR STACK [CONFIG_OVERRIDES_JSON]
+"use strict";
+const fs = require("node:fs");
+const path = require("node:path");
+
+const [projectDir, stack, overridesJson] = process.argv.slice(2);
+const fromProject = (name) => require(path.join(projectDir, "node_modules", name));
+const pulumi = fromProject("@pulumi/pulumi");
+const yaml = fromProject("js-yaml");
+
+const stackFile = yaml.load(fs.readFileSync(path.join(projectDir, "stacks", `Pulumi.${stack}.yaml`), "utf8"));
+const config = { ...stackFile.config, ...JSON.parse(overridesJson || "{}") };
+pulumi.runtime.setAllConfig(
+  Object.fromEntries(Object.entries(config).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)])),
+);
+
+const declared = [];
+pulumi.runtime.setMocks(
+  {
+    newResource: (args) => {
+      declared.push(`${args.type} ${args.name}`);
+      return { id: `${args.name}-id`, state: args.inputs };
+    },
+    call: (args) => args.inputs,
+  },
+  "netboot-lab",
+  stack,
+  false,
+);
+
+process.env.PULUMI_NODEJS_TYPESCRIPT = "true";
+process.env.PULUMI_NODEJS_TSCONFIG_PATH = "tsconfig.pulumi.json";
+process.on("exit", () => process.stdout.write(`${JSON.stringify({ declared })}\n`));
+// cmd/run parses process.argv as the language host passes it; the monitor address is never
+// dialled because the mocks stand in for it.
+process.argv = [process.argv[0], "run", "--monitor=127.0.0.1:1", "--project=netboot-lab", `--stack=${stack}`, `--pwd=${projectDir}`, "."];
+require(path.join(projectDir, "node_modules", "@pulumi", "pulumi", "cmd", "run"));
