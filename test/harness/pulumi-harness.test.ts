@@ -96,7 +96,8 @@ describe("runStack on the real program", () => {
 
     expect(kvm.resources.some((resource) => resource.type === "docker:index/container:Container")).toBe(true);
     expect(kvm.resources.filter((resource) => resource.type.startsWith("docker:")).every((resource) => resource.parent !== undefined)).toBe(true);
-    expect(kvm.outputs.subnet).not.toEqual(fusion.outputs.subnet);
+    expect((kvm.outputs.network as { subnet: string }).subnet).toBe("10.77.0.0/24");
+    expect((fusion.outputs.network as { subnet: string }).subnet).toBe("10.0.0.0/24");
   });
 });
 
