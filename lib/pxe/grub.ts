@@ -1,0 +1,30 @@
+/** The GRUB netboot directory of a `grub` boot image: grub-mknetdir's layout and our grub.cfg. */
+import type { BootFileSet } from "../model";
+import { LINUX_INITRD_FILE, LINUX_KERNEL_FILE, imageFilePath, kernelCommandLine, type LinuxLoaderImage } from "./linux";
+
+/** `--subdir` for grub-mknetdir: core images land in `<subdir>/{i386-pc,x86_64-efi}` and read `<subdir>/grub.cfg`. */
+export function grubSubdirectory(image: LinuxLoaderImage): string {
+  return imageFilePath(image, "boot/grub");
+}
+
+/**
+ * Paths are absolute on the TFTP server GRUB booted from (its `$root` after a network
+ * boot); the serial terminal is enabled so a headless QEMU or Fusion VM shows the menu.
+ */
+export function renderGrubConfig(image: Extract<LinuxLoaderImage, { kind: "grub" }>, bootFiles: BootFileSet): string {
+  return [
+    `# netboot-lab boot image ${image.name}`,
+    "serial --unit=0 --speed=115200",
+    "terminal_input console serial",
+    "terminal_output console serial",
+    "set timeout=1",
+    "set default=0",
+    "",
+    `menuentry "${image.name} (netboot-lab)" {`,
+    `  echo "netboot-lab: loading ${image.name}"`,
+    `  linux /${imageFilePath(image, LINUX_KERNEL_FILE)} ${kernelCommandLine(image, bootFiles)}`,
+    `  initrd /${imageFilePath(image, LINUX_INITRD_FILE)}`,
+    "}",
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,105 @@
+/**
+ * The /init of the busybox initramfs the builder makes for Linux boot images: loads the
+ * NIC and NFS modules (Debian's kernel has both as modules and no IP autoconfiguration),
+ * takes an address with udhcpc, optionally mounts the image's NFS root read-only, and
+ * prints marker lines on the serial console that tests and users can wait for.
+ */
+
+/** Printed as `NETBOOT-LAB-BOOTED image=<name> ip=<address>` once the guest has an address. */
+export const BOOTED_MARKER = "NETBOOT-LAB-BOOTED";
+/** Printed as `NETBOOT-LAB-NFS-ROOT <server:/path> <first line of the root's marker file>` after the NFS mount. */
+export const NFS_ROOT_MARKER = "NETBOOT-LAB-NFS-ROOT";
+/** Written into an image's `root/` folder so a guest can prove it read the NFS root. */
+export const NFS_ROOT_MARKER_FILE = "netboot-lab-root.txt";
+/** Kernel parameter: power the guest off after the markers instead of starting a shell. */
+export const POWEROFF_PARAMETER = "netboot_lab.poweroff";
+/** Where the initramfs lists its modules (paths under /lib/modules), in load order. */
+export const MODULE_LIST_PATH = "etc/netboot-lab/modules";
+export const UDHCPC_SCRIPT_PATH = "etc/netboot-lab/udhcpc.script";
+const LEASE_FILE = "/run/netboot-lab.lease";
+
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+export function renderInitScript(imageName: string): string {
+  return `#!/bin/busybox sh
+# netboot-lab initramfs of boot image ${imageName}.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mkdir -p /run /mnt
+
+image=${shellQuote(imageName)}
+say() { echo "netboot-lab: $*"; }
+# Markers go to the console and, when the console is elsewhere, to the first serial port too.
+mark() {
+  echo "$*"
+  if ! grep -q 'console=ttyS0' /proc/cmdline && [ -c /dev/ttyS0 ]; then echo "$*" >/dev/ttyS0; fi
+}
+parameter() { tr ' ' '\\n' </proc/cmdline | sed -n "s/^$1=//p" | tail -n 1; }
+
+while read -r module; do
+  insmod "/lib/modules/$module" 2>/dev/null || say "insmod $module failed"
+done </${MODULE_LIST_PATH}
+
+interface=
+for _ in $(seq 1 20); do
+  for path in /sys/class/net/*; do
+    name=\${path##*/}
+    [ "$name" = lo ] || { interface=$name; break; }
+  done
+  [ -n "$interface" ] && break
+  sleep 1
+done
+ip link set lo up
+if [ -z "$interface" ]; then
+  say "no network interface appeared; the NIC's driver is not among the initramfs modules"
+else
+  ip link set "$interface" up
+  if udhcpc -i "$interface" -n -q -t 10 -T 2 -O rootpath -s /${UDHCPC_SCRIPT_PATH}; then
+    . ${LEASE_FILE}
+    mark "${BOOTED_MARKER} image=$image ip=$ip"
+  else
+    say "DHCP on $interface got no answer"
+  fi
+fi
+
+nfsroot=$(parameter nfsroot)
+[ -n "$nfsroot" ] || nfsroot=$rootpath
+if [ -n "$nfsroot" ] && [ -n "$ip" ]; then
+  server=\${nfsroot%%:*}
+  if mount -t nfs -o ro,nolock,vers=3 "$nfsroot" /mnt 2>/dev/null ||
+     mount -t nfs4 -o ro,vers=4.1,addr="$server" "$nfsroot" /mnt; then
+    mark "${NFS_ROOT_MARKER} $nfsroot $(head -n 1 /mnt/${NFS_ROOT_MARKER_FILE} 2>/dev/null)"
+  else
+    say "cannot mount NFS root $nfsroot"
+  fi
+fi
+
+if grep -q '${POWEROFF_PARAMETER}' /proc/cmdline; then poweroff -f; fi
+say "starting a shell"
+command -v cttyhack >/dev/null && exec setsid cttyhack sh
+exec sh
+`;
+}
+
+/** udhcpc calls this with the lease in its environment; it configures the link and saves the lease for /init. */
+export function renderUdhcpcScript(): string {
+  return `#!/bin/sh
+case "$1" in
+  deconfig)
+    ip addr flush dev "$interface"
+    ip link set "$interface" up
+    ;;
+  bound|renew)
+    ifconfig "$interface" "$ip" netmask "$subnet"
+    if [ -n "$router" ]; then ip route replace default via "\${router%% *}" dev "$interface"; fi
+    printf 'ip=%s\\nrootpath=%s\\nsiaddr=%s\\n' "$ip" "'$rootpath'" "$siaddr" >${LEASE_FILE}
+    ;;
+esac
+exit 0
+`;
+}

@@ -1,0 +1,25 @@
+/** The iPXE script (`boot.ipxe`) of an `ipxe` boot image. */
+import type { BootFileSet } from "../model";
+import { LINUX_INITRD_FILE, LINUX_KERNEL_FILE, kernelCommandLine, type LinuxLoaderImage } from "./linux";
+
+export const IPXE_SCRIPT_FILE = "boot.ipxe";
+
+/**
+ * iPXE resolves relative names against the script's own URL, so the kernel and initrd come
+ * over whichever protocol served the script (HTTP when the lab has it, else TFTP).
+ * `initrd=` on the command line is what EFI-stub kernels need to find the initrd.
+ */
+export function renderIpxeScript(image: Extract<LinuxLoaderImage, { kind: "ipxe" }>, bootFiles: BootFileSet): string {
+  return [
+    "#!ipxe",
+    `# netboot-lab boot image ${image.name}: the kernel and initrd live beside this script.`,
+    `echo netboot-lab: booting ${image.name}`,
+    `kernel ${LINUX_KERNEL_FILE} initrd=${LINUX_INITRD_FILE} ${kernelCommandLine(image, bootFiles)} || goto failed`,
+    `initrd ${LINUX_INITRD_FILE} || goto failed`,
+    "boot || goto failed",
+    ":failed",
+    `echo netboot-lab: could not boot ${image.name}; check that ${LINUX_KERNEL_FILE} and ${LINUX_INITRD_FILE} are served beside boot.ipxe`,
+    "shell",
+    "",
+  ].join("\n");
+}

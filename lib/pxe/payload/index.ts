@@ -1,0 +1,4 @@
+export * from "./build";
+export * from "./plan";
+export * from "./spec";
+export * from "./toolchain";

@@ -1,0 +1,66 @@
+/**
+ * The payload spec: everything the builder container needs to build one boot image into
+ * the boot tree. The Pulumi program writes it (with user files re-pointed at their upload
+ * paths) and `netboot-lab payload build --spec FILE` reads it back.
+ */
+import { z } from "zod";
+import { bootImageSchema, FIRMWARES, type BootFileSet, type BootImageConfig, type ServedLocations } from "../../model";
+
+export const PAYLOAD_SPEC_VERSION = 1;
+
+/** Where the builder container finds its inputs and the boot tree. */
+export const BUILDER_PATHS = {
+  spec: "/netboot-lab/spec.json",
+  inputDir: "/netboot-lab/input",
+  bootTree: "/srv/boot",
+} as const;
+
+export interface PayloadSpec {
+  readonly version: typeof PAYLOAD_SPEC_VERSION;
+  /** The image's validated config; its file fields name files inside the builder container. */
+  readonly image: BootImageConfig;
+  /** From lib/model's bootFilesFor: the files the build must produce. */
+  readonly bootFiles: BootFileSet;
+  readonly served: ServedLocations;
+  /** darwin-nbi: the mkext archives the program built, by architecture (paths in the container). */
+  readonly mkexts?: Partial<Record<"i386" | "x86_64", string>>;
+}
+
+const bootFileSetSchema = z.strictObject({
+  files: z.partialRecord(z.enum([...FIRMWARES, "ipxe"]), z.string()),
+  rootPath: z.string().optional(),
+});
+
+const servedSchema = z.strictObject({
+  serverAddress: z.string(),
+  nfsExportPath: z.string(),
+  httpBaseUrl: z.string().optional(),
+});
+
+const payloadSpecSchema = z.strictObject({
+  version: z.literal(PAYLOAD_SPEC_VERSION),
+  image: bootImageSchema,
+  bootFiles: bootFileSetSchema,
+  served: servedSchema,
+  mkexts: z.partialRecord(z.enum(["i386", "x86_64"]), z.string()).optional(),
+});
+
+/** Parses a spec file's text; errors name the file, the field and the expected shape. */
+export function parsePayloadSpec(text: string, source: string): PayloadSpec {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${source} is not JSON (${(error as Error).message}); it is written by the BootImage component or by hand as {"version":1,"image":…,"bootFiles":…,"served":…}`);
+  }
+  const parsed = payloadSpecSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  - ${issue.path.join(".") || "(top level)"}: ${issue.message}`);
+    throw new Error(`${source} is not a valid payload spec:\n${problems.join("\n")}`);
+  }
+  return parsed.data as PayloadSpec;
+}
+
+export function serializePayloadSpec(spec: PayloadSpec): string {
+  return `${JSON.stringify(spec, null, 2)}\n`;
+}
