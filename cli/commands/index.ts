@@ -1,11 +1,15 @@
 import type { Command } from "../cli-error";
 import { renderCommand } from "./render";
 import { probeCommand } from "./probe";
+import { nbiCommand } from "./nbi";
+import { payloadCommand } from "./payload";
 import { mkextCommand } from "./mkext";
 
 /** Every sub-command by name. Add new ones here. */
 export const COMMANDS: Record<string, Command> = {
   render: renderCommand,
   probe: probeCommand,
+  nbi: nbiCommand,
+  payload: payloadCommand,
   mkext: mkextCommand,
 };
