@@ -40,6 +40,24 @@ const OPTIONS = {
   nic: { type: "string" },
 } as const;
 
+/** Flag of each schema field the flags fill, for error messages. */
+const FLAG_OF_FIELD: Record<string, string> = {
+  nbiName: "--name",
+  description: "--description",
+  index: "--index",
+  booter: "--booter",
+  pxeBooter: "--pxe-booter",
+  kernel: "--kernel",
+  extensions: "--extensions",
+  rootImage: "--root-image",
+  protocol: "--protocol",
+  bootArgs: "--boot-arg",
+  debugFlags: "--debug",
+  "mkext.format": "--format",
+  "mkext.arch": "--arch",
+  "mkext.kexts": "--kext",
+};
+
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>["values"];
 
 function required(values: Values, flag: "out" | "name" | "booter" | "kernel" | "root-image" | "server", what: string): string {
@@ -50,8 +68,11 @@ function required(values: Values, flag: "out" | "name" | "booter" | "kernel" | "
 
 /** The flags as a darwin-nbi boot image, validated by the same schema as a stack's bootImages entry. */
 function imageFromFlags(values: Values) {
+  const folderName = required(values, "name", "the image name; the folder is NAME.nbi");
   const raw = {
-    name: required(values, "name", "the image name; the folder is NAME.nbi"),
+    // The stack-style identifier only seeds the default BSDP index; the folder keeps the name as given.
+    name: `nbi-${folderName.toLowerCase().replace(/[^a-z0-9-]+/g, "-")}`.slice(0, 31),
+    nbiName: folderName,
     kind: "darwin-nbi",
     ...(values.description ? { description: values.description } : {}),
     ...(values.index ? { index: Number(values.index) } : {}),
@@ -76,7 +97,7 @@ function imageFromFlags(values: Values) {
   };
   const parsed = bootImageSchema.safeParse(raw);
   if (!parsed.success) {
-    const flag = (path: readonly PropertyKey[]) => `--${String(path[path.length - 1]).replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
+    const flag = (path: readonly PropertyKey[]) => FLAG_OF_FIELD[path.filter((part) => typeof part === "string").join(".")] ?? path.join(".");
     throw new CliError(`nbi build: ${parsed.error.issues.map((issue) => `${flag(issue.path)}: ${issue.message}`).join("; ")}`, 2);
   }
   if (parsed.data.kind !== "darwin-nbi") throw new Error("unreachable: kind is darwin-nbi");

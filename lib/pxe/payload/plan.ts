@@ -9,7 +9,7 @@ import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { buildMkext, checkNicDriver, readMkext } from "../../darwin";
 import type { DarwinArch, DarwinImage } from "../../darwin/boot-plist";
-import { basename, type BootFileSet, type BootImageConfig, type NicModel, type ServedLocations } from "../../model";
+import { basename, type BootFileSet, type BootImageConfig, type LabModel, type NicModel } from "../../model";
 import { BUILDER_PATHS, PAYLOAD_SPEC_VERSION, serializePayloadSpec, type PayloadSpec } from "./spec";
 
 /** A client that boots the image, as far as the build cares. */
@@ -21,7 +21,6 @@ export interface ImageClient {
 export interface PlanInput {
   readonly image: BootImageConfig;
   readonly bootFiles: BootFileSet;
-  readonly served: ServedLocations;
   readonly clients: readonly ImageClient[];
   /** Folder relative user paths are read from; default the working directory (the Pulumi project). */
   readonly baseDir?: string;
@@ -216,7 +215,6 @@ export function planPayload(input: PlanInput): PayloadPlan {
     version: PAYLOAD_SPEC_VERSION,
     image: withContainerPaths(image, paths),
     bootFiles: input.bootFiles,
-    served: input.served,
     ...(mkextEntries.length ? { mkexts: Object.fromEntries(mkextEntries.map((entry) => [entry.arch, entry.upload.containerPath])) } : {}),
   };
   const specText = serializePayloadSpec(spec);
@@ -224,4 +222,32 @@ export function planPayload(input: PlanInput): PayloadPlan {
     [specText, ...uploads.map((upload) => `${upload.containerPath}\0${upload.sha256}`), ...generated.map((upload) => `${upload.containerPath}\0${upload.sha256}`)].join("\n"),
   );
   return { spec, specText, userFiles: uploads, generated, contentHash, kexts: darwin?.kexts ?? [], nicChecks };
+}
+
+/** Problems of several boot images at once, so one run shows every fix needed. */
+export class BootImagePlanError extends Error {
+  constructor(readonly problems: readonly Error[]) {
+    super(problems.map((problem) => problem.message).join("\n\n"));
+    this.name = "BootImagePlanError";
+  }
+}
+
+/**
+ * Plans every boot image of a validated lab, each with the clients that boot it. Call it
+ * before declaring any resource: a NIC without a driver or a missing file then stops the
+ * program before anything is deployed.
+ */
+export function planLabPayloads(lab: LabModel, baseDir?: string): Record<string, PayloadPlan> {
+  const plans: Record<string, PayloadPlan> = {};
+  const problems: Error[] = [];
+  lab.bootImages.forEach((image, index) => {
+    const clients = lab.clients.filter((client) => client.bootImage === image.name).map(({ name, nic }) => ({ name, nic }));
+    try {
+      plans[image.name] = planPayload({ image, bootFiles: lab.bootFileSets[image.name]!, clients, baseDir, field: `bootImages[${index}]` });
+    } catch (error) {
+      problems.push(error instanceof Error ? error : new Error(String(error)));
+    }
+  });
+  if (problems.length) throw new BootImagePlanError(problems);
+  return plans;
 }

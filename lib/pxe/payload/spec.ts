@@ -4,7 +4,7 @@
  * paths) and `netboot-lab payload build --spec FILE` reads it back.
  */
 import { z } from "zod";
-import { bootImageSchema, FIRMWARES, type BootFileSet, type BootImageConfig, type ServedLocations } from "../../model";
+import { bootImageSchema, FIRMWARES, type BootFileSet, type BootImageConfig } from "../../model";
 
 export const PAYLOAD_SPEC_VERSION = 1;
 
@@ -21,7 +21,6 @@ export interface PayloadSpec {
   readonly image: BootImageConfig;
   /** From lib/model's bootFilesFor: the files the build must produce. */
   readonly bootFiles: BootFileSet;
-  readonly served: ServedLocations;
   /** darwin-nbi: the mkext archives the program built, by architecture (paths in the container). */
   readonly mkexts?: Partial<Record<"i386" | "x86_64", string>>;
 }
@@ -31,17 +30,10 @@ const bootFileSetSchema = z.strictObject({
   rootPath: z.string().optional(),
 });
 
-const servedSchema = z.strictObject({
-  serverAddress: z.string(),
-  nfsExportPath: z.string(),
-  httpBaseUrl: z.string().optional(),
-});
-
 const payloadSpecSchema = z.strictObject({
   version: z.literal(PAYLOAD_SPEC_VERSION),
   image: bootImageSchema,
   bootFiles: bootFileSetSchema,
-  served: servedSchema,
   mkexts: z.partialRecord(z.enum(["i386", "x86_64"]), z.string()).optional(),
 });
 
@@ -51,7 +43,7 @@ export function parsePayloadSpec(text: string, source: string): PayloadSpec {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new Error(`${source} is not JSON (${(error as Error).message}); it is written by the BootImage component or by hand as {"version":1,"image":…,"bootFiles":…,"served":…}`);
+    throw new Error(`${source} is not JSON (${(error as Error).message}); it is written by the BootImage component or by hand as {"version":1,"image":…,"bootFiles":…}`);
   }
   const parsed = payloadSpecSchema.safeParse(json);
   if (!parsed.success) {
