@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterEach, describe, expect, test } from "vitest";
 import { DEBIAN_TOOLCHAIN, INITRAMFS_MODULES, PAYLOAD_SPEC_VERSION, buildPayload, netbsdConsoleOf, type PayloadSpec, type Toolchain } from "../../lib/pxe";
-import { imageOf, labWith } from "./fixtures";
+import { labWith } from "./fixtures";
 
 const scratch: string[] = [];
 afterEach(() => scratch.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -39,13 +39,6 @@ function hostToolchain(): Toolchain {
 function specFor(lab: ReturnType<typeof labWith>): PayloadSpec {
   const image = lab.bootImages[0]!;
   return { version: PAYLOAD_SPEC_VERSION, image, bootFiles: lab.bootFileSets[image.name]! };
-}
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile())
-    .map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1))
-    .sort();
 }
 
 /** A pxeboot_ia32.bin stand-in (NetBSD's boot parameter block in its second sector) and a kernel. */
