@@ -52,7 +52,7 @@ export interface BootImageArgs {
    * stack with a bad image fails before deploying anything. Default: planned here from the args above.
    */
   readonly plan?: PayloadPlan;
-  /** Folder for generated files uploaded by path (the mkexts). Default: `<os tmpdir>/netboot-lab-uploads`. */
+  /** Folder for generated files (the mkexts, the builder's build context). Default: `<os tmpdir>/netboot-lab-cache`. */
   readonly cacheDir?: string;
 }
 
@@ -75,7 +75,7 @@ export class BootImage extends pulumi.ComponentResource {
     const plan = args.plan ?? planPayload({ image: args.image, bootFiles: args.bootFiles, clients: args.clients ?? [], baseDir: args.baseDir });
     super("netboot-lab:index:BootImage", name, {}, opts);
 
-    const builderImage = args.builderImage ?? new BootImageBuilder(`${name}-builder`, { baseImage: args.baseImage }, { parent: this }).imageName;
+    const builderImage = args.builderImage ?? new BootImageBuilder(`${name}-builder`, { baseImage: args.baseImage, cacheDir: args.cacheDir }, { parent: this }).imageName;
     const container = new docker.Container(
       `${name}-build`,
       {

@@ -8,8 +8,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { DEFAULT_CACHE_DIR, writeIfChanged } from "./upload-cache";
 
-/** Repository root: the build context (see /.dockerignore) holding images/builder and dist/. */
+/** Repository root: holds images/builder/Dockerfile and the bundled CLI in dist/. */
 const PACKAGE_ROOT = resolve(__dirname, "..", "..");
 const DOCKERFILE = join("images", "builder", "Dockerfile");
 const CLI_BUNDLE = join("dist", "netboot-lab.cjs");
@@ -22,22 +23,29 @@ export interface BootImageBuilderArgs {
   readonly baseImage?: string;
   /** Folder with images/builder/Dockerfile and the bundled CLI (dist/netboot-lab.cjs). Default: this package's root. */
   readonly packageRoot?: string;
+  /** Where the build context (Dockerfile + CLI bundle) is assembled. Default: `<os tmpdir>/netboot-lab-cache`. */
+  readonly cacheDir?: string;
 }
 
-/** The tag follows the Dockerfile, the CLI bundle and the base image, so builds rerun whenever the builder changes. */
-export function builderImageTag(packageRoot: string, baseImage: string): string {
-  const bundle = join(packageRoot, CLI_BUNDLE);
-  if (!existsSync(bundle)) {
-    throw new Error(`the builder image carries the bundled CLI, but ${bundle} does not exist; run \`npm run build\` (npm ci runs it too) in ${packageRoot}`);
+interface BuilderContext {
+  /** A folder holding just the Dockerfile and the CLI bundle: a small context, whatever else the repository holds. */
+  readonly dir: string;
+  /** Follows the Dockerfile, the CLI bundle and the base image, so builds rerun whenever the builder changes. */
+  readonly tag: string;
+}
+
+export function builderContext(packageRoot: string, baseImage: string, cacheDir: string): BuilderContext {
+  const bundlePath = join(packageRoot, CLI_BUNDLE);
+  if (!existsSync(bundlePath)) {
+    throw new Error(`the builder image carries the bundled CLI, but ${bundlePath} does not exist; run \`npm run build\` (npm ci runs it too) in ${packageRoot}`);
   }
-  return createHash("sha256")
-    .update(readFileSync(join(packageRoot, DOCKERFILE)))
-    .update("\0")
-    .update(readFileSync(bundle))
-    .update("\0")
-    .update(baseImage)
-    .digest("hex")
-    .slice(0, 12);
+  const dockerfile = readFileSync(join(packageRoot, DOCKERFILE));
+  const bundle = readFileSync(bundlePath);
+  const tag = createHash("sha256").update(dockerfile).update("\0").update(bundle).update("\0").update(baseImage).digest("hex").slice(0, 12);
+  const dir = join(cacheDir, `builder-${tag}`);
+  writeIfChanged(join(dir, "Dockerfile"), dockerfile);
+  writeIfChanged(join(dir, "netboot-lab.cjs"), bundle);
+  return { dir, tag };
 }
 
 export class BootImageBuilder extends pulumi.ComponentResource {
@@ -47,14 +55,14 @@ export class BootImageBuilder extends pulumi.ComponentResource {
   constructor(name: string, args: BootImageBuilderArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     const packageRoot = args.packageRoot ?? PACKAGE_ROOT;
     const baseImage = args.baseImage ?? "debian:bookworm-slim";
-    const tag = builderImageTag(packageRoot, baseImage);
+    const context = builderContext(packageRoot, baseImage, args.cacheDir ?? DEFAULT_CACHE_DIR);
     super("netboot-lab:index:BootImageBuilder", name, {}, opts);
 
     const image = new docker.Image(
       `${name}-image`,
       {
-        imageName: `netboot-lab/builder:${tag}`,
-        build: { context: packageRoot, dockerfile: join(packageRoot, DOCKERFILE), args: { BASE_IMAGE: baseImage }, platform: "linux/amd64" },
+        imageName: `netboot-lab/builder:${context.tag}`,
+        build: { context: context.dir, dockerfile: join(context.dir, "Dockerfile"), args: { BASE_IMAGE: baseImage }, platform: "linux/amd64" },
         skipPush: true,
       },
       { parent: this },
