@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { NBI_FILES } from "../../lib/darwin/boot-plist";
 import { writeNbi } from "../../lib/darwin/nbi";
 import { basename, bootImageSchema, NIC_MODELS, type NicModel } from "../../lib/model";
-import { buildDarwinMkexts, checkClientNics } from "../../lib/pxe";
+import { buildDarwinMkexts, checkClientNics, requireUserFile } from "../../lib/pxe";
 import { CliError, type Command } from "../cli-error";
 
 const USAGE =
@@ -120,6 +120,38 @@ function parseNic(text: string | undefined): NicModel | undefined {
   return text as NicModel;
 }
 
+/** Builds the image the flags describe; NIC check first, so a failing check writes nothing. */
+function buildNbi(values: Values): void {
+  const outDir = resolve(required(values, "out", "the folder that receives NAME.nbi"));
+  const nic = parseNic(values.nic);
+  if (!values.extensions?.length) throw new CliError("nbi build: --extensions PATH is required (System/Library/Extensions or single .kext bundles; repeat the flag)", 2);
+  const image = imageFromFlags(values);
+  const files = { booter: image.booter, kernel: image.kernel, rootImage: image.rootImage, pxeBooter: image.pxeBooter };
+  for (const [flag, path] of [["--booter", files.booter], ["--kernel", files.kernel], ["--root-image", files.rootImage], ["--pxe-booter", files.pxeBooter]] as const) {
+    if (path) requireUserFile(path, flag, "give the path of the file copied from your Mac OS X media");
+  }
+  const folder = `${image.nbiName ?? image.name}.nbi`;
+  const rootPath = rootPathFromFlags(values, values["served-as"] ?? folder, image.rootImage);
+
+  const { mkexts, kexts } = buildDarwinMkexts(image, process.cwd());
+  if (nic) {
+    const [check] = checkClientNics(image, mkexts, [{ name: "--nic", nic }]);
+    process.stdout.write(`NIC check (${nic}): ${check!.message}\n`);
+    if (!check!.ok) {
+      throw new CliError(`nbi build: not writing ${folder}: no driver for ${nic}; build with network-root drivers (the default; drop --no-network-root) or add the driver with --kext`, 3);
+    }
+  }
+  const written = writeNbi({ nbiDir: resolve(outDir, folder), image, files, mkexts, rootPath });
+  process.stdout.write(
+    [
+      `built ${resolve(outDir, folder)} (${kexts.length} kexts in i386/${NBI_FILES.mkext})`,
+      `  root path: ${rootPath}`,
+      ...written.map((file) => `  ${file}`),
+      "",
+    ].join("\n"),
+  );
+}
+
 export const nbiCommand: Command = {
   usage: USAGE,
   summary: "build a NetBoot image folder NAME.nbi (booter, kernel, mkext, plists, root image) from your own Mac OS X files",
@@ -132,36 +164,12 @@ export const nbiCommand: Command = {
     } catch (error) {
       throw new CliError(`nbi build: ${(error as Error).message}`, 2);
     }
-    const outDir = resolve(required(values, "out", "the folder that receives NAME.nbi"));
-    const nic = parseNic(values.nic);
-    if (!values.extensions?.length) throw new CliError("nbi build: --extensions PATH is required (System/Library/Extensions or single .kext bundles; repeat the flag)", 2);
-    const image = imageFromFlags(values);
-    const folder = `${image.nbiName ?? image.name}.nbi`;
-    const rootPath = rootPathFromFlags(values, values["served-as"] ?? folder, image.rootImage);
-
-    const { mkexts, kexts } = buildDarwinMkexts(image, process.cwd());
-    if (nic) {
-      const [check] = checkClientNics(image, mkexts, [{ name: "--nic", nic }]);
-      process.stdout.write(`NIC check (${nic}): ${check!.message}\n`);
-      if (!check!.ok) {
-        throw new CliError(`nbi build: not writing ${folder}: no driver for ${nic}; build with network-root drivers (the default; drop --no-network-root) or add the driver with --kext`, 3);
-      }
+    try {
+      buildNbi(values);
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      throw new CliError(`nbi build: ${(error as Error).message}`);
     }
-    const files = writeNbi({
-      nbiDir: resolve(outDir, folder),
-      image,
-      files: { booter: image.booter, kernel: image.kernel, rootImage: image.rootImage, pxeBooter: image.pxeBooter },
-      mkexts,
-      rootPath,
-    });
-    process.stdout.write(
-      [
-        `built ${resolve(outDir, folder)} (${kexts.length} kexts in i386/${NBI_FILES.mkext})`,
-        `  root path: ${rootPath}`,
-        ...files.map((file) => `  ${file}`),
-        "",
-      ].join("\n"),
-    );
     return 0;
   },
 };

@@ -3,7 +3,7 @@
  * kernel, the mkext built from their Extensions, the root image, and the two plists.
  * The layout is what Apple's NetBoot server and the EFI booter expect (darwin-netboot-formats.md §3).
  */
-import { copyFileSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { basename } from "../model";
 import { NBI_FILES, darwinBootArgs, renderBootPlist, renderNbImageInfo, type DarwinArch, type DarwinImage } from "./boot-plist";
@@ -61,22 +61,8 @@ export function nbiLayout(input: Omit<NbiBuildInput, "nbiDir">): NbiLayout {
   return layout;
 }
 
-function requireFile(path: string, role: string): void {
-  let isFile = false;
-  try {
-    isFile = statSync(path).isFile();
-  } catch {
-    throw new Error(`${role} ${path} does not exist; copy it from your Mac OS X media and give its path`);
-  }
-  if (!isFile) throw new Error(`${role} ${path} is not a file`);
-}
-
-/** Writes the image; returns the relative paths written, sorted. */
+/** Writes the image (the caller has checked the input files exist); returns the relative paths written, sorted. */
 export function writeNbi(input: NbiBuildInput): string[] {
-  requireFile(input.files.booter, "booter");
-  requireFile(input.files.kernel, "kernel");
-  requireFile(input.files.rootImage, "root image");
-  if (input.files.pxeBooter) requireFile(input.files.pxeBooter, "pxe booter");
   const layout = nbiLayout(input);
   for (const [relative, content] of layout) {
     const target = join(input.nbiDir, relative);

@@ -19,7 +19,6 @@ const SECTOR = 512;
 /** Offsets inside `struct x86_boot_params`, which follows the magic word. */
 const PARAM_LENGTH = 0;
 const PARAM_CONSDEV = 12;
-const PARAM_CONSPEED = 16;
 
 export const NETBSD_CONSOLES = { pc: 0, com0: 1, com1: 2, com2: 3, com3: 4 } as const;
 export type NetbsdConsole = keyof typeof NETBSD_CONSOLES;
@@ -34,8 +33,8 @@ export function findBootParams(pxeboot: Buffer): number | undefined {
   return undefined;
 }
 
-/** A copy of pxeboot whose console is `console` (speed 0 keeps the BIOS setting, like installboot). */
-export function withNetbsdConsole(pxeboot: Buffer, console: NetbsdConsole, source: string, speed = 0): Buffer {
+/** A copy of pxeboot whose console is `console`; the speed stays as built (0: the BIOS setting). */
+export function withNetbsdConsole(pxeboot: Buffer, console: NetbsdConsole, source: string): Buffer {
   const params = findBootParams(pxeboot);
   if (params === undefined) {
     throw new Error(
@@ -44,12 +43,11 @@ export function withNetbsdConsole(pxeboot: Buffer, console: NetbsdConsole, sourc
     );
   }
   const patchable = pxeboot.readUInt32LE(params + PARAM_LENGTH);
-  if (patchable < PARAM_CONSPEED + 4) {
+  if (patchable < PARAM_CONSDEV + 4) {
     throw new Error(`${source}: its boot parameter block holds ${patchable} bytes, too few for a console setting; use a newer NetBSD pxeboot_ia32.bin`);
   }
   const patched = Buffer.from(pxeboot);
   patched.writeUInt32LE(NETBSD_CONSOLES[console], params + PARAM_CONSDEV);
-  if (speed) patched.writeUInt32LE(speed, params + PARAM_CONSPEED);
   return patched;
 }
 

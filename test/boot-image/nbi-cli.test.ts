@@ -64,4 +64,11 @@ describe("netboot-lab nbi build", () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toBe("netboot-lab: nbi build: --debug: must be a hex number such as 0x144\n");
   });
+
+  test("a missing media file is named with its flag, without a stack trace", () => {
+    const result = nbiBuild("--out", join(media.dir, "out"), "--name", "Snow", "--server", "10.0.0.28", ...mediaFlags(), "--booter", join(media.dir, "nope.efi"));
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`netboot-lab: nbi build: --booter: ${join(media.dir, "nope.efi")} does not exist; give the path of the file copied from your Mac OS X media\n`);
+  });
 });

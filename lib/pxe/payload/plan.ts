@@ -140,12 +140,13 @@ function withContainerPaths(image: BootImageConfig, paths: ReadonlyMap<string, s
   }
 }
 
-function statFile(path: string, what: string): void {
+/** Throws `<what>: <path> does not exist; <hint>` (or "is not a file") before anything reads it. */
+export function requireUserFile(path: string, what: string, hint: string): void {
   let isFile: boolean;
   try {
     isFile = statSync(path).isFile();
   } catch {
-    throw new Error(`${what}: ${path} does not exist; fix the path in the stack config (relative paths are read from the Pulumi project folder)`);
+    throw new Error(`${what}: ${path} does not exist; ${hint}`);
   }
   if (!isFile) throw new Error(`${what}: ${path} is not a file`);
 }
@@ -155,7 +156,7 @@ function planUserFiles(image: BootImageConfig, baseDir: string, field: string): 
   const paths = new Map<string, string>();
   for (const [name, value] of userFileFields(image)) {
     const localPath = resolve(baseDir, value);
-    statFile(localPath, `${field}.${name}`);
+    requireUserFile(localPath, `${field}.${name}`, "fix the path in the stack config (relative paths are read from the Pulumi project folder)");
     // One folder per field keeps basenames (the root image's name is part of the root path) without collisions.
     const containerPath = `${BUILDER_PATHS.inputDir}/${name.replace(/\./g, "-")}/${basename(value)}`;
     uploads.push({ localPath, containerPath, sha256: sha256OfFile(localPath) });
@@ -178,7 +179,8 @@ export function buildDarwinMkexts(image: DarwinImage, baseDir: string): DarwinMk
   const mkexts: Partial<Record<DarwinArch, Buffer>> = {};
   let kexts: string[] = [];
   for (const arch of arches) {
-    const { archive, kexts: built } = buildMkext({ ...image.mkext, paths, arch });
+    const { format, localRoot, networkRoot, safeBoot } = image.mkext;
+    const { archive, kexts: built } = buildMkext({ paths, format, arch, localRoot, networkRoot, safeBoot });
     mkexts[arch] = archive;
     if (arch === image.mkext.arch) kexts = built.map((kext) => kext.bundleId);
   }
