@@ -5,8 +5,11 @@
  */
 import type { BootImageConfig, Firmware } from "./schema";
 
-/** What asks for a boot file: a PXE firmware by architecture, or iPXE (detected by its user-class). */
-export type BootRequester = Firmware | "ipxe";
+/**
+ * What asks for a boot file: a PXE firmware by architecture, iPXE (detected by its user-class),
+ * or NetBSD's pxeboot asking for its kernel (vendor class `NetBSD:i386:libsa`).
+ */
+export type BootRequester = Firmware | "ipxe" | "netbsd-libsa";
 
 export interface BootFileSet {
   /** Per requester, the TFTP path (relative to the boot tree) or URL to hand out; absent when unsupported. */
@@ -66,7 +69,11 @@ export function bootFilesFor(image: BootImageConfig, served: ServedLocations): B
       };
     case "netbsd":
       return {
-        files: { bios: `${dir}/${image.serialConsole ? "pxeboot_ia32_com0.bin" : "pxeboot_ia32.bin"}` },
+        files: {
+          bios: `${dir}/${image.serialConsole ? "pxeboot_ia32_com0.bin" : "pxeboot_ia32.bin"}`,
+          // pxeboot asks again and loads whatever `tftp:` or `nfs:` path it is given as its kernel.
+          "netbsd-libsa": `tftp:${dir}/netbsd`,
+        },
         // NetBSD's kernel takes `server:path` and mounts it as its NFS root.
         rootPath: nfsRootOf(`${dir}/root`),
       };

@@ -179,6 +179,11 @@ export const clientSchema = z.strictObject({
 
 export const labConfigSchema = z.strictObject({
   network: networkSchema,
+  /**
+   * Folder that relative paths of boot images (Apple and NetBSD binaries from your own media)
+   * resolve from; default: the project folder (where Pulumi.yaml is).
+   */
+  mediaDir: z.string().min(1).optional(),
   docker: dockerSchema.prefault({}),
   servers: serversSchema.prefault({}),
   bootImages: z.array(bootImageSchema).default([]),
@@ -191,5 +196,5 @@ export type BootImageConfig = LabConfig["bootImages"][number];
 export type ClientConfig = LabConfig["clients"][number];
 
 /** The stack-config keys the program reads, each under the `netboot-lab:` namespace. */
-export const CONFIG_KEYS = ["network", "docker", "servers", "bootImages", "clients"] as const;
+export const CONFIG_KEYS = ["network", "mediaDir", "docker", "servers", "bootImages", "clients"] as const;
 export const CONFIG_NAMESPACE = "netboot-lab";

@@ -19,6 +19,7 @@ import {
 import { bootFilesFor, type BootFileSet, type BootRequester } from "./boot-files";
 import { LabConfigError, type ConfigProblem } from "./errors";
 import {
+  FIRMWARES,
   labConfigSchema,
   type BootImageConfig,
   type ClientConfig,
@@ -78,6 +79,8 @@ export interface ClientModel {
 
 export interface LabModel {
   readonly network: NetworkModel;
+  /** Where relative boot-image paths resolve from; absent: the project folder. */
+  readonly mediaDir?: string;
   readonly docker: LabConfig["docker"];
   readonly servers: LabConfig["servers"];
   readonly bootImages: readonly BootImageConfig[];
@@ -140,6 +143,7 @@ function resolve(config: LabConfig, report: Report): LabModel | undefined {
   const clients = resolveClients(config, network, imagesByName, bootFileSets, report);
   return {
     network: network.model,
+    mediaDir: config.mediaDir,
     docker: config.docker,
     servers: config.servers,
     bootImages: config.bootImages,
@@ -317,7 +321,7 @@ function resolveClients(
     }
     const bootFile = fileSet.files[client.firmware];
     if (!bootFile) {
-      const supported = (Object.keys(fileSet.files) as BootRequester[]).filter((requester) => requester !== "ipxe");
+      const supported = FIRMWARES.filter((firmware) => fileSet.files[firmware]);
       report(`${field}.firmware`, `boot image "${image.name}" (${image.kind}) cannot boot ${client.firmware} firmware; it supports ${supported.join(", ")}${image.kind === "darwin-nbi" && client.firmware === "bios" ? " (give the image a pxeBooter for BIOS clients)" : ""}`);
       return;
     }

@@ -16,7 +16,7 @@ export const DHCPD_CONF_PATH = "/etc/netboot-lab/dhcpd/dhcpd.conf";
 export const DHCPD_LEASES_DIR = "/var/lib/dhcp";
 
 /** RFC 4578 client-architecture values that mean each firmware (0x07 is "EFI BC", in practice x64). */
-const ARCH_CODES: Record<Exclude<BootRequester, "ipxe" | "bios">, readonly string[]> = {
+const ARCH_CODES: Record<Exclude<BootRequester, "ipxe" | "netbsd-libsa" | "bios">, readonly string[]> = {
   "efi-x64": ["00:07", "00:09"],
   "efi-ia32": ["00:06", "00:02"],
 };
@@ -24,10 +24,16 @@ const ARCH_CODES: Record<Exclude<BootRequester, "ipxe" | "bios">, readonly strin
 const quote = (text: string) => `"${text.replace(/(["\\])/g, "\\$1")}"`;
 const indent = (lines: readonly string[], depth = 1) => lines.map((line) => (line ? "  ".repeat(depth) + line : line));
 
-/** The conditional that picks a boot file by requester: iPXE first (it would loop on its own binary), then option 93. */
+/**
+ * The conditional that picks a boot file by requester: loaders that ask a second time first
+ * (iPXE would loop on its own binary; NetBSD's pxeboot wants its kernel), then option 93.
+ */
 export function renderBootFileSelection(files: Partial<Record<BootRequester, string>>): string[] {
   const branches: { test: string; file: string }[] = [];
   if (files.ipxe) branches.push({ test: `exists user-class and option user-class = "iPXE"`, file: files.ipxe });
+  if (files["netbsd-libsa"]) {
+    branches.push({ test: `substring(option vendor-class-identifier, 0, 17) = "NetBSD:i386:libsa"`, file: files["netbsd-libsa"] });
+  }
   for (const firmware of ["efi-x64", "efi-ia32"] as const) {
     const file = files[firmware];
     if (file) branches.push({ test: ARCH_CODES[firmware].map((code) => `option client-arch = ${code}`).join(" or "), file });

@@ -15,13 +15,16 @@ import { renderDhcpdConf } from "../../lib/servers/dhcpd";
 const workDir = mkdtempSync(join(tmpdir(), "nbl-dhcpd-gen-"));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
-const IMAGE_KINDS = [
-  { kind: "ipxe", nfsRoot: true },
-  { kind: "grub" },
-  { kind: "pxelinux" },
-  { kind: "netbsd", pxeboot: "pxeboot_ia32.bin", kernel: "netbsd" },
-  { kind: "darwin-nbi", booter: "booter", pxeBooter: "boot1pxe", kernel: "mach_kernel", extensions: ["Extensions"], rootImage: "NetInstall.dmg" },
-] as const;
+type BootImageInput = NonNullable<LabConfigInput["bootImages"]>[number];
+
+/** One image of each kind, named `image-<index>`. */
+const IMAGE_KINDS: ((name: string) => BootImageInput)[] = [
+  (name) => ({ name, kind: "ipxe", nfsRoot: true }),
+  (name) => ({ name, kind: "grub" }),
+  (name) => ({ name, kind: "pxelinux" }),
+  (name) => ({ name, kind: "netbsd", pxeboot: "pxeboot_ia32.bin", kernel: "netbsd" }),
+  (name) => ({ name, kind: "darwin-nbi", booter: "booter", pxeBooter: "boot1pxe", kernel: "mach_kernel", extensions: ["Extensions"], rootImage: "NetInstall.dmg" }),
+];
 
 /** A lab whose clients sit below the pool and whose pool is the subnet's top quarter. */
 const labs = fc
@@ -38,7 +41,7 @@ const labs = fc
     const subnet = parseSubnet(`${drawn.network}/${drawn.prefixLength}`) as Ipv4Subnet;
     const { first, last } = hostRange(subnet);
     const poolStart = last - Math.floor((last - first) / 4);
-    const bootImages = drawn.images.map((index) => ({ name: `image-${index}`, ...IMAGE_KINDS[index]! }));
+    const bootImages = drawn.images.map((index) => IMAGE_KINDS[index]!(`image-${index}`));
     return {
       network: {
         subnet: `${drawn.network}/${drawn.prefixLength}`,

@@ -71,6 +71,16 @@ describe("boot file selection (failure 4)", () => {
     ]);
   });
 
+  it("answers NetBSD pxeboot's second request with its kernel", () => {
+    expect(renderBootFileSelection({ bios: "bsd/pxeboot_ia32.bin", "netbsd-libsa": "tftp:bsd/netbsd" })).toEqual([
+      'if substring(option vendor-class-identifier, 0, 17) = "NetBSD:i386:libsa" {',
+      '  filename "tftp:bsd/netbsd";',
+      "} else {",
+      '  filename "bsd/pxeboot_ia32.bin";',
+      "}",
+    ]);
+  });
+
   it("hands a BIOS-only image to everyone without branching", () => {
     expect(renderBootFileSelection({ bios: "pxeboot_ia32.bin" })).toEqual(['filename "pxeboot_ia32.bin";']);
   });
