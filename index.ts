@@ -5,29 +5,53 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { BootImage, BootImageBuilder, BootImagePlanError, planLabPayloads } from "./components/boot-image";
 import { NetbootServer } from "./components/netboot-server";
-import { CONFIG_NAMESPACE, LabConfigError, labConfigFrom, validateLab, type LabModel } from "./lib/model";
+import { CONFIG_NAMESPACE, LabConfigError, labConfigFrom, validateLab } from "./lib/model";
 
 const stack = pulumi.getStack();
 
-function readLab(): LabModel {
-  const config = new pulumi.Config(CONFIG_NAMESPACE);
+/** Errors the user fixes in the stack or their media become RunErrors: shown without a stack trace. */
+function explained<T>(read: () => T): T {
   try {
-    return validateLab(labConfigFrom((key) => config.getObject(key)), `stacks/Pulumi.${stack}.yaml`);
+    return read();
   } catch (error) {
-    // A RunError is shown without a stack trace: the message already says what to fix.
-    if (error instanceof LabConfigError) throw new pulumi.RunError(error.message);
+    if (error instanceof LabConfigError || error instanceof BootImagePlanError) throw new pulumi.RunError(error.message);
     throw error;
   }
 }
 
-const lab = readLab();
+const config = new pulumi.Config(CONFIG_NAMESPACE);
+// Structured keys arrive as JSON; `mediaDir` is a plain string.
+const lab = explained(() => validateLab(labConfigFrom((key) => (key === "mediaDir" ? config.get(key) : config.getObject(key))), `stacks/Pulumi.${stack}.yaml`));
+// Every boot image is planned before anything is declared: a missing file from the user's media,
+// or a client NIC without a driver in its image, stops the preview here.
+const bootImagePlans = explained(() => planLabPayloads(lab, lab.mediaDir));
 
 // A remote Docker host (ssh://user@host) is how a Fusion lab reaches the layer-2 network of its
 // guests; children inherit the provider from the component.
 const dockerHost = lab.docker.host ? new docker.Provider("docker-host", { host: lab.docker.host }) : undefined;
 
-const server = new NetbootServer(`nbl-${stack}`, { lab, dockerNamePrefix: lab.docker.namePrefix }, { providers: dockerHost ? [dockerHost] : [] });
+const providers = dockerHost ? [dockerHost] : [];
+
+const server = new NetbootServer(`nbl-${stack}`, { lab, dockerNamePrefix: lab.docker.namePrefix }, { providers });
+
+const builder = new BootImageBuilder(`nbl-${stack}-builder`, { baseImage: lab.docker.baseImage }, { providers });
+const bootImageResources = lab.bootImages.map(
+  (image) =>
+    new BootImage(
+      `nbl-${stack}-${image.name}`,
+      {
+        image,
+        bootFiles: lab.bootFileSets[image.name]!,
+        plan: bootImagePlans[image.name],
+        bootTreeVolume: server.bootTreeVolume,
+        builderImage: builder.imageName,
+      },
+      { providers },
+    ),
+);
+
 
 export const serverAddress = server.serverAddress;
 /** How clients join the lab: a bridge for QEMU taps, or the host interface VMware guests are bridged to. */
@@ -41,3 +65,9 @@ export const containers = server.containers;
 export const commands = server.commands;
 export const configs = server.configs;
 export const clients = lab.clients.map(({ name, mac, ipv4, firmware, bootFile, rootPath }) => ({ name, mac, ipv4, firmware, bootFile, rootPath }));
+export const bootImages = Object.fromEntries(
+  bootImageResources.map((bootImage, index) => [
+    lab.bootImages[index]!.name,
+    { bootFiles: bootImage.bootFiles, rootPath: bootImage.rootPath, kexts: bootImage.kexts, nicChecks: bootImage.nicChecks },
+  ]),
+);

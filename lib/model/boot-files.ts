@@ -3,13 +3,23 @@
  * firmware must be handed. One place decides the layout: dhcpd.conf, lab.json and the
  * BootImage builder all read it from here.
  */
-import type { BootImageConfig, Firmware } from "./schema";
+import { FIRMWARES, type BootImageConfig } from "./schema";
 
 /**
  * What asks for a boot file: a PXE firmware by architecture, iPXE (detected by its user-class),
  * or NetBSD's pxeboot asking for its kernel (vendor class `NetBSD:i386:libsa`).
  */
-export type BootRequester = Firmware | "ipxe" | "netbsd-libsa";
+export const BOOT_REQUESTERS = [...FIRMWARES, "ipxe", "netbsd-libsa"] as const;
+export type BootRequester = (typeof BOOT_REQUESTERS)[number];
+
+/**
+ * The boot-tree path a handed-out boot file names: TFTP paths as they are, NetBSD's
+ * `tftp:path` without its prefix; undefined for URLs, which another server answers.
+ */
+export function bootTreePath(bootFile: string): string | undefined {
+  if (/^[a-z]+:\/\//.test(bootFile)) return undefined;
+  return bootFile.replace(/^tftp:/, "");
+}
 
 export interface BootFileSet {
   /** Per requester, the TFTP path (relative to the boot tree) or URL to hand out; absent when unsupported. */

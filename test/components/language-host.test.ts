@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { execa } from "execa";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { fusionMedia } from "../support/fake-media";
 
 const PROJECT_DIR = resolve(__dirname, "..", "..");
 
@@ -12,9 +13,12 @@ async function languageHost(stack: string, overrides: Record<string, unknown> = 
 }
 
 describe("the program under Pulumi's Node.js language host", () => {
+  const media = fusionMedia();
+  afterAll(() => media.cleanup());
+
   for (const stack of ["kvm", "fusion"]) {
     it(`loads through ts-node with tsconfig.pulumi.json and declares the ${stack} lab`, async () => {
-      const { code, declared, output } = await languageHost(stack);
+      const { code, declared, output } = await languageHost(stack, { "netboot-lab:mediaDir": media.dir });
       expect(code, output).toBe(0);
       expect(declared).toContain(`netboot-lab:index:NetbootServer nbl-${stack}`);
       expect(declared).toContain(`docker:index/container:Container nbl-${stack}-dhcpd`);

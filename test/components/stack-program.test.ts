@@ -2,8 +2,14 @@
  * The real index.ts evaluated against Pulumi's mocks with each stack's real config: what
  * `pulumi up` would ask the Docker provider to create.
  */
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { fusionMedia } from "../support/fake-media";
 import { runStack, runStackExpectingError, type DeclaredResource } from "../support/pulumi-harness";
+
+/** The fusion stack's real config, with its media read from stand-ins of the user's files. */
+const media = fusionMedia();
+afterAll(() => media.cleanup());
+const withMedia = { "netboot-lab:mediaDir": media.dir };
 
 const byType = (resources: DeclaredResource[], type: string) => resources.filter((resource) => resource.type === `docker:index/${type}`);
 const named = (resources: DeclaredResource[], name: string) => {
@@ -100,7 +106,7 @@ describe("kvm stack", async () => {
 });
 
 describe("fusion stack", async () => {
-  const { resources } = await runStack("fusion");
+  const { resources, outputs } = await runStack("fusion", { configOverrides: withMedia });
 
   it("reaches the Docker host over SSH through an explicit provider every server child uses", () => {
     const provider = resources.find((resource) => resource.type === "pulumi:providers:docker");
@@ -117,6 +123,34 @@ describe("fusion stack", async () => {
       ipamConfigs: [{ subnet: "10.0.0.0/24", gateway: "10.0.0.1" }],
     });
     expect(named(resources, "nbl-fusion-pod").inputs.networksAdvanced).toEqual([{ name: "nbl-fusion", ipv4Address: "10.0.0.28" }]);
+  });
+
+  it("builds the NetBoot image with an mkext that holds the e1000 driver the Mac client needs", () => {
+    const snow = (outputs.bootImages as Record<string, { kexts: string[]; nicChecks: { client: string; nic: string; ok: boolean }[] }>)["snow-leopard"]!;
+    expect(snow.kexts).toContain("com.apple.driver.AppleIntel8254XEthernet");
+    expect(snow.nicChecks).toEqual([expect.objectContaining({ client: "snowleopard-server", nic: "vmware-e1000", ok: true })]);
+    expect(resources.filter((resource) => resource.type === "netboot-lab:index:BootImage").map((resource) => resource.name).sort()).toEqual([
+      "nbl-fusion-netbsd",
+      "nbl-fusion-snow-leopard",
+    ]);
+  });
+});
+
+describe("fusion stack problems found before deployment", () => {
+  it("a client NIC without a driver in its image stops the program, naming client, NIC, PCI IDs and the fix", async () => {
+    const clients = [{ name: "mac", platform: "fusion", mac: "00:50:56:00:00:28", ipv4: "10.0.0.40", firmware: "efi-x64", nic: "vmware-vmxnet3", bootImage: "snow-leopard" }];
+    const { error, resources } = await runStackExpectingError("fusion", { configOverrides: { ...withMedia, "netboot-lab:clients": clients } });
+    expect(error.message).toMatch(/mac/);
+    expect(error.message).toMatch(/vmware-vmxnet3/);
+    expect(error.message).toMatch(/15ad:07b0/i);
+    expect(resources.filter((resource) => resource.type !== "pulumi:providers:docker")).toEqual([]);
+  });
+
+  it("a missing file from the user's media is named before anything is declared", async () => {
+    const { error, resources } = await runStackExpectingError("fusion");
+    expect(error.message).toMatch(/bootImages\[0\]\.booter: \S+\/media\/10\.6\/usr\/standalone\/i386\/boot\.efi does not exist; fix the path in the stack config \(relative paths are read from netboot-lab:mediaDir/);
+    expect(error.message).toMatch(/bootImages\[1\]\.pxeboot: \S+\/media\/netbsd-5\/pxeboot_ia32\.bin does not exist/);
+    expect(resources).toEqual([]);
   });
 });
 

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "vitest";
+import { fusionMedia } from "../support/fake-media";
 import { planDockerApply, UnsupportedInputsError, type ContainerStep, type DockerStep, type PlanOptions } from "../support/docker-plan";
 import { runStack, type DeclaredResource } from "../support/pulumi-harness";
 
@@ -299,7 +300,8 @@ describe("the real stacks", () => {
   });
 
   test("the fusion stack is refused as it stands: a remote Docker host and a macvlan on a real interface", async () => {
-    const { resources } = await runStack("fusion");
+    const media = fusionMedia();
+    const { resources } = await runStack("fusion", { configOverrides: { "netboot-lab:mediaDir": media.dir } }).finally(media.cleanup);
 
     const problems = problemsOf(resources, { ...OPTIONS, projectDir: process.cwd() });
     expect(problems.some((problem) => problem.includes("inputs.host:") && problem.includes("is not the local engine"))).toBe(true);

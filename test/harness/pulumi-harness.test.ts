@@ -1,4 +1,5 @@
 import { describe, expect, test } from "vitest";
+import { fusionMedia } from "../support/fake-media";
 import { engineConfig, mergeConfig, runStack, runStackExpectingError, type DeclaredResource } from "../support/pulumi-harness";
 
 const fixture = { projectDir: "test/harness/fixtures/project" } as const;
@@ -92,7 +93,8 @@ describe("runStackExpectingError", () => {
 describe("runStack on the real program", () => {
   test("evaluates index.ts with each stack's own config", async () => {
     const kvm = await runStack("kvm");
-    const fusion = await runStack("fusion");
+    const media = fusionMedia();
+    const fusion = await runStack("fusion", { configOverrides: { "netboot-lab:mediaDir": media.dir } }).finally(media.cleanup);
 
     expect(kvm.resources.some((resource) => resource.type === "docker:index/container:Container")).toBe(true);
     expect(kvm.resources.filter((resource) => resource.type.startsWith("docker:")).every((resource) => resource.parent !== undefined)).toBe(true);

@@ -189,7 +189,7 @@ describe("payload build command", () => {
       }
     };
 
-    expect(cli("spec.json")).toEqual({ code: 0, output: "built boot image nb (3 files):\n  pxeboot: console set to com0 (installboot -e -o console=com0)\n  bios: nb/pxeboot_ia32_com0.bin\n" });
+    expect(cli("spec.json")).toEqual({ code: 0, output: "built boot image nb (3 files):\n  pxeboot: console set to com0 (installboot -e -o console=com0)\n  bios: nb/pxeboot_ia32_com0.bin\n  netbsd-libsa: tftp:nb/netbsd\n" });
     const bad = cli("bad.json");
     expect(bad.code).toBe(1);
     expect(bad.output).toContain(`${join(dir, "bad.json")} is not a valid payload spec:`);

@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { dirname, join, relative } from "node:path";
 import { writeNbi } from "../../darwin/nbi";
 import type { DarwinArch, DarwinImage } from "../../darwin/boot-plist";
-import { nbiFolder, type BootFileSet } from "../../model";
+import { bootTreePath, nbiFolder, type BootFileSet } from "../../model";
 import { isLinuxLoaderImage } from "../linux";
 import { NETBSD_KERNEL_FILE, withNetbsdConsole, type NetbsdImage } from "../netbsd";
 import { writeLinuxPayload } from "./linux-payload";
@@ -71,7 +71,10 @@ function listFiles(dir: string, root: string): string[] {
 
 /** Guards the contract with lib/model: every TFTP path dhcpd will hand out must now exist. */
 function missingBootFiles(bootFiles: BootFileSet, treeDir: string): string[] {
-  return Object.values(bootFiles.files).filter((path) => !/^[a-z]+:\/\//.test(path) && !existsSync(join(treeDir, path)));
+  return Object.values(bootFiles.files).filter((file) => {
+    const path = bootTreePath(file);
+    return path !== undefined && !existsSync(join(treeDir, path));
+  });
 }
 
 /** Replaces `tree/<name>` by `staging/<name>` with two renames on the same file system. */

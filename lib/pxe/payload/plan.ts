@@ -5,7 +5,7 @@
  * when the build's output would. Runs on the machine running Pulumi; reads the user's files.
  */
 import { createHash } from "node:crypto";
-import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { buildMkext, checkNicDriver, readMkext } from "../../darwin";
 import type { DarwinArch, DarwinImage } from "../../darwin/boot-plist";
@@ -156,13 +156,24 @@ function planUserFiles(image: BootImageConfig, baseDir: string, field: string): 
   const paths = new Map<string, string>();
   for (const [name, value] of userFileFields(image)) {
     const localPath = resolve(baseDir, value);
-    requireUserFile(localPath, `${field}.${name}`, "fix the path in the stack config (relative paths are read from the Pulumi project folder)");
+    requireUserFile(localPath, `${field}.${name}`, PATH_HINT);
     // One folder per field keeps basenames (the root image's name is part of the root path) without collisions.
     const containerPath = `${BUILDER_PATHS.inputDir}/${name.replace(/\./g, "-")}/${basename(value)}`;
     uploads.push({ localPath, containerPath, sha256: sha256OfFile(localPath) });
     paths.set(name, containerPath);
   }
   return { uploads, paths };
+}
+
+const PATH_HINT = "fix the path in the stack config (relative paths are read from netboot-lab:mediaDir, by default the Pulumi project folder)";
+
+function requireKextPaths(image: DarwinImage, baseDir: string, field: string): void {
+  for (const [key, list] of [["extensions", image.extensions], ["mkext.kexts", image.mkext.kexts]] as const) {
+    list.forEach((path, index) => {
+      const localPath = resolve(baseDir, path);
+      if (!existsSync(localPath)) throw new Error(`${field}.${key}[${index}]: ${localPath} does not exist; ${PATH_HINT}`);
+    });
+  }
 }
 
 export interface DarwinMkexts {
@@ -203,11 +214,14 @@ export function planPayload(input: PlanInput): PayloadPlan {
   if (image.kind === "darwin-nbi" && image.protocol === "http" && !input.bootFiles.rootPath?.startsWith("http")) {
     throw new Error(`${field}.protocol is http but the lab's HTTP server is disabled; set servers.http.enabled: true or protocol: nfs`);
   }
+  // Missing files first: their message names the field; a missing Extensions folder would
+  // otherwise surface from deep inside the mkext build.
+  const { uploads, paths } = planUserFiles(image, baseDir, field);
+  if (image.kind === "darwin-nbi") requireKextPaths(image, baseDir, field);
   const darwin = image.kind === "darwin-nbi" ? buildDarwinMkexts(image, baseDir) : undefined;
   const nicChecks = image.kind === "darwin-nbi" ? checkClientNics(image, darwin!.mkexts, input.clients) : [];
   const failures = nicChecks.filter((check) => !check.ok);
   if (failures.length) throw new NicDriverMissingError(image.name, failures);
-  const { uploads, paths } = planUserFiles(image, baseDir, field);
   const mkextEntries = Object.entries(darwin?.mkexts ?? {}).map(([arch, content]) => ({
     arch,
     upload: { containerPath: `${BUILDER_PATHS.inputDir}/mkext/${arch}.mkext`, content, sha256: sha256(content) } satisfies GeneratedUpload,

@@ -4,7 +4,7 @@
  * paths) and `netboot-lab payload build --spec FILE` reads it back.
  */
 import { z } from "zod";
-import { bootImageSchema, FIRMWARES, type BootFileSet, type BootImageConfig } from "../../model";
+import { BOOT_REQUESTERS, bootImageSchema, type BootFileSet, type BootImageConfig } from "../../model";
 
 export const PAYLOAD_SPEC_VERSION = 1;
 
@@ -26,7 +26,7 @@ export interface PayloadSpec {
 }
 
 const bootFileSetSchema = z.strictObject({
-  files: z.partialRecord(z.enum([...FIRMWARES, "ipxe"]), z.string()),
+  files: z.partialRecord(z.enum(BOOT_REQUESTERS), z.string()),
   rootPath: z.string().optional(),
 });
 
