@@ -7,6 +7,7 @@
  * QEMU's guests use user-mode networking with `restrict=on`: QEMU itself answers DHCP and
  * serves the extracted tree over TFTP, and nothing the guest sends leaves the QEMU process.
  */
+import { bootGuest } from "../support/qemu";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
@@ -122,38 +123,9 @@ describe("the boot tree the servers serve", () => {
   });
 });
 
-/** Boots QEMU from the extracted tree and resolves with the serial console once /init prints its marker. */
-async function bootToMarker(bootFile: string, firmware: "bios" | "efi"): Promise<string> {
-  const qemu = execa(
-    "qemu-system-x86_64",
-    [
-      "-accel", "tcg", "-m", "1024", "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot", "-boot", "n",
-      ...(firmware === "efi" ? ["-bios", "/usr/share/qemu/OVMF.fd"] : []),
-      "-nic", `user,restrict=on,model=e1000,tftp=${tree},bootfile=${bootFile}`,
-    ],
-    { reject: false, buffer: false },
-  );
-  let console = "";
-  try {
-    return await new Promise<string>((resolveBoot, rejectBoot) => {
-      const timer = setTimeout(() => rejectBoot(new Error(`no ${BOOTED_MARKER} within 150 s; serial console:\n${console.slice(-3000)}`)), 150_000);
-      qemu.stdout!.on("data", (chunk: Buffer) => {
-        console += chunk.toString("latin1");
-        // Wait for the whole marker line: it may arrive in pieces.
-        if (new RegExp(`${BOOTED_MARKER}[^\n]*\n`).test(console)) {
-          clearTimeout(timer);
-          resolveBoot(console);
-        }
-      });
-      void qemu.then((result) => {
-        clearTimeout(timer);
-        rejectBoot(new Error(`QEMU exited (${result.exitCode}) before ${BOOTED_MARKER}; serial console:\n${console.slice(-3000)}`));
-      });
-    });
-  } finally {
-    qemu.kill("SIGKILL");
-    await qemu;
-  }
+/** Boots QEMU from the extracted tree, served by QEMU's own DHCP/TFTP with no way out. */
+function bootToMarker(bootFile: string, firmware: "bios" | "efi"): Promise<string> {
+  return bootGuest({ firmware, network: ["-nic", `user,restrict=on,model=e1000,tftp=${tree},bootfile=${bootFile}`], until: new RegExp(BOOTED_MARKER) });
 }
 
 describe("QEMU guests boot the payloads", () => {

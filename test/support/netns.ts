@@ -85,14 +85,42 @@ export async function createTestHost(options: TestHostOptions): Promise<TestHost
   };
 }
 
+/** A tap device enslaved to the lab bridge, for a QEMU guest (`-netdev tap,ifname=…`). */
+export async function createTap(bridge: string): Promise<{ name: string; destroy(): Promise<void> }> {
+  const name = `${TEST_PREFIX}t${randomBytes(3).toString("hex")}`;
+  const destroy = async () => {
+    await execa("ip", ["link", "del", name], { reject: false });
+  };
+  try {
+    await ip("tuntap", "add", "dev", name, "mode", "tap");
+    await ip("link", "set", name, "master", bridge, "up");
+  } catch (error) {
+    await destroy();
+    throw error;
+  }
+  return { name, destroy };
+}
+
 /**
  * Removes the namespaces of runs for which `isFinished(runId)` holds (a crash skips afterAll
  * hooks). Deleting a namespace deletes its veth pair, so no host-side link outlives it.
  */
 export async function removeLeftoverTestHosts(isFinished: (runId: string) => boolean): Promise<void> {
+  await removeIdleTaps();
   const namespaces = (await execa("ip", ["netns", "list"], { reject: false })).stdout;
   for (const line of namespaces.split("\n")) {
     const match = new RegExp(`^(${TEST_PREFIX}-ns-(run-\\d+)-[0-9a-f]{6})\\b`).exec(line);
     if (match && isFinished(match[2]!)) await execa("ip", ["netns", "del", match[1]!], { reject: false });
+  }
+}
+
+/**
+ * Tap names are too short to carry a run id; a tap no QEMU holds open has no carrier, so a
+ * crashed run's taps are the idle ones (no LOWER_UP).
+ */
+async function removeIdleTaps(): Promise<void> {
+  const links = (await execa("ip", ["-o", "link", "show", "type", "tun"], { reject: false })).stdout;
+  for (const match of links.matchAll(new RegExp(`^\\d+: (${TEST_PREFIX}t[0-9a-f]{6}): <([^>]*)>`, "gm"))) {
+    if (!match[2]!.split(",").includes("LOWER_UP")) await execa("ip", ["link", "del", match[1]!], { reject: false });
   }
 }

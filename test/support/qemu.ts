@@ -1,0 +1,57 @@
+/**
+ * QEMU guests for boot tests: software emulation (TCG), serial console on stdout, no display.
+ * A guest is killed by its own PID as soon as its console shows what the test waits for.
+ */
+import { execa } from "execa";
+
+export interface GuestBoot {
+  /** `bios` (SeaBIOS with QEMU's iPXE option ROM) or `efi` (OVMF). */
+  readonly firmware: "bios" | "efi";
+  /** QEMU arguments that give the guest its network interface (`-nic …` or `-netdev …` + `-device …`). */
+  readonly network: readonly string[];
+  /** The console line to wait for; the boot fails if QEMU exits or the time runs out first. */
+  readonly until: RegExp;
+  readonly timeoutMs?: number;
+}
+
+/** Boots a guest from the network and resolves with its serial console once `until` matches a whole line. */
+export async function bootGuest(boot: GuestBoot): Promise<string> {
+  const timeoutMs = boot.timeoutMs ?? 150_000;
+  const qemu = execa(
+    "qemu-system-x86_64",
+    [
+      "-accel", "tcg", "-m", "1024", "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot", "-boot", "n",
+      ...(boot.firmware === "efi" ? ["-bios", "/usr/share/qemu/OVMF.fd"] : []),
+      ...boot.network,
+    ],
+    { reject: false, buffer: false },
+  );
+  let console = "";
+  const line = new RegExp(`${boot.until.source}[^\\n]*\\n`);
+  try {
+    return await new Promise<string>((resolveBoot, rejectBoot) => {
+      const timer = setTimeout(() => rejectBoot(new Error(`no ${boot.until} within ${timeoutMs / 1000} s; serial console:\n${console.slice(-3000)}`)), timeoutMs);
+      qemu.stdout!.on("data", (chunk: Buffer) => {
+        console += chunk.toString("latin1");
+        // Wait for the whole line: it may arrive in pieces.
+        if (line.test(console)) {
+          clearTimeout(timer);
+          resolveBoot(console);
+        }
+      });
+      void qemu.then((result) => {
+        clearTimeout(timer);
+        rejectBoot(new Error(`QEMU exited (${result.exitCode}) before ${boot.until}; serial console:\n${console.slice(-3000)}`));
+      });
+    });
+  } finally {
+    qemu.kill("SIGKILL");
+    await qemu;
+  }
+}
+
+/** QEMU arguments for an e1000 NIC with a given MAC on an existing tap device. */
+export function tapNetwork(tap: string, mac: string): string[] {
+  return ["-netdev", `tap,id=lab,ifname=${tap},script=no,downscript=no`, "-device", `e1000,netdev=lab,mac=${mac}`];
+}
+
