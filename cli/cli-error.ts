@@ -13,5 +13,7 @@ export class CliError extends Error {
 export interface Command {
   readonly usage: string;
   readonly summary: string;
+  /** True when `run` prints a fuller help for --help itself. */
+  readonly handlesHelp?: boolean;
   run(args: string[]): Promise<number>;
 }

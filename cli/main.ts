@@ -22,6 +22,11 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`netboot-lab: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
+  // Commands with help of their own (probe) handle --help themselves.
+  if ((rest.includes("--help") || rest.includes("-h")) && !command.handlesHelp) {
+    process.stdout.write(`usage: netboot-lab ${command.usage}\n  ${command.summary}\n`);
+    return 0;
+  }
   return command.run(rest);
 }
 

@@ -392,6 +392,7 @@ async function runProbe(settings: ProbeSettings): Promise<number> {
 export const probeCommand: Command = {
   usage: USAGE,
   summary: `ask the lab's DHCP server for an address like a netbooting client and print the answer (exit ${EXIT_NO_ANSWER}: no answer)`,
+  handlesHelp: true,
   async run(args) {
     let settings: ProbeSettings | "help";
     try {
