@@ -83,8 +83,10 @@ export class BootImage extends pulumi.ComponentResource {
         command: ["payload", "build", "--spec", BUILDER_PATHS.spec, "--out", BUILDER_PATHS.bootTree],
         mounts: [{ type: "volume", source: args.bootTreeVolume, target: BUILDER_PATHS.bootTree }],
         uploads: buildUploads(plan, args.cacheDir ?? DEFAULT_CACHE_DIR),
-        // The build needs no network: loaders, kernel and busybox come from the builder image.
+        // The build needs no network (loaders, kernel and busybox come from the builder image)
+        // and no capability: it only writes files into the volume as root.
         networkMode: "none",
+        capabilities: { drops: ["ALL"] },
         // One shot: wait for the exit, keep the output; the exit code is checked below.
         attach: true,
         logs: true,

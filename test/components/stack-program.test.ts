@@ -91,6 +91,15 @@ describe("kvm stack", async () => {
     expect(dhcpd.command.at(-1)).toBe("eth0");
   });
 
+  it("runs every container of the stack, boot-image builds included, without privileges and with all capabilities dropped", () => {
+    const containers = byType(resources, "container:Container");
+    expect(containers.map((container) => container.name)).toEqual(expect.arrayContaining(["nbl-kvm-linux-ipxe-build", "nbl-kvm-linux-grub-build", "nbl-kvm-linux-pxelinux-build"]));
+    for (const container of containers) {
+      expect(container.inputs.privileged, container.name).toBeUndefined();
+      expect((container.inputs.capabilities as { drops: string[] }).drops, container.name).toEqual(["ALL"]);
+    }
+  });
+
   it("exports what a user needs next", () => {
     expect(outputs).toMatchObject({
       serverAddress: "10.77.0.2",
