@@ -62,7 +62,7 @@ describe("kvm stack", async () => {
 
   it("grants each daemon only the capabilities it needs, and none is privileged", () => {
     const capabilities = Object.fromEntries(
-      byType(resources, "container:Container").map((container) => [container.name, container.inputs.capabilities]),
+      byType(serverChildren, "container:Container").map((container) => [container.name, container.inputs.capabilities]),
     );
     expect(capabilities).toEqual({
       "nbl-kvm-pod": { drops: ["ALL"] },
