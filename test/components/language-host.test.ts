@@ -1,4 +1,6 @@
+import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { load } from "js-yaml";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { fusionMedia } from "../support/fake-media";
@@ -31,5 +33,18 @@ describe("the program under Pulumi's Node.js language host", () => {
     expect(output).toContain('network.subnet: "10.77.0.0/33" is not an IPv4 subnet');
     expect(output, "a validation error is shown without a stack trace").not.toMatch(/\n\s+at /);
     expect(declared).toEqual(["pulumi:pulumi:Stack netboot-lab-kvm"]);
+  });
+});
+
+describe("Pulumi.yaml", () => {
+  it("names the project, the Node.js runtime with TypeScript, and the stacks folder the stack files live in", () => {
+    const project = load(readFileSync(resolve(PROJECT_DIR, "Pulumi.yaml"), "utf8")) as {
+      name: string;
+      runtime: { name: string; options: { typescript: boolean; packagemanager: string; tsconfig: string } };
+      stackConfigDir: string;
+    };
+    expect(project).toMatchObject({ name: "netboot-lab", runtime: { name: "nodejs", options: { typescript: true, packagemanager: "npm" } }, stackConfigDir: "stacks" });
+    expect(existsSync(resolve(PROJECT_DIR, project.runtime.options.tsconfig))).toBe(true);
+    for (const stack of ["kvm", "fusion"]) expect(existsSync(resolve(PROJECT_DIR, project.stackConfigDir, `Pulumi.${stack}.yaml`))).toBe(true);
   });
 });

@@ -32,8 +32,10 @@ pulumi.runtime.setMocks(
   false,
 );
 
-process.env.PULUMI_NODEJS_TYPESCRIPT = "true";
-process.env.PULUMI_NODEJS_TSCONFIG_PATH = "tsconfig.pulumi.json";
+// The language host turns Pulumi.yaml's runtime options into these variables.
+const { runtime } = yaml.load(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8"));
+process.env.PULUMI_NODEJS_TYPESCRIPT = String(runtime.options.typescript);
+process.env.PULUMI_NODEJS_TSCONFIG_PATH = runtime.options.tsconfig;
 process.on("exit", () => process.stdout.write(`${JSON.stringify({ declared })}\n`));
 // cmd/run parses process.argv as the language host passes it; the monitor address is never
 // dialled because the mocks stand in for it.
