@@ -1,0 +1,70 @@
+/**
+ * The fusion stack's server side for real: the lab's containers on a macvlan network whose
+ * parent stands in for the Linux host's interface on the guests' layer-2 network (here a bridge
+ * the test creates, with a client namespace on it standing in for a bridged VMware guest).
+ */
+import { randomBytes, randomInt } from "node:crypto";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { probeDhcp } from "../support/dhcp-clients";
+import { applyToDocker, type AppliedLab } from "../support/docker-apply";
+import { fusionMedia } from "../support/fake-media";
+import { createTestHost, type TestHost } from "../support/netns";
+import { runStack } from "../support/pulumi-harness";
+import { testRunLabels } from "../support/test-run";
+
+const id = randomBytes(3).toString("hex");
+const net = `10.216.${randomInt(0, 256)}`;
+const server = `${net}.28`;
+const segment = `nbtbr${id}`;
+const MAC_GUEST = "00:50:56:00:00:28";
+const labels = { ...testRunLabels(), "io.netboot-lab.test-case": `fusion-${id}` };
+const media = fusionMedia();
+
+let lab: AppliedLab | undefined;
+const hosts: TestHost[] = [];
+
+beforeAll(async () => {
+  await execa("ip", ["link", "add", segment, "type", "bridge"]);
+  await execa("ip", ["link", "set", segment, "up"]);
+  const { resources } = await runStack("fusion", {
+    configOverrides: {
+      "netboot-lab:mediaDir": media.dir,
+      "netboot-lab:network": { subnet: `${net}.0/24`, serverAddress: server, gateway: `${net}.1`, parentInterface: segment },
+      // The stack's remote Docker host becomes the local engine; everything else stays as written.
+      "netboot-lab:docker": { host: undefined, baseImage: process.env.NETBOOT_LAB_BASE_IMAGE ?? "local/debian:bookworm", namePrefix: `nbt${id}` },
+      "netboot-lab:clients": [{ name: "snowleopard-server", platform: "fusion", mac: MAC_GUEST, ipv4: `${net}.40`, firmware: "efi-x64", nic: "vmware-e1000", bootImage: "snow-leopard" }],
+    },
+  });
+  lab = await applyToDocker(
+    resources.filter((resource) => resource.parent === "nbl-fusion"),
+    { labels, macvlanParents: [segment] },
+  );
+}, 600_000);
+
+afterAll(async () => {
+  for (const host of hosts) await host.destroy();
+  await lab?.teardown();
+  await execa("ip", ["link", "del", segment], { reject: false });
+  media.cleanup();
+});
+
+describe("fusion: servers on a macvlan of the guests' network", () => {
+  it("answers a bridged EFI Mac guest with the booter and the nfs: root path, though it never asked for root-path", async () => {
+    const guest = await createTestHost({ bridge: segment, mac: MAC_GUEST });
+    hosts.push(guest);
+    const reply = await probeDhcp(guest, { arch: "efi-bc", requestOptions: [1, 3, 67] });
+    expect(reply).toMatchObject({ yiaddr: `${net}.40`, siaddr: server, file: "snow-leopard/NetBootSP0.nbi/i386/booter" });
+    expect(reply?.options).toMatchObject({ "root-path": `nfs:${server}:/netboot:snow-leopard/NetBootSP0.nbi/NetInstall.dmg` });
+  });
+
+  it("serves TFTP and NFSv3 on that network", async () => {
+    const guest = await createTestHost({ bridge: segment, address: `${net}.50/24` });
+    hosts.push(guest);
+    // The boot tree is empty here (no image was built): an answer at all shows the server is reachable.
+    const tftp = await guest.run("tftp", [server, "-c", "get", "does-not-exist", "/dev/null"], { reject: false, all: true });
+    expect(tftp.all).toContain("Error code 1: File not found");
+    const nfs = await guest.run("nfs-ls", [`nfs://${server}/netboot/?version=3`], { reject: false, all: true });
+    expect(nfs.exitCode, String(nfs.all)).toBe(0);
+  });
+});
