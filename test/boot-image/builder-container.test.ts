@@ -7,7 +7,6 @@
  * QEMU's guests use user-mode networking with `restrict=on`: QEMU itself answers DHCP and
  * serves the extracted tree over TFTP, and nothing the guest sends leaves the QEMU process.
  */
-import { bootGuest } from "../support/qemu";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
@@ -20,26 +19,19 @@ import { readMkext } from "../../lib/darwin";
 import { BOOTED_MARKER } from "../../lib/pxe";
 import { applyToDocker, type AppliedLab } from "../support/docker-apply";
 import { runStack, type StackRun } from "../support/pulumi-harness";
-import { testRunLabels } from "../support/test-run";
+import { bootGuest } from "../support/qemu";
+import { dockerObjectsOf, testCaseLabels } from "../support/test-run";
 import { darwinImage, darwinMedia, type DarwinMedia } from "./fixtures";
 
 const BASE_IMAGE = process.env.NETBOOT_LAB_BASE_IMAGE ?? "local/debian:bookworm";
-const CASE_LABEL = "io.netboot-lab.test-case";
 const id = randomBytes(3).toString("hex");
-const labels = { ...testRunLabels(), [CASE_LABEL]: `boot-image-${id}` };
+const labels = testCaseLabels(`boot-image-${id}`);
 const namePrefix = `nbt${id}-`;
 
 let media: DarwinMedia;
 let stack: StackRun;
 let applied: AppliedLab | undefined;
 let tree: string;
-
-async function labelled(): Promise<string[]> {
-  const filter = ["--filter", `label=${CASE_LABEL}=${labels[CASE_LABEL]}`];
-  const containers = await execa("docker", ["ps", "-a", "--format", "{{.Names}}", ...filter]);
-  const volumes = await execa("docker", ["volume", "ls", "--format", "{{.Name}}", ...filter]);
-  return [...containers.stdout.split("\n"), ...volumes.stdout.split("\n")].filter(Boolean);
-}
 
 /** Copies the boot-tree volume out through a throwaway container (removed by --rm, labelled for the global cleanup). */
 async function extractVolume(volume: string, into: string): Promise<void> {
@@ -146,5 +138,5 @@ test("teardown removes every container and the volume, and is safe to repeat", a
   await applied!.teardown();
   await applied!.teardown();
 
-  expect(await labelled()).toEqual([]);
+  expect(await dockerObjectsOf(labels)).toEqual([]);
 });

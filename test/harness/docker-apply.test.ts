@@ -1,19 +1,16 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { TEST_LABEL, testRunId } from "../support/test-run";
+import { dockerObjectsOf, testCaseLabels } from "../support/test-run";
 import { applyToDocker, demuxLogs, type AppliedLab } from "../support/docker-apply";
 import { runStack, type DeclaredResource } from "../support/pulumi-harness";
-
-/** Tells this file's objects from the rest of the run's. */
-const CASE_LABEL = "io.netboot-lab.test-case";
 
 /** A run of the fixture stack with names, label and subnet of its own, so parallel runs never meet. */
 function uniqueRun() {
   const id = randomBytes(3).toString("hex");
   const octet = randomInt(0, 256);
   return {
-    labels: { [TEST_LABEL]: testRunId(), [CASE_LABEL]: `harness-${id}` },
+    labels: testCaseLabels(`harness-${id}`),
     namePrefix: `nbt${id}-`,
     address: `10.231.${octet}.2`,
     config: { "netboot-lab:fixture": { subnet: `10.231.${octet}.0/24`, address: `10.231.${octet}.2` } },
@@ -22,17 +19,6 @@ function uniqueRun() {
 
 async function docker(...args: string[]): Promise<string> {
   return (await execa("docker", args)).stdout;
-}
-
-/** Names of every container, network and volume carrying the run's label. */
-async function labelled(labels: Record<string, string>): Promise<string[]> {
-  const filter = ["--filter", `label=${CASE_LABEL}=${labels[CASE_LABEL]}`];
-  const lists = await Promise.all([
-    docker("ps", "-a", "--format", "{{.Names}}", ...filter),
-    docker("network", "ls", "--format", "{{.Name}}", ...filter),
-    docker("volume", "ls", "--format", "{{.Name}}", ...filter),
-  ]);
-  return lists.flatMap((list) => list.split("\n").filter(Boolean)).sort();
 }
 
 describe("the fixture stack applied to the local engine", () => {
@@ -70,7 +56,7 @@ describe("the fixture stack applied to the local engine", () => {
   });
 
   test("every container, network and volume carries the test's label", async () => {
-    expect(await labelled(run.labels)).toEqual(
+    expect(await dockerObjectsOf(run.labels)).toEqual(
       [`${run.namePrefix}nbt-fixture`, `${run.namePrefix}nbt-fixture-data`, `${run.namePrefix}nbt-fixture-pod`, `${run.namePrefix}nbt-fixture-printer`].sort(),
     );
   });
@@ -79,7 +65,7 @@ describe("the fixture stack applied to the local engine", () => {
     await lab.teardown();
     await lab.teardown();
 
-    expect(await labelled(run.labels)).toEqual([]);
+    expect(await dockerObjectsOf(run.labels)).toEqual([]);
   });
 });
 
@@ -94,7 +80,7 @@ describe("a failure halfway", () => {
     await expect(applyToDocker(withMissingImage, { labels: run.labels, namePrefix: run.namePrefix })).rejects.toThrow(
       `applying container fixture-printer failed: container ${run.namePrefix}nbt-fixture-printer (fixture-printer): image netboot-lab-test/missing:none is neither built by the stack nor on the engine; the tests never pull`,
     );
-    expect(await labelled(run.labels)).toEqual([]);
+    expect(await dockerObjectsOf(run.labels)).toEqual([]);
   });
 });
 

@@ -11,14 +11,14 @@ import { applyToDocker, type AppliedLab } from "../support/docker-apply";
 import { fusionMedia } from "../support/fake-media";
 import { createTestHost, type TestHost } from "../support/netns";
 import { runStack } from "../support/pulumi-harness";
-import { testRunLabels } from "../support/test-run";
+import { testCaseLabels } from "../support/test-run";
 
 const id = randomBytes(3).toString("hex");
 const net = `10.216.${randomInt(0, 256)}`;
 const server = `${net}.28`;
 const segment = `nbtbr${id}`;
 const MAC_GUEST = "00:50:56:00:00:28";
-const labels = { ...testRunLabels(), "io.netboot-lab.test-case": `fusion-${id}` };
+const labels = testCaseLabels(`fusion-${id}`);
 const media = fusionMedia();
 
 let lab: AppliedLab | undefined;

@@ -4,20 +4,19 @@
  * iPXE, our dhcpd, TFTP and HTTP, Debian's kernel, and the root mounted from our NFS server.
  */
 import { randomBytes, randomInt } from "node:crypto";
-import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BOOTED_MARKER, NFS_ROOT_MARKER, POWEROFF_PARAMETER } from "../../lib/pxe";
 import { applyToDocker, type AppliedLab } from "../support/docker-apply";
 import { createTap } from "../support/netns";
 import { runStack } from "../support/pulumi-harness";
 import { bootGuest, tapNetwork } from "../support/qemu";
-import { testRunLabels } from "../support/test-run";
+import { dockerObjectsOf, testCaseLabels } from "../support/test-run";
 
 const id = randomBytes(3).toString("hex");
 const net = `10.215.${randomInt(0, 256)}`;
 const server = `${net}.2`;
 const bridge = `nbtbr${id}`;
-const labels = { ...testRunLabels(), "io.netboot-lab.test-case": `lab-boot-${id}` };
+const labels = testCaseLabels(`lab-boot-${id}`);
 const cmdline = `console=ttyS0 ${POWEROFF_PARAMETER}`;
 
 const GUESTS = {
@@ -86,8 +85,6 @@ describe("QEMU guests netboot from the deployed kvm lab", () => {
 describe("teardown", () => {
   it("removes the lab's containers, networks and volumes", async () => {
     await lab?.teardown();
-    const filter = ["--filter", `label=io.netboot-lab.test-case=${labels["io.netboot-lab.test-case"]}`];
-    const left = (await Promise.all([["ps", "-aq"], ["network", "ls", "-q"], ["volume", "ls", "-q"]].map(async (list) => (await execa("docker", [...list, ...filter])).stdout))).join("");
-    expect(left).toBe("");
+    expect(await dockerObjectsOf(labels)).toEqual([]);
   });
 });

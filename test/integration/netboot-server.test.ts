@@ -13,7 +13,7 @@ import { probeDhcp, runDhclient } from "../support/dhcp-clients";
 import { applyToDocker, type AppliedLab } from "../support/docker-apply";
 import { createTestHost, type TestHost } from "../support/netns";
 import { runStack } from "../support/pulumi-harness";
-import { TEST_LABEL, testRunId, testRunLabels } from "../support/test-run";
+import { dockerObjectsOf, testCaseLabels, testRunId } from "../support/test-run";
 
 const id = randomBytes(3).toString("hex");
 const net = `10.214.${randomInt(0, 256)}`;
@@ -22,8 +22,7 @@ const bridge = `nbtbr${id}`;
 const prefix = `nbt${id}`;
 const RESERVED_MAC = "52:54:00:5e:00:10";
 const POOLED_MAC = "52:54:00:5e:00:11";
-const CASE_LABEL = "io.netboot-lab.test-case";
-const labels = { ...testRunLabels(), [CASE_LABEL]: `server-${id}` };
+const labels = testCaseLabels(`server-${id}`);
 
 /** What the boot tree holds during the test (written into the volume the component declares). */
 const LOADER = randomBytes(300_000);
@@ -179,15 +178,8 @@ describe("teardown", () => {
   it("leaves no container, network, volume, namespace or link behind", async () => {
     for (const created of hosts.splice(0)) await created.destroy();
     await lab?.teardown();
-    const filter = ["--filter", `label=${CASE_LABEL}=${labels[CASE_LABEL]}`];
-    const left = [
-      await docker("ps", "-aq", ...filter),
-      await docker("network", "ls", "-q", ...filter),
-      await docker("volume", "ls", "-q", ...filter),
-    ].join("");
-    expect(left).toBe("");
+    expect(await dockerObjectsOf(labels)).toEqual([]);
     expect((await execa("ip", ["link", "show", bridge], { reject: false })).exitCode).not.toBe(0);
     expect((await execa("ip", ["netns", "list"])).stdout).not.toContain(testRunId() + "-");
-    expect(TEST_LABEL in labels).toBe(true);
   });
 });

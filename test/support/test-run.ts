@@ -2,6 +2,7 @@
  * Identity of one test run. Every Docker object and namespace a run creates carries it, so a
  * run cleans up after crashed runs without touching one that is still going on beside it.
  */
+import { execa } from "execa";
 
 /** Label on every Docker object the integration tests create; its value is the run id. */
 export const TEST_LABEL = "io.netboot-lab.test";
@@ -28,4 +29,23 @@ export function isRunFinished(runId: string): boolean {
   } catch {
     return true;
   }
+}
+
+/** Tells one test file's Docker objects from the rest of its run's. */
+const CASE_LABEL = "io.netboot-lab.test-case";
+
+/** Labels for the Docker objects of one test file (`caseId` unique within the run). */
+export function testCaseLabels(caseId: string): Record<string, string> {
+  return { ...testRunLabels(), [CASE_LABEL]: caseId };
+}
+
+/** Names of the containers, networks and volumes carrying a test file's labels, sorted; empty once it has cleaned up. */
+export async function dockerObjectsOf(labels: Record<string, string>): Promise<string[]> {
+  const filter = ["--filter", `label=${CASE_LABEL}=${labels[CASE_LABEL]}`];
+  const lists = await Promise.all(
+    [["ps", "-a", "--format", "{{.Names}}"], ["network", "ls", "--format", "{{.Name}}"], ["volume", "ls", "--format", "{{.Name}}"]].map(
+      async (list) => (await execa("docker", [...list, ...filter])).stdout,
+    ),
+  );
+  return lists.flatMap((list) => list.split("\n").filter(Boolean)).sort();
 }
