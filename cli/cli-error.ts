@@ -1,13 +1,7 @@
+import { UserError } from "../lib/errors";
+
 /** An error the user can act on: printed without a stack trace, with its own exit code. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-    this.name = "CliError";
-  }
-}
+export class CliError extends UserError {}
 
 /** A sub-command: `usage` and `summary` feed `netboot-lab --help`; `run` returns the exit code. */
 export interface Command {

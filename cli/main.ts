@@ -4,7 +4,7 @@
  * components share it.
  */
 import { COMMANDS } from "./commands";
-import { CliError } from "./cli-error";
+import { UserError } from "../lib/errors";
 
 function usage(): string {
   const lines = Object.values(COMMANDS).map((command) => `  ${command.usage}\n      ${command.summary}`);
@@ -35,8 +35,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    const message = error instanceof CliError || (error instanceof Error && error.name === "LabConfigError") ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+    const message = error instanceof UserError || (error instanceof Error && error.name === "LabConfigError") ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
     process.stderr.write(`netboot-lab: ${message}\n`);
-    process.exitCode = error instanceof CliError ? error.exitCode : 1;
+    process.exitCode = error instanceof UserError ? error.exitCode : 1;
   },
 );

@@ -1,7 +1,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { buildMkext, checkNicDriver, DarwinInputError, MKEXT_ARCHES, nicModel, readMkext, type MkextArch, type MkextArchive } from "../../lib/darwin";
+import { buildMkext, checkNicDriver, DarwinInputError, MKEXT_ARCHES, readMkext, type MkextArch, type MkextArchive } from "../../lib/darwin";
+import { nicModel } from "../../lib/hardware/nics";
 import { CliError, type Command } from "../cli-error";
 
 const BUILD_USAGE = "mkext build --out FILE [--local-root] [--network-root] [--safe-boot] [--format 1|2] [--arch i386|x86_64]... PATH...";

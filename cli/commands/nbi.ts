@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { NBI_FILES } from "../../lib/darwin/boot-plist";
 import { writeNbi } from "../../lib/darwin/nbi";
 import { basename, bootImageSchema, NIC_MODELS, type NicModel } from "../../lib/model";
-import { buildDarwinMkexts, checkClientNics, requireUserFile } from "../../lib/pxe";
+import { buildDarwinMkexts, checkClientNics, requireUserFile } from "../../lib/boot-image";
 import { CliError, type Command } from "../cli-error";
 
 const USAGE =

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { buildPayload, parsePayloadSpec } from "../../lib/pxe";
+import { buildPayload, parsePayloadSpec } from "../../lib/boot-image";
 import { CliError, type Command } from "../cli-error";
 
 const USAGE = "payload build --spec FILE --out DIR";

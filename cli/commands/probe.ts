@@ -1,26 +1,21 @@
-import { createSocket, type Socket } from "node:dgram";
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { networkInterfaces } from "node:os";
-import { parseArgs, promisify } from "node:util";
+import { parseArgs } from "node:util";
 import { normaliseMac } from "../../lib/net/ipv4";
 import {
   clientRequest,
-  DHCP_CLIENT_PORT,
-  DHCP_SERVER_PORT,
-  DhcpDecodeError,
-  decodeDhcpPacket,
-  encodeDhcpPacket,
-  isReplyTo,
+  exchange,
+  inspectLink,
+  openUdpTransport,
   parseHex,
   readOption,
   summarizePacket,
   type ClientIdentity,
   type ClientMessage,
   type DhcpPacket,
+  type DhcpLink,
   type DhcpPacketSummary,
-} from "../../lib/net/dhcp-packet";
+  type DhcpReceived,
+} from "../../lib/net/dhcp";
 import { CliError, type Command } from "../cli-error";
 
 const USAGE =
@@ -33,8 +28,6 @@ export const EXIT_REFUSED = 4;
 
 const DEFAULT_INTERFACE = "eth0";
 const DEFAULT_TIMEOUT_MS = 5000;
-/** Real clients resend about once a second; one lost broadcast must not look like a silent server. */
-const RETRANSMIT_MS = 1000;
 /**
  * What a PXE ROM asks for, minus root-path (17): an answer that carries root-path then shows the
  * server sends it unrequested, which Mac firmware and NetBSD's loader depend on.
@@ -189,53 +182,7 @@ function parseProbeArgs(args: string[]): ProbeSettings | "help" {
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Which address to send from, so the broadcast leaves through the lab link and no other
-
-const ANY_ADDRESS = "0.0.0.0";
-
-/** Where the kernel sends 255.255.255.255 from an unbound socket; undefined when nowhere. */
-async function limitedBroadcastDevice(interfaceName: string): Promise<string | undefined> {
-  try {
-    const { stdout } = await promisify(execFile)("ip", ["-j", "route", "get", "255.255.255.255"]);
-    return (JSON.parse(stdout) as { dev?: string }[])[0]?.dev;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-      throw new CliError(`probe: ${interfaceName} has no IPv4 address, and checking where broadcasts go needs the ip command (iproute2); install it or give ${interfaceName} an address`, 2);
-    }
-    return undefined; // "Network is unreachable"
-  }
-}
-
-interface ProbeLink {
-  readonly mac: string;
-  /** Address the sending socket binds to: the interface's own, or 0.0.0.0 when routing already points there. */
-  readonly sendAddress: string;
-}
-
-/**
- * A socket bound to an interface's own address sends limited broadcasts through that interface
- * whatever the routes say; an interface without one is only safe when routing already points there.
- */
-async function inspectLink(interfaceName: string): Promise<ProbeLink> {
-  const sysfs = `/sys/class/net/${interfaceName}`;
-  if (!/^[\w.-]+$/.test(interfaceName) || !existsSync(sysfs)) {
-    throw new CliError(`probe: --interface ${interfaceName}: no such network interface here (ip link lists them); name the lab link`, 2);
-  }
-  const mac = readFileSync(`${sysfs}/address`, "utf8").trim();
-  const own = networkInterfaces()[interfaceName]?.find((address) => address.family === "IPv4");
-  if (own) return { mac, sendAddress: own.address };
-  const device = await limitedBroadcastDevice(interfaceName);
-  if (device === interfaceName) return { mac, sendAddress: ANY_ADDRESS };
-  const where = device ? `broadcasts to 255.255.255.255 would leave through ${device}` : "no route takes broadcasts to 255.255.255.255";
-  throw new CliError(
-    `probe: ${interfaceName} has no IPv4 address and ${where}. Give ${interfaceName} an address on the lab subnet, ` +
-      `or in a network namespace on the lab link run: ip route add 255.255.255.255/32 dev ${interfaceName}`,
-    2,
-  );
-}
-
-function identityFor(settings: ProbeSettings, link: ProbeLink): ClientIdentity {
+function identityFor(settings: ProbeSettings, link: DhcpLink): ClientIdentity {
   const mac = settings.mac ?? link.mac;
   if (settings.mode.startsWith("bootp") && mac !== link.mac) {
     throw usageError(
@@ -248,87 +195,9 @@ function identityFor(settings: ProbeSettings, link: ProbeLink): ClientIdentity {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Sending and waiting
-
-interface Received {
-  readonly packet: DhcpPacket;
-  readonly from: string;
-}
-
-async function bindClientPort(address: string): Promise<Socket> {
-  const socket = createSocket({ type: "udp4", reuseAddr: true });
-  await new Promise<void>((resolve, reject) => {
-    socket.once("error", reject);
-    socket.bind({ port: DHCP_CLIENT_PORT, address }, () => {
-      socket.off("error", reject);
-      resolve();
-    });
-  }).catch((error: NodeJS.ErrnoException) => {
-    socket.close();
-    if (error.code === "EACCES") throw new CliError(`probe: binding UDP port ${DHCP_CLIENT_PORT} needs root (or CAP_NET_BIND_SERVICE); run it with sudo`, 1);
-    if (error.code === "EADDRINUSE") {
-      throw new CliError(
-        `probe: UDP port ${DHCP_CLIENT_PORT} on ${address} is held by a DHCP client that does not share it; run the probe in a network namespace joined to the lab link`,
-        1,
-      );
-    }
-    throw error;
-  });
-  socket.setBroadcast(true);
-  return socket;
-}
-
-/**
- * Replies are broadcast to 255.255.255.255:68, which only a socket bound to 0.0.0.0 receives;
- * a second socket bound to the interface's address pins the outgoing interface.
- */
-async function openClientSockets(sendAddress: string): Promise<{ receiver: Socket; sender: Socket; close(): void }> {
-  const receiver = await bindClientPort(ANY_ADDRESS);
-  const sender = sendAddress === ANY_ADDRESS ? receiver : await bindClientPort(sendAddress).catch((error: unknown) => {
-    receiver.close();
-    throw error;
-  });
-  return {
-    receiver,
-    sender,
-    close: () => {
-      receiver.close();
-      if (sender !== receiver) sender.close();
-    },
-  };
-}
-
-function exchange(sockets: { receiver: Socket; sender: Socket }, request: DhcpPacket, timeoutMs: number): Promise<Received | undefined> {
-  const bytes = encodeDhcpPacket(request);
-  return new Promise((resolve, reject) => {
-    const send = () => sockets.sender.send(bytes, DHCP_SERVER_PORT, "255.255.255.255", (error) => error && finish(() => reject(error)));
-    const onMessage = (message: Buffer, remote: { address: string }) => {
-      let packet: DhcpPacket;
-      try {
-        packet = decodeDhcpPacket(message);
-      } catch (error) {
-        if (error instanceof DhcpDecodeError) return; // not a BOOTP packet; port 68 is shared
-        throw error;
-      }
-      if (isReplyTo(request, packet)) finish(() => resolve({ packet, from: remote.address }));
-    };
-    const resend = setInterval(send, RETRANSMIT_MS);
-    const timeout = setTimeout(() => finish(() => resolve(undefined)), timeoutMs);
-    const finish = (settle: () => void) => {
-      clearInterval(resend);
-      clearTimeout(timeout);
-      sockets.receiver.off("message", onMessage);
-      settle();
-    };
-    sockets.receiver.on("message", onMessage);
-    send();
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
 // Output
 
-function toProbeReply(received: Received): ProbeReply {
+function toProbeReply(received: DhcpReceived): ProbeReply {
   return { ...summarizePacket(received.packet), receivedFrom: received.from };
 }
 
@@ -359,11 +228,11 @@ function noAnswer(settings: ProbeSettings, identity: ClientIdentity, message: Cl
 async function runProbe(settings: ProbeSettings): Promise<number> {
   const link = await inspectLink(settings.interfaceName);
   const identity = identityFor(settings, link);
-  const sockets = await openClientSockets(link.sendAddress);
+  const transport = await openUdpTransport(link);
   const answers: ProbeReply[] = [];
   const ask = async (message: ClientMessage): Promise<DhcpPacket> => {
     const xid = randomBytes(4).readUInt32BE(0);
-    const received = await exchange(sockets, clientRequest(identity, message, xid), settings.timeoutMs);
+    const received = await exchange(transport, clientRequest(identity, message, xid), settings.timeoutMs);
     if (!received) throw noAnswer(settings, identity, message);
     const reply = toProbeReply(received);
     answers.push(reply);
@@ -382,7 +251,7 @@ async function runProbe(settings: ProbeSettings): Promise<number> {
       }
     }
   } finally {
-    sockets.close();
+    transport.close();
   }
   const final = answers[answers.length - 1]!;
   if (settings.json) process.stdout.write(`${JSON.stringify(final, null, 2)}\n`);

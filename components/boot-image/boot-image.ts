@@ -14,7 +14,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { BootFileSet, BootImageConfig, BootRequester } from "../../lib/model";
-import { BUILDER_PATHS, planPayload, type ImageClient, type NicCheckReport, type PayloadPlan } from "../../lib/pxe/payload";
+import { BUILDER_PATHS, planPayload, type ImageClient, type NicCheckReport, type PayloadPlan } from "../../lib/boot-image";
 import { BootImageBuilder } from "./builder";
 import { DEFAULT_CACHE_DIR, cacheFile } from "./upload-cache";
 

@@ -1,3 +1,3 @@
 export * from "./boot-image";
 export * from "./builder";
-export { BootImagePlanError, NicDriverMissingError, planLabPayloads, type ImageClient, type NicCheckReport, type PayloadPlan } from "../../lib/pxe/payload";
+export { BootImagePlanError, NicDriverMissingError, planLabPayloads, type ImageClient, type NicCheckReport, type PayloadPlan } from "../../lib/boot-image";

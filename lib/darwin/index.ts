@@ -9,5 +9,5 @@ export { KextError, loadKexts, type KextBundle } from "./kext";
 export { MKEXT_ARCHES, type MkextArch } from "./macho";
 export { MkextFormatError, readMkext, writeMkext, type MkextArchive, type MkextEntry, type MkextFormat, type MkextSlice } from "./mkext";
 export { checkNicDriver, checkNicDriverInGroups, type KextGroup, type NicCheckResult } from "./nic-check";
-export { describeNic, isNicModel, nicModel, type NicDescription } from "./nics";
+
 export { KextDependencyError, selectKexts } from "./select";

@@ -1,5 +1,5 @@
 /** Reading a kext's info dictionary the way OSKext does, and the summary we report per kext. */
-import { isDict, type PlistDict, type PlistValue } from "./iokit-xml";
+import { isDict, type PlistDict, type PlistValue } from "./plist-xml";
 import type { MkextArch } from "./macho";
 
 /** Values of OSBundleRequired that OSKext accepts. */

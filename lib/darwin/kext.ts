@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "n
 import { basename, join, resolve } from "node:path";
 import { DarwinInputError } from "./errors";
 import { archProperty, OS_BUNDLE_REQUIRED_VALUES, type OSBundleRequired } from "./info-dict";
-import { findKernelUnparseable, isDict, parseInfoPlist, type PlistDict } from "./iokit-xml";
+import { findKernelUnparseable, isDict, parseInfoPlist, type PlistDict } from "./plist-xml";
 import { MKEXT_ARCHES, readMachO, type MachOImage } from "./macho";
 import { KEXT_VERSION_FORMAT, parseKextVersion } from "./version";
 

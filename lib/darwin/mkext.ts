@@ -9,7 +9,7 @@ import { DarwinInputError } from "./errors";
 import { constants as zlibConstants, deflateSync, inflateSync } from "node:zlib";
 import { adler32 } from "./adler32";
 import { archProperty, mergeByBundleId, stringProperty, type KextSummary } from "./info-dict";
-import { isDict, newDict, parseInfoPlist, parsePlistXml, serializeIokitXml, type PlistDict, type PlistValue } from "./iokit-xml";
+import { isDict, newDict, parseInfoPlist, parsePlistXml, serializeIokitXml, type PlistDict, type PlistValue } from "./plist-xml";
 import { lzssDecode, lzssEncode } from "./lzss";
 import { KEXT_VERSION_FORMAT, parseKextVersion } from "./version";
 import { ARCHES, CPU_SUBTYPE_MULTIPLE, CPU_TYPE_ANY, cpuTypeName, hex, isKnownCpuType, MachOFormatError, readFatHeader, readMachO, writeFat, type MkextArch } from "./macho";

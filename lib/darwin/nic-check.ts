@@ -3,9 +3,9 @@
  * emulates? Without one a netbooted Mac OS X kernel never finds its network root and stalls.
  */
 import type { NicModel } from "../model/schema";
-import type { PlistDict } from "./iokit-xml";
+import type { PlistDict } from "./plist-xml";
 import type { MkextArchive } from "./mkext";
-import { describeNic, type NicDescription } from "./nics";
+import { describeNic, type NicDescription } from "../hardware/nics";
 import { matchPciPersonality, pciPersonalities, type KeyOutcome } from "./pci";
 
 export interface NicCheckResult {

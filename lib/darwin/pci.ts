@@ -9,18 +9,8 @@
  *  - Every key present must match. IONameMatch, handled by IOService, is checked against the
  *    names a PCI device is known by: pciVVVV,DDDD, pciSSSS,ssss (subsystem) and pciclass,CCCCCC.
  */
-import { isDict, type PlistDict, type PlistValue } from "./iokit-xml";
-
-/** The config-space identity of a PCI function. */
-export interface PciDevice {
-  readonly vendorId: number;
-  readonly deviceId: number;
-  readonly subsystemVendorId: number;
-  readonly subsystemId: number;
-  /** 24-bit class code: class << 16 | subclass << 8 | programming interface. */
-  readonly classCode: number;
-  readonly revision: number;
-}
+import { classDword, primaryDword, secondaryDword, type PciDevice } from "../hardware/pci-device";
+import { isDict, type PlistDict, type PlistValue } from "./plist-xml";
 
 interface MatchItem {
   readonly value: number;
@@ -38,19 +28,6 @@ const PCI_MATCH_KEYS = {
 } as const;
 type PciMatchKey = keyof typeof PCI_MATCH_KEYS;
 export const PCI_MATCH_KEY_NAMES = Object.keys(PCI_MATCH_KEYS) as PciMatchKey[];
-
-/** Dword 0x00 as the CPU reads it: device ID in the high half, vendor ID in the low half. */
-export function primaryDword(device: PciDevice): number {
-  return ((device.deviceId << 16) | device.vendorId) >>> 0;
-}
-
-export function secondaryDword(device: PciDevice): number {
-  return ((device.subsystemId << 16) | device.subsystemVendorId) >>> 0;
-}
-
-export function classDword(device: PciDevice): number {
-  return ((device.classCode << 8) | device.revision) >>> 0;
-}
 
 /** The names IOPCIBridge gives a device, for IONameMatch. */
 export function pciDeviceNames(device: PciDevice): string[] {

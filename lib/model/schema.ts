@@ -14,7 +14,7 @@ export type Firmware = (typeof FIRMWARES)[number];
 export const PLATFORMS = ["qemu", "fusion"] as const;
 export type Platform = (typeof PLATFORMS)[number];
 
-/** NIC models a client can emulate; the PCI IDs behind them live in lib/darwin/nics.ts. */
+/** NIC models a client can emulate; the PCI IDs behind them live in lib/hardware/nics.ts. */
 export const NIC_MODELS = [
   "qemu-e1000",
   "qemu-e1000e",

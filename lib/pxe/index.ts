@@ -4,5 +4,4 @@ export * from "./initramfs";
 export * from "./ipxe";
 export * from "./linux";
 export * from "./netbsd";
-export * from "./payload";
 export * from "./pxelinux";

@@ -5,7 +5,7 @@ import { parse } from "plist";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { readMkext } from "../../lib/darwin";
 import { darwinBootArgs, defaultImageIndex } from "../../lib/darwin/boot-plist";
-import { buildPayload, planPayload, planLabPayloads, NicDriverMissingError, BootImagePlanError, type PayloadSpec } from "../../lib/pxe";
+import { buildPayload, planPayload, planLabPayloads, NicDriverMissingError, BootImagePlanError, type PayloadSpec } from "../../lib/boot-image";
 import type { BootImageConfig } from "../../lib/model";
 import { darwinImage, darwinLab, darwinMedia, type DarwinMedia } from "./fixtures";
 

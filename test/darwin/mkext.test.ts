@@ -5,7 +5,7 @@ import { deflateSync, inflateSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { adler32 } from "../../lib/darwin/adler32";
 import { buildMkext } from "../../lib/darwin/build";
-import { parseInfoPlist, parsePlistXml } from "../../lib/darwin/iokit-xml";
+import { parseInfoPlist, parsePlistXml } from "../../lib/darwin/plist-xml";
 import { MKEXT_VERSION_1, MKEXT_VERSION_2, MkextFormatError, readMkext, writeMkext, type MkextFormat, type MkextKextInput } from "../../lib/darwin/mkext";
 import { fakeThinMachO, infoPlistText, prng, scratchDir, writeKext, writeSnowLeopardExtensions, type FakeArch, type FakeKext } from "./fixtures";
 

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { buildMkext, type MkextBuildOptions } from "../../lib/darwin/build";
 import { readMkext } from "../../lib/darwin/mkext";
 import { checkNicDriver, checkNicDriverInGroups } from "../../lib/darwin/nic-check";
-import { parseInfoPlist } from "../../lib/darwin/iokit-xml";
+import { parseInfoPlist } from "../../lib/darwin/plist-xml";
 import { infoPlistText, INTEL_8254X_MATCH, scratchDir, writeKext, writeSnowLeopardExtensions } from "./fixtures";
 
 const scratch = scratchDir("nic");

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { describeNic, nicModel } from "../../lib/darwin/nics";
-import { matchPciPersonality, parseMatchItems, pciDeviceNames, type PciDevice } from "../../lib/darwin/pci";
+import { describeNic, nicModel } from "../../lib/hardware/nics";
+import { matchPciPersonality, parseMatchItems, pciDeviceNames } from "../../lib/darwin/pci";
+import type { PciDevice } from "../../lib/hardware/pci-device";
 import { NIC_MODELS } from "../../lib/model/schema";
 
 const e1000: PciDevice = { vendorId: 0x8086, deviceId: 0x100f, subsystemVendorId: 0x15ad, subsystemId: 0x0750, classCode: 0x020000, revision: 0x01 };

@@ -1,6 +1,6 @@
 import * as plist from "plist";
 import { describe, expect, it } from "vitest";
-import { newDict, parseInfoPlist, parsePlistXml, PlistSyntaxError, serializeIokitXml, type PlistDict, type PlistValue } from "../../lib/darwin/iokit-xml";
+import { newDict, parseInfoPlist, parsePlistXml, PlistSyntaxError, serializeIokitXml, type PlistDict, type PlistValue } from "../../lib/darwin/plist-xml";
 
 const wrap = (body: string) => `<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">

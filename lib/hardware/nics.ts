@@ -6,8 +6,8 @@
  * subsystem 1AF4:1100).
  */
 import { NIC_MODELS, type NicModel } from "../model/schema";
-import { DarwinInputError } from "./errors";
-import { primaryDword, type PciDevice } from "./pci";
+import { DarwinInputError } from "../darwin/errors";
+import { primaryDword, type PciDevice } from "./pci-device";
 
 const ETHERNET_CLASS = 0x020000;
 

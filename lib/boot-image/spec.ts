@@ -4,7 +4,7 @@
  * paths) and `netboot-lab payload build --spec FILE` reads it back.
  */
 import { z } from "zod";
-import { BOOT_REQUESTERS, bootImageSchema, type BootFileSet, type BootImageConfig } from "../../model";
+import { BOOT_REQUESTERS, bootImageSchema, type BootFileSet, type BootImageConfig } from "../model";
 
 export const PAYLOAD_SPEC_VERSION = 1;
 

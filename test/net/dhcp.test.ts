@@ -13,7 +13,7 @@ import {
   summarizePacket,
   type ClientIdentity,
   type DhcpPacket,
-} from "../../lib/net/dhcp-packet";
+} from "../../lib/net/dhcp";
 
 /** Bytes written the way a packet dump shows them: "35 01 01", with `"text"` for ASCII runs. */
 function bytes(...parts: string[]): Buffer {

@@ -4,8 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterEach, describe, expect, test } from "vitest";
-import { DEBIAN_TOOLCHAIN, INITRAMFS_MODULES, PAYLOAD_SPEC_VERSION, buildPayload, netbsdConsoleOf, type PayloadSpec, type Toolchain } from "../../lib/pxe";
-import { labWith } from "./fixtures";
+import { DEBIAN_TOOLCHAIN, PAYLOAD_SPEC_VERSION, buildPayload, type PayloadSpec, type Toolchain } from "../../lib/boot-image";
+import { INITRAMFS_MODULES, netbsdConsoleOf } from "../../lib/pxe";
+import { labWith } from "../pxe/fixtures";
 
 const scratch: string[] = [];
 afterEach(() => scratch.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));

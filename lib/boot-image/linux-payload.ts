@@ -2,12 +2,12 @@
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { BootFileSet } from "../../model";
-import { renderGrubConfig, grubSubdirectory } from "../grub";
-import { IPXE_SCRIPT_FILE, renderIpxeScript } from "../ipxe";
-import { INITRAMFS_MODULES, NFS_ROOT_MARKER_FILE, buildInitramfs, moduleLoadOrder, parseModuleIndex } from "../initramfs";
-import { LINUX_INITRD_FILE, LINUX_KERNEL_FILE, type LinuxLoaderImage } from "../linux";
-import { PXELINUX_CONFIG_FILE, PXELINUX_EFI64_DIR, renderPxelinuxConfig } from "../pxelinux";
+import type { BootFileSet } from "../model";
+import { renderGrubConfig, grubSubdirectory } from "../pxe/grub";
+import { IPXE_SCRIPT_FILE, renderIpxeScript } from "../pxe/ipxe";
+import { INITRAMFS_MODULES, NFS_ROOT_MARKER_FILE, buildInitramfs, moduleLoadOrder, parseModuleIndex } from "../pxe/initramfs";
+import { LINUX_INITRD_FILE, LINUX_KERNEL_FILE, type LinuxLoaderImage } from "../pxe/linux";
+import { PXELINUX_CONFIG_FILE, PXELINUX_EFI64_DIR, renderPxelinuxConfig } from "../pxe/pxelinux";
 import { kernelPath, newestKernelVersion, type Toolchain } from "./toolchain";
 
 function write(path: string, content: string | Buffer): void {

@@ -7,9 +7,9 @@
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { resolve } from "node:path";
-import { buildMkext, checkNicDriver, readMkext } from "../../darwin";
-import type { DarwinArch, DarwinImage } from "../../darwin/boot-plist";
-import { basename, type BootFileSet, type BootImageConfig, type LabModel, type NicModel } from "../../model";
+import { buildMkext, checkNicDriver, readMkext } from "../darwin";
+import type { DarwinArch, DarwinImage } from "../darwin/boot-plist";
+import { basename, type BootFileSet, type BootImageConfig, type LabModel, type NicModel } from "../model";
 import { BUILDER_PATHS, PAYLOAD_SPEC_VERSION, serializePayloadSpec, type PayloadSpec } from "./spec";
 
 /** A client that boots the image, as far as the build cares. */

@@ -6,11 +6,11 @@
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { writeNbi } from "../../darwin/nbi";
-import type { DarwinArch, DarwinImage } from "../../darwin/boot-plist";
-import { bootTreePath, nbiFolder, type BootFileSet } from "../../model";
-import { isLinuxLoaderImage } from "../linux";
-import { NETBSD_KERNEL_FILE, withNetbsdConsole, type NetbsdImage } from "../netbsd";
+import { writeNbi } from "../darwin/nbi";
+import type { DarwinArch, DarwinImage } from "../darwin/boot-plist";
+import { bootTreePath, nbiFolder, type BootFileSet } from "../model";
+import { isLinuxLoaderImage } from "../pxe/linux";
+import { NETBSD_KERNEL_FILE, withNetbsdConsole, type NetbsdImage } from "../pxe/netbsd";
 import { writeLinuxPayload } from "./linux-payload";
 import { buildDarwinMkexts } from "./plan";
 import type { PayloadSpec } from "./spec";

@@ -1,0 +1,4 @@
+export * from "./options";
+export * from "./packet";
+export * from "./request";
+export * from "./client";

@@ -1,0 +1,82 @@
+/**
+ * What a netboot client sends: the requests of PXE ROMs, iPXE, loaders and plain BOOTP
+ * clients, built from who the client claims to be.
+ */
+import { dhcpOption, formatHex, type DhcpOption } from "./options";
+import { hardwareAddressBytes, HTYPE_ETHERNET, type DhcpPacket } from "./packet";
+
+/** Who the client claims to be: fields that every message of one client repeats. */
+export interface ClientIdentity {
+  /** chaddr; may differ from the sending interface's MAC (the broadcast flag brings the reply back anyway). */
+  readonly mac: string;
+  /** Option 61 payload, type byte included (01 + MAC is what iPXE and dhclient send); none omits the option. */
+  readonly clientId?: Uint8Array;
+  /** Option 93 value (0 BIOS, 6 EFI ia32, 7 EFI BC, 9 EFI x64); also sets PXE's option 60 like a PXE ROM does. */
+  readonly clientArch?: number;
+  /** Option 77, e.g. "iPXE". */
+  readonly userClass?: string;
+  /** Option 55 of DHCP messages; BOOTP requests carry none. */
+  readonly parameterRequestList: readonly number[];
+}
+
+export type ClientMessage =
+  | { readonly type: "DHCPDISCOVER" }
+  | { readonly type: "DHCPREQUEST"; readonly requestedAddress: string; readonly serverIdentifier: string }
+  /** Without vendor extensions: plain RFC 951, no magic cookie. With them: RFC 1497, cookie but no option 53. */
+  | { readonly type: "BOOTREQUEST"; readonly vendorExtensions: boolean };
+
+/** What a PXE ROM puts in option 60 (PXE spec 2.1), with the architecture in five decimal digits. */
+export function pxeVendorClass(clientArch: number): string {
+  return `PXEClient:Arch:${String(clientArch).padStart(5, "0")}:UNDI:002001`;
+}
+
+/** Largest message a client on an Ethernet link accepts (option 57): the 1500-byte MTU. */
+const ETHERNET_MAX_MESSAGE = 1500;
+
+function identityOptions(identity: ClientIdentity): DhcpOption[] {
+  return [
+    ...(identity.clientId ? [dhcpOption("dhcp-client-identifier", identity.clientId)] : []),
+    ...(identity.clientArch === undefined
+      ? []
+      : [dhcpOption("pxe-system-type", [identity.clientArch]), dhcpOption("vendor-class-identifier", pxeVendorClass(identity.clientArch))]),
+    ...(identity.userClass === undefined ? [] : [dhcpOption("user-class", identity.userClass)]),
+  ];
+}
+
+function messageOptions(identity: ClientIdentity, message: ClientMessage): readonly DhcpOption[] | undefined {
+  if (message.type === "BOOTREQUEST") return message.vendorExtensions ? identityOptions(identity) : undefined;
+  return [
+    dhcpOption("dhcp-message-type", message.type),
+    ...(message.type === "DHCPREQUEST"
+      ? [dhcpOption("dhcp-requested-address", message.requestedAddress), dhcpOption("dhcp-server-identifier", message.serverIdentifier)]
+      : []),
+    dhcpOption("dhcp-max-message-size", ETHERNET_MAX_MESSAGE),
+    ...identityOptions(identity),
+    dhcpOption("dhcp-parameter-request-list", [...identity.parameterRequestList]),
+  ];
+}
+
+/** A client's request with the broadcast flag set, as a client without an address sends it. */
+export function clientRequest(identity: ClientIdentity, message: ClientMessage, xid: number): DhcpPacket {
+  return {
+    op: "request",
+    htype: HTYPE_ETHERNET,
+    hops: 0,
+    xid,
+    secs: 0,
+    broadcast: true,
+    ciaddr: "0.0.0.0",
+    yiaddr: "0.0.0.0",
+    siaddr: "0.0.0.0",
+    giaddr: "0.0.0.0",
+    chaddr: formatHex(hardwareAddressBytes(identity.mac)),
+    sname: "",
+    file: "",
+    options: messageOptions(identity, message),
+  };
+}
+
+/** True when `reply` answers `request`: a reply with the same transaction id for the same hardware address. */
+export function isReplyTo(request: DhcpPacket, reply: DhcpPacket): boolean {
+  return reply.op === "reply" && reply.xid === request.xid && reply.chaddr === request.chaddr;
+}
