@@ -1,4 +1,5 @@
 /** lab.json: the machine-readable summary of a lab that `netboot-lab render` writes beside the configs. */
+import { httpBaseUrl } from "./model/boot-files";
 import type { LabModel } from "./model/validate";
 
 export interface LabSummary {
@@ -40,7 +41,7 @@ export function labSummary(lab: LabModel): LabSummary {
     servers: {
       tftp: servers.tftp.enabled,
       nfs: servers.nfs.enabled ? `${network.serverAddress}:${servers.nfs.exportPath}` : null,
-      http: servers.http.enabled ? `http://${network.serverAddress}${servers.http.port === 80 ? "" : `:${servers.http.port}`}/` : null,
+      http: servers.http.enabled ? `${httpBaseUrl(network.serverAddress, servers.http.port)}/` : null,
     },
     clients: lab.clients.map((client) => ({
       name: client.name,

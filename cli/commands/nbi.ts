@@ -1,8 +1,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { NBI_FILES } from "../../lib/darwin/boot-plist";
 import { writeNbi } from "../../lib/darwin/nbi";
-import { basename, bootImageSchema, NIC_MODELS, type NicModel } from "../../lib/model";
+import { NBI_FILES, bootImageSchema, darwinRootPath, httpBaseUrl, NIC_MODELS, type NicModel } from "../../lib/model";
 import { buildDarwinMkexts, checkClientNics, requireUserFile } from "../../lib/boot-image";
 import { CliError, type Command } from "../cli-error";
 
@@ -104,14 +103,11 @@ function imageFromFlags(values: Values) {
   return parsed.data;
 }
 
-/** `nfs:IP:/export:NAME.nbi/X.dmg` or `URL/NAME.nbi/X.dmg`, as lib/model/boot-files.ts writes it for a stack. */
-function rootPathFromFlags(values: Values, servedAs: string, rootImage: string): string {
+/** The root path a stack's image gets (lib/model's darwinRootPath), for the server the flags name. */
+function rootPathFromFlags(values: Values, protocol: "nfs" | "http", servedAs: string, rootImage: string): string {
   const server = required(values, "server", "the NFS/HTTP server's address the client mounts its root from");
-  if (values.protocol === "http") {
-    const base = (values["http-url"] ?? `http://${server}`).replace(/\/+$/, "");
-    return `${base}/${servedAs}/${basename(rootImage)}`;
-  }
-  return `nfs:${server}:${values.export}:${servedAs}/${basename(rootImage)}`;
+  const httpUrl = (values["http-url"] ?? httpBaseUrl(server, 80)).replace(/\/+$/, "");
+  return darwinRootPath(protocol, { serverAddress: server, nfsExportPath: values.export, httpBaseUrl: httpUrl }, servedAs, rootImage);
 }
 
 function parseNic(text: string | undefined): NicModel | undefined {
@@ -131,7 +127,7 @@ function buildNbi(values: Values): void {
     if (path) requireUserFile(path, flag, "give the path of the file copied from your Mac OS X media");
   }
   const folder = `${image.nbiName ?? image.name}.nbi`;
-  const rootPath = rootPathFromFlags(values, values["served-as"] ?? folder, image.rootImage);
+  const rootPath = rootPathFromFlags(values, image.protocol, values["served-as"] ?? folder, image.rootImage);
 
   const { mkexts, kexts } = buildDarwinMkexts(image, process.cwd());
   if (nic) {
@@ -144,7 +140,7 @@ function buildNbi(values: Values): void {
   const written = writeNbi({ nbiDir: resolve(outDir, folder), image, files, mkexts, rootPath });
   process.stdout.write(
     [
-      `built ${resolve(outDir, folder)} (${kexts.length} kexts in i386/${NBI_FILES.mkext})`,
+      `built ${resolve(outDir, folder)} (${kexts.length} kexts in ${NBI_FILES.booterDir}/${NBI_FILES.mkext})`,
       `  root path: ${rootPath}`,
       ...written.map((file) => `  ${file}`),
       "",

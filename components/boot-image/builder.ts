@@ -3,11 +3,11 @@
  * bundled CLI). Declare one per stack and hand its `imageName` to each BootImage, so the image
  * is built once however many boot images the lab has.
  */
-import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { imageTag } from "../../lib/image-tag";
 import { DEFAULT_CACHE_DIR, writeIfChanged } from "./upload-cache";
 
 /** Repository root: holds images/builder/Dockerfile and the bundled CLI in dist/. */
@@ -41,7 +41,7 @@ export function builderContext(packageRoot: string, baseImage: string, cacheDir:
   }
   const dockerfile = readFileSync(join(packageRoot, DOCKERFILE));
   const bundle = readFileSync(bundlePath);
-  const tag = createHash("sha256").update(dockerfile).update("\0").update(bundle).update("\0").update(baseImage).digest("hex").slice(0, 12);
+  const tag = imageTag(dockerfile, bundle, baseImage);
   const dir = join(cacheDir, `builder-${tag}`);
   writeIfChanged(join(dir, "Dockerfile"), dockerfile);
   writeIfChanged(join(dir, "netboot-lab.cjs"), bundle);

@@ -4,11 +4,11 @@
  * owns the lab address, so the whole lab answers on a single server address (next-server,
  * root-path and URLs all name it) and a daemon can restart without the address moving.
  */
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { imageTag } from "../../lib/image-tag";
 import type { LabModel } from "../../lib/model";
 import { renderLabFiles } from "../../lib/render-lab";
 import { labServers, type ServerContainerSpec, type VolumeRole } from "../../lib/servers";
@@ -156,8 +156,7 @@ export class NetbootServer extends pulumi.ComponentResource {
 
 /** The tag changes whenever the Dockerfile or the base image does, so containers follow a rebuilt image. */
 function serverImageTag(baseImage: string): string {
-  const dockerfile = readFileSync(join(SERVER_IMAGE_DIR, "Dockerfile"));
-  return createHash("sha256").update(dockerfile).update("\0").update(baseImage).digest("hex").slice(0, 12);
+  return imageTag(readFileSync(join(SERVER_IMAGE_DIR, "Dockerfile")), baseImage);
 }
 
 function daemonContainer(

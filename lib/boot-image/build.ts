@@ -8,9 +8,9 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { dirname, join, relative } from "node:path";
 import { writeNbi } from "../darwin/nbi";
 import type { DarwinArch, DarwinImage } from "../darwin/boot-plist";
-import { bootTreePath, nbiFolder, type BootFileSet } from "../model";
+import { NETBSD_FILES, NFS_ROOT_DIR, bootTreePath, nbiFolder, type BootFileSet } from "../model";
 import { isLinuxLoaderImage } from "../pxe/linux";
-import { NETBSD_KERNEL_FILE, withNetbsdConsole, type NetbsdImage } from "../pxe/netbsd";
+import { withNetbsdConsole, type NetbsdImage } from "../pxe/netbsd";
 import { writeLinuxPayload } from "./linux-payload";
 import { buildDarwinMkexts } from "./plan";
 import type { PayloadSpec } from "./spec";
@@ -30,8 +30,8 @@ function writeNetbsdPayload(image: NetbsdImage, bootFiles: BootFileSet, treeDir:
   const target = join(treeDir, pxebootPath);
   mkdirSync(dirname(target), { recursive: true });
   writeFileSync(target, image.serialConsole ? withNetbsdConsole(pxeboot, "com0", image.pxeboot) : pxeboot);
-  // pxeboot loads `netbsd` over TFTP (`tftp:<image>/netbsd`) or from the NFS root path, where the kernel also mounts its root.
-  for (const kernelTarget of [join(treeDir, image.name, NETBSD_KERNEL_FILE), join(treeDir, image.name, "root", NETBSD_KERNEL_FILE)]) {
+  // pxeboot loads its kernel over TFTP (`tftp:<image>/netbsd`) or from the NFS root path, where the kernel also mounts its root.
+  for (const kernelTarget of [join(treeDir, image.name, NETBSD_FILES.kernel), join(treeDir, image.name, NFS_ROOT_DIR, NETBSD_FILES.kernel)]) {
     mkdirSync(dirname(kernelTarget), { recursive: true });
     copyFileSync(image.kernel, kernelTarget);
   }

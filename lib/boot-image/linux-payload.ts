@@ -2,12 +2,12 @@
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { BootFileSet } from "../model";
+import { GRUB_FILES, IPXE_FILES, LINUX_INITRD_FILE, LINUX_KERNEL_FILE, NFS_ROOT_DIR, PXELINUX_FILES, type BootFileSet } from "../model";
 import { renderGrubConfig, grubSubdirectory } from "../pxe/grub";
-import { IPXE_SCRIPT_FILE, renderIpxeScript } from "../pxe/ipxe";
+import { renderIpxeScript } from "../pxe/ipxe";
 import { INITRAMFS_MODULES, NFS_ROOT_MARKER_FILE, buildInitramfs, moduleLoadOrder, parseModuleIndex } from "../pxe/initramfs";
-import { LINUX_INITRD_FILE, LINUX_KERNEL_FILE, type LinuxLoaderImage } from "../pxe/linux";
-import { PXELINUX_CONFIG_FILE, PXELINUX_EFI64_DIR, renderPxelinuxConfig } from "../pxe/pxelinux";
+import type { LinuxLoaderImage } from "../pxe/linux";
+import { renderPxelinuxConfig } from "../pxe/pxelinux";
 import { kernelPath, newestKernelVersion, type Toolchain } from "./toolchain";
 
 function write(path: string, content: string | Buffer): void {
@@ -58,31 +58,31 @@ function writeKernelAndInitrd(image: LinuxLoaderImage, imageDir: string, toolcha
 }
 
 function writeNfsRoot(image: LinuxLoaderImage, imageDir: string): void {
-  if (image.nfsRoot) write(join(imageDir, "root", NFS_ROOT_MARKER_FILE), `netboot-lab NFS root of boot image ${image.name}\n`);
+  if (image.nfsRoot) write(join(imageDir, NFS_ROOT_DIR, NFS_ROOT_MARKER_FILE), `netboot-lab NFS root of boot image ${image.name}\n`);
 }
 
 function writeLoader(image: LinuxLoaderImage, bootFiles: BootFileSet, treeDir: string, imageDir: string, toolchain: Toolchain): void {
   switch (image.kind) {
     case "ipxe":
-      copy(join(toolchain.ipxeDir, "undionly.kpxe"), join(imageDir, "undionly.kpxe"));
-      copy(join(toolchain.ipxeDir, "ipxe.efi"), join(imageDir, "ipxe.efi"));
-      write(join(imageDir, IPXE_SCRIPT_FILE), renderIpxeScript(image, bootFiles));
+      copy(join(toolchain.ipxeDir, IPXE_FILES.bios), join(imageDir, IPXE_FILES.bios));
+      copy(join(toolchain.ipxeDir, IPXE_FILES.efiX64), join(imageDir, IPXE_FILES.efiX64));
+      write(join(imageDir, IPXE_FILES.script), renderIpxeScript(image, bootFiles));
       return;
     case "grub": {
       const subdir = grubSubdirectory(image);
       execFileSync(toolchain.grubMknetdir, [`--net-directory=${treeDir}`, `--subdir=${subdir}`], { stdio: ["ignore", "ignore", "pipe"] });
-      write(join(treeDir, subdir, "grub.cfg"), renderGrubConfig(image, bootFiles));
+      write(join(treeDir, subdir, GRUB_FILES.config), renderGrubConfig(image, bootFiles));
       return;
     }
     case "pxelinux": {
       const config = renderPxelinuxConfig(image, bootFiles);
-      copy(toolchain.pxelinux, join(imageDir, "pxelinux.0"));
-      copy(join(toolchain.syslinuxBiosModules, "ldlinux.c32"), join(imageDir, "ldlinux.c32"));
-      write(join(imageDir, PXELINUX_CONFIG_FILE), config);
-      const efiDir = join(imageDir, PXELINUX_EFI64_DIR);
-      copy(toolchain.syslinuxEfi64, join(efiDir, "syslinux.efi"));
-      copy(join(toolchain.syslinuxEfi64Modules, "ldlinux.e64"), join(efiDir, "ldlinux.e64"));
-      write(join(efiDir, PXELINUX_CONFIG_FILE), config);
+      copy(toolchain.pxelinux, join(imageDir, PXELINUX_FILES.bios));
+      copy(join(toolchain.syslinuxBiosModules, PXELINUX_FILES.biosModule), join(imageDir, PXELINUX_FILES.biosModule));
+      write(join(imageDir, PXELINUX_FILES.config), config);
+      const efiDir = join(imageDir, PXELINUX_FILES.efi64Dir);
+      copy(toolchain.syslinuxEfi64, join(efiDir, PXELINUX_FILES.efi64));
+      copy(join(toolchain.syslinuxEfi64Modules, PXELINUX_FILES.efi64Module), join(efiDir, PXELINUX_FILES.efi64Module));
+      write(join(efiDir, PXELINUX_FILES.config), config);
       return;
     }
   }

@@ -5,20 +5,10 @@
  */
 import { createHash } from "node:crypto";
 import { build } from "plist";
-import type { BootImageConfig } from "../model";
+import { NBI_FILES, type BootImageConfig } from "../model";
 
 export type DarwinImage = Extract<BootImageConfig, { kind: "darwin-nbi" }>;
 export type DarwinArch = DarwinImage["mkext"]["arch"];
-
-/** Fixed names: the EFI booter and boot-132 fetch these from the booter's own TFTP folder (TFTP cannot list). */
-export const NBI_FILES = {
-  booter: "booter",
-  pxeBooter: "boot1pxe",
-  kernel: "mach.macosx",
-  mkext: "mach.macosx.mkext",
-  bootPlist: "com.apple.Boot.plist",
-  imageInfo: "NBImageInfo.plist",
-} as const;
 
 /** Key of a boot-arg (`rd` of `rd=*enet`, `-v` of `-v`): a later arg with the same key replaces an earlier one. */
 function bootArgKey(arg: string): string {

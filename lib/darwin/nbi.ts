@@ -5,8 +5,8 @@
  */
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { basename } from "../model";
-import { NBI_FILES, darwinBootArgs, renderBootPlist, renderNbImageInfo, type DarwinArch, type DarwinImage } from "./boot-plist";
+import { NBI_FILES, basename } from "../model";
+import { darwinBootArgs, renderBootPlist, renderNbImageInfo, type DarwinArch, type DarwinImage } from "./boot-plist";
 
 export interface NbiInputFiles {
   /** EFI booter (boot.efi from the user's media). */
@@ -41,22 +41,22 @@ export function nbiLayout(input: Omit<NbiBuildInput, "nbiDir">): NbiLayout {
   const { image, files, mkexts } = input;
   const arch = image.mkext.arch;
   const i386Mkext = mkexts.i386;
-  if (!i386Mkext) throw new Error(`boot image "${image.name}": no i386 mkext was built; every NetBoot image needs i386/${NBI_FILES.mkext}`);
+  if (!i386Mkext) throw new Error(`boot image "${image.name}": no i386 mkext was built; every NetBoot image needs ${NBI_FILES.booterDir}/${NBI_FILES.mkext}`);
   const rootImageFile = basename(files.rootImage);
   const layout = new Map<string, Buffer | { copyFrom: string }>([
     [NBI_FILES.imageInfo, Buffer.from(renderNbImageInfo({ image, rootImageFile }))],
     [rootImageFile, { copyFrom: files.rootImage }],
-    [`i386/${NBI_FILES.booter}`, { copyFrom: files.booter }],
-    [`i386/${NBI_FILES.kernel}`, { copyFrom: files.kernel }],
-    [`i386/${NBI_FILES.mkext}`, i386Mkext],
-    [`i386/${NBI_FILES.bootPlist}`, Buffer.from(renderBootPlist(darwinBootArgs(image, input.rootPath), arch))],
+    [`${NBI_FILES.booterDir}/${NBI_FILES.booter}`, { copyFrom: files.booter }],
+    [`${NBI_FILES.booterDir}/${NBI_FILES.kernel}`, { copyFrom: files.kernel }],
+    [`${NBI_FILES.booterDir}/${NBI_FILES.mkext}`, i386Mkext],
+    [`${NBI_FILES.booterDir}/${NBI_FILES.bootPlist}`, Buffer.from(renderBootPlist(darwinBootArgs(image, input.rootPath), arch))],
   ]);
-  if (files.pxeBooter) layout.set(`i386/${NBI_FILES.pxeBooter}`, { copyFrom: files.pxeBooter });
+  if (files.pxeBooter) layout.set(`${NBI_FILES.booterDir}/${NBI_FILES.pxeBooter}`, { copyFrom: files.pxeBooter });
   if (arch === "x86_64") {
     const x86Mkext = mkexts.x86_64;
     if (!x86Mkext) throw new Error(`boot image "${image.name}": mkext.arch is x86_64 but no x86_64 mkext was built`);
-    layout.set(`i386/x86_64/${NBI_FILES.kernel}`, { copyFrom: files.kernel });
-    layout.set(`i386/x86_64/${NBI_FILES.mkext}`, x86Mkext);
+    layout.set(`${NBI_FILES.booterDir}/x86_64/${NBI_FILES.kernel}`, { copyFrom: files.kernel });
+    layout.set(`${NBI_FILES.booterDir}/x86_64/${NBI_FILES.mkext}`, x86Mkext);
   }
   return layout;
 }

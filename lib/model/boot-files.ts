@@ -3,6 +3,7 @@
  * firmware must be handed. One place decides the layout: dhcpd.conf, lab.json and the
  * BootImage builder all read it from here.
  */
+import { GRUB_FILES, IPXE_FILES, NBI_FILES, NETBSD_FILES, NFS_ROOT_DIR, PXELINUX_FILES, imageFilePath } from "./boot-tree";
 import { FIRMWARES, type BootImageConfig } from "./schema";
 
 /**
@@ -36,6 +37,21 @@ export interface ServedLocations {
   readonly httpBaseUrl?: string;
 }
 
+/** Base URL of the lab's HTTP server (no trailing slash): the port only when it is not 80. */
+export function httpBaseUrl(serverAddress: string, port: number): string {
+  return port === 80 ? `http://${serverAddress}` : `http://${serverAddress}:${port}`;
+}
+
+/**
+ * A Darwin kernel's root path: xnu's netboot.c parses exactly `nfs:IP:/export:path/image.dmg`
+ * and `http://host/path/image.dmg`. `nbiPath` is the image's `.nbi` folder as served, relative
+ * to the export or the HTTP root. HTTP needs the lab's HTTP server; without it the path is NFS.
+ */
+export function darwinRootPath(protocol: "nfs" | "http", served: ServedLocations, nbiPath: string, rootImage: string): string {
+  const imagePath = `${nbiPath}/${basename(rootImage)}`;
+  return protocol === "http" && served.httpBaseUrl ? `${served.httpBaseUrl}/${imagePath}` : `nfs:${served.serverAddress}:${served.nfsExportPath}:${imagePath}`;
+}
+
 /** Folder of a Darwin image's NetBoot bundle inside the boot tree, e.g. `snow/Snow.nbi`. */
 export function nbiFolder(image: Extract<BootImageConfig, { kind: "darwin-nbi" }>): string {
   return `${image.name}/${image.nbiName ?? image.name}.nbi`;
@@ -46,62 +62,57 @@ export function basename(path: string): string {
 }
 
 export function bootFilesFor(image: BootImageConfig, served: ServedLocations): BootFileSet {
-  const dir = image.name;
-  const nfsRootOf = (relative: string) => `${served.serverAddress}:${served.nfsExportPath}/${relative}`;
+  const file = (name: string) => imageFilePath(image.name, name);
+  // Linux's nfsroot= and NetBSD's kernel both take `server:path`.
+  const nfsRoot = `${served.serverAddress}:${served.nfsExportPath}/${file(NFS_ROOT_DIR)}`;
   switch (image.kind) {
     case "ipxe": {
-      const script = `${dir}/boot.ipxe`;
+      const script = file(IPXE_FILES.script);
       return {
         files: {
-          bios: `${dir}/undionly.kpxe`,
-          "efi-x64": `${dir}/ipxe.efi`,
+          bios: file(IPXE_FILES.bios),
+          "efi-x64": file(IPXE_FILES.efiX64),
           // iPXE fetches its script over HTTP when it can: faster than TFTP for the kernel that follows.
           ipxe: served.httpBaseUrl ? `${served.httpBaseUrl}/${script}` : `tftp://${served.serverAddress}/${script}`,
         },
-        rootPath: image.nfsRoot ? nfsRootOf(`${dir}/root`) : undefined,
+        rootPath: image.nfsRoot ? nfsRoot : undefined,
       };
     }
     case "grub":
       return {
         files: {
-          bios: `${dir}/boot/grub/i386-pc/core.0`,
-          "efi-x64": `${dir}/boot/grub/x86_64-efi/core.efi`,
+          bios: file(`${GRUB_FILES.dir}/${GRUB_FILES.bios}`),
+          "efi-x64": file(`${GRUB_FILES.dir}/${GRUB_FILES.efiX64}`),
         },
-        rootPath: image.nfsRoot ? nfsRootOf(`${dir}/root`) : undefined,
+        rootPath: image.nfsRoot ? nfsRoot : undefined,
       };
     case "pxelinux":
       return {
         files: {
-          bios: `${dir}/pxelinux.0`,
-          "efi-x64": `${dir}/efi64/syslinux.efi`,
+          bios: file(PXELINUX_FILES.bios),
+          "efi-x64": file(`${PXELINUX_FILES.efi64Dir}/${PXELINUX_FILES.efi64}`),
         },
-        rootPath: image.nfsRoot ? nfsRootOf(`${dir}/root`) : undefined,
+        rootPath: image.nfsRoot ? nfsRoot : undefined,
       };
     case "netbsd":
       return {
         files: {
-          bios: `${dir}/${image.serialConsole ? "pxeboot_ia32_com0.bin" : "pxeboot_ia32.bin"}`,
+          bios: file(image.serialConsole ? NETBSD_FILES.pxebootCom0 : NETBSD_FILES.pxeboot),
           // pxeboot asks again and loads whatever `tftp:` or `nfs:` path it is given as its kernel.
-          "netbsd-libsa": `tftp:${dir}/netbsd`,
+          "netbsd-libsa": `tftp:${file(NETBSD_FILES.kernel)}`,
         },
-        // NetBSD's kernel takes `server:path` and mounts it as its NFS root.
-        rootPath: nfsRootOf(`${dir}/root`),
+        rootPath: nfsRoot,
       };
     case "darwin-nbi": {
-      const nbi = nbiFolder(image);
-      const rootImage = basename(image.rootImage);
-      const booter = `${nbi}/i386/booter`;
+      const booterDir = `${nbiFolder(image)}/${NBI_FILES.booterDir}`;
+      const booter = `${booterDir}/${NBI_FILES.booter}`;
       return {
         files: {
           "efi-x64": booter,
           "efi-ia32": booter,
-          ...(image.pxeBooter ? { bios: `${nbi}/i386/boot1pxe` } : {}),
+          ...(image.pxeBooter ? { bios: `${booterDir}/${NBI_FILES.pxeBooter}` } : {}),
         },
-        // xnu's netboot.c parses exactly `nfs:IP:/mount:image` and `http://…`.
-        rootPath:
-          image.protocol === "http" && served.httpBaseUrl
-            ? `${served.httpBaseUrl}/${nbi}/${rootImage}`
-            : `nfs:${served.serverAddress}:${served.nfsExportPath}:${nbi}/${rootImage}`,
+        rootPath: darwinRootPath(image.protocol, served, nbiFolder(image), image.rootImage),
       };
     }
   }

@@ -16,7 +16,7 @@ import {
   subnetMask,
   type Ipv4Subnet,
 } from "../net/ipv4";
-import { bootFilesFor, type BootFileSet, type BootRequester } from "./boot-files";
+import { bootFilesFor, httpBaseUrl, type BootFileSet, type BootRequester } from "./boot-files";
 import { LabConfigError, type ConfigProblem } from "./errors";
 import {
   FIRMWARES,
@@ -150,10 +150,6 @@ function resolve(config: LabConfig, report: Report): LabModel | undefined {
     clients,
     bootFileSets,
   };
-}
-
-function httpBaseUrl(address: string, port: number): string {
-  return port === 80 ? `http://${address}` : `http://${address}:${port}`;
 }
 
 interface ResolvedNetwork {

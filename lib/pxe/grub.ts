@@ -1,10 +1,10 @@
 /** The GRUB netboot directory of a `grub` boot image: grub-mknetdir's layout and our grub.cfg. */
-import type { BootFileSet } from "../model";
-import { LINUX_INITRD_FILE, LINUX_KERNEL_FILE, imageFilePath, kernelCommandLine, type LinuxLoaderImage } from "./linux";
+import { GRUB_FILES, LINUX_INITRD_FILE, LINUX_KERNEL_FILE, imageFilePath, type BootFileSet } from "../model";
+import { kernelCommandLine, type LinuxLoaderImage } from "./linux";
 
 /** `--subdir` for grub-mknetdir: core images land in `<subdir>/{i386-pc,x86_64-efi}` and read `<subdir>/grub.cfg`. */
 export function grubSubdirectory(image: LinuxLoaderImage): string {
-  return imageFilePath(image, "boot/grub");
+  return imageFilePath(image.name, GRUB_FILES.dir);
 }
 
 /**
@@ -22,8 +22,8 @@ export function renderGrubConfig(image: Extract<LinuxLoaderImage, { kind: "grub"
     "",
     `menuentry "${image.name} (netboot-lab)" {`,
     `  echo "netboot-lab: loading ${image.name}"`,
-    `  linux /${imageFilePath(image, LINUX_KERNEL_FILE)} ${kernelCommandLine(image, bootFiles)}`,
-    `  initrd /${imageFilePath(image, LINUX_INITRD_FILE)}`,
+    `  linux /${imageFilePath(image.name, LINUX_KERNEL_FILE)} ${kernelCommandLine(image, bootFiles)}`,
+    `  initrd /${imageFilePath(image.name, LINUX_INITRD_FILE)}`,
     "}",
     "",
   ].join("\n");

@@ -1,8 +1,6 @@
-/** The iPXE script (`boot.ipxe`) of an `ipxe` boot image. */
-import type { BootFileSet } from "../model";
-import { LINUX_INITRD_FILE, LINUX_KERNEL_FILE, kernelCommandLine, type LinuxLoaderImage } from "./linux";
-
-export const IPXE_SCRIPT_FILE = "boot.ipxe";
+/** The iPXE script (IPXE_FILES.script) of an `ipxe` boot image. */
+import { IPXE_FILES, LINUX_INITRD_FILE, LINUX_KERNEL_FILE, type BootFileSet } from "../model";
+import { kernelCommandLine, type LinuxLoaderImage } from "./linux";
 
 /**
  * iPXE resolves relative names against the script's own URL, so the kernel and initrd come
@@ -18,7 +16,7 @@ export function renderIpxeScript(image: Extract<LinuxLoaderImage, { kind: "ipxe"
     `initrd ${LINUX_INITRD_FILE} || goto failed`,
     "boot || goto failed",
     ":failed",
-    `echo netboot-lab: could not boot ${image.name}; check that ${LINUX_KERNEL_FILE} and ${LINUX_INITRD_FILE} are served beside boot.ipxe`,
+    `echo netboot-lab: could not boot ${image.name}; check that ${LINUX_KERNEL_FILE} and ${LINUX_INITRD_FILE} are served beside ${IPXE_FILES.script}`,
     "shell",
     "",
   ].join("\n");

@@ -3,17 +3,8 @@ import type { BootFileSet, BootImageConfig } from "../model";
 
 export type LinuxLoaderImage = Extract<BootImageConfig, { kind: "ipxe" | "grub" | "pxelinux" }>;
 
-/** File names inside the image's folder of the boot tree. */
-export const LINUX_KERNEL_FILE = "vmlinuz";
-export const LINUX_INITRD_FILE = "initrd.img";
-
 export function isLinuxLoaderImage(image: BootImageConfig): image is LinuxLoaderImage {
   return image.kind === "ipxe" || image.kind === "grub" || image.kind === "pxelinux";
-}
-
-/** TFTP path of a file in the image's folder, e.g. `kvm-linux/vmlinuz`. */
-export function imageFilePath(image: BootImageConfig, file: string): string {
-  return `${image.name}/${file}`;
 }
 
 /**

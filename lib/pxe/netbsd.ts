@@ -8,9 +8,6 @@ import type { BootImageConfig } from "../model";
 
 export type NetbsdImage = Extract<BootImageConfig, { kind: "netbsd" }>;
 
-/** The kernel's file name: what pxeboot loads when DHCP names no other file. */
-export const NETBSD_KERNEL_FILE = "netbsd";
-
 /** `X86_BOOT_MAGIC(n)` of NetBSD's sys/sys/bootblock.h, with the low nibble (n) masked off. */
 const X86_BOOT_MAGIC_BASE = 0x7886b6d0;
 /** installboot looks for the magic 4 bytes into each of the first four 512-byte sectors. */

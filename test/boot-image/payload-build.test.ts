@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterEach, describe, expect, test } from "vitest";
-import { DEBIAN_TOOLCHAIN, PAYLOAD_SPEC_VERSION, buildPayload, type PayloadSpec, type Toolchain } from "../../lib/boot-image";
-import { INITRAMFS_MODULES, netbsdConsoleOf } from "../../lib/pxe";
+import { PAYLOAD_SPEC_VERSION, buildPayload, type PayloadSpec } from "../../lib/boot-image";
+import { netbsdConsoleOf } from "../../lib/pxe";
 import { labWith } from "../pxe/fixtures";
+import { hostToolchain, netbsdFiles } from "./fixtures";
 
 const scratch: string[] = [];
 afterEach(() => scratch.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -17,40 +18,9 @@ function tempDir(prefix: string): string {
   return dir;
 }
 
-/**
- * The host's real loaders, busybox and grub-mknetdir (Debian packages, as in the builder image),
- * with a stand-in kernel: the host has no linux-image package.
- */
-function hostToolchain(): Toolchain {
-  const root = tempDir("kernel");
-  const version = "6.1.0-test";
-  mkdirSync(join(root, "boot"));
-  writeFileSync(join(root, "boot", `vmlinuz-${version}`), "fake kernel");
-  const modules = join(root, "modules", version);
-  mkdirSync(join(modules, "kernel"), { recursive: true });
-  writeFileSync(join(modules, "kernel", "e1000.ko"), "e1000 module");
-  writeFileSync(join(modules, "kernel", "sunrpc.ko"), "sunrpc module");
-  writeFileSync(join(modules, "kernel", "nfsv3.ko"), "nfsv3 module");
-  writeFileSync(join(modules, "modules.dep"), "kernel/e1000.ko:\nkernel/nfsv3.ko: kernel/sunrpc.ko\nkernel/sunrpc.ko:\n");
-  const builtin = INITRAMFS_MODULES.filter((name) => name !== "e1000" && name !== "nfsv3").map((name) => `kernel/${name}.ko`);
-  writeFileSync(join(modules, "modules.builtin"), `${builtin.join("\n")}\n`);
-  return { ...DEBIAN_TOOLCHAIN, kernelDir: join(root, "boot"), modulesRoot: join(root, "modules") };
-}
-
 function specFor(lab: ReturnType<typeof labWith>): PayloadSpec {
   const image = lab.bootImages[0]!;
   return { version: PAYLOAD_SPEC_VERSION, image, bootFiles: lab.bootFileSets[image.name]! };
-}
-
-/** A pxeboot_ia32.bin stand-in (NetBSD's boot parameter block in its second sector) and a kernel. */
-function netbsdFiles(): { pxeboot: string; kernel: string } {
-  const dir = tempDir("netbsd");
-  const pxeboot = Buffer.alloc(4096, 0x90);
-  pxeboot.writeUInt32LE(0x7886b6d3, 516);
-  pxeboot.writeUInt32LE(100, 520);
-  writeFileSync(join(dir, "pxeboot_ia32.bin"), pxeboot);
-  writeFileSync(join(dir, "netbsd-GENERIC"), "netbsd kernel");
-  return { pxeboot: join(dir, "pxeboot_ia32.bin"), kernel: join(dir, "netbsd-GENERIC") };
 }
 
 describe("Linux payloads", () => {
@@ -58,7 +28,7 @@ describe("Linux payloads", () => {
     const tree = tempDir("tree");
     const lab = labWith({ name: "kvm-linux", kind: "ipxe", nfsRoot: true });
 
-    const result = buildPayload(specFor(lab), tree, hostToolchain());
+    const result = buildPayload(specFor(lab), tree, hostToolchain(tempDir("kernel")));
 
     expect(result.files).toEqual([
       "kvm-linux/boot.ipxe",
@@ -82,7 +52,7 @@ describe("Linux payloads", () => {
     const tree = tempDir("tree");
     const lab = labWith({ name: "g", kind: "grub" });
 
-    const result = buildPayload(specFor(lab), tree, hostToolchain());
+    const result = buildPayload(specFor(lab), tree, hostToolchain(tempDir("kernel")));
 
     expect(lab.bootFileSets.g!.files).toEqual({ bios: "g/boot/grub/i386-pc/core.0", "efi-x64": "g/boot/grub/x86_64-efi/core.efi" });
     expect(result.files).toEqual(expect.arrayContaining(["g/boot/grub/i386-pc/core.0", "g/boot/grub/x86_64-efi/core.efi", "g/boot/grub/grub.cfg", "g/vmlinuz", "g/initrd.img"]));
@@ -92,7 +62,7 @@ describe("Linux payloads", () => {
   test("pxelinux: BIOS loader with ldlinux.c32, efi64 loader with ldlinux.e64, one config in both folders", () => {
     const tree = tempDir("tree");
 
-    const result = buildPayload(specFor(labWith({ name: "p", kind: "pxelinux" })), tree, hostToolchain());
+    const result = buildPayload(specFor(labWith({ name: "p", kind: "pxelinux" })), tree, hostToolchain(tempDir("kernel")));
 
     expect(result.files).toEqual([
       "p/efi64/ldlinux.e64",
@@ -114,7 +84,7 @@ describe("Linux payloads", () => {
     writeFileSync(join(own, "initramfs.gz"), "my initrd");
     const lab = labWith({ name: "mine", kind: "ipxe", linux: { kernel: join(own, "bzImage"), initrd: join(own, "initramfs.gz") } });
 
-    buildPayload(specFor(lab), tree, hostToolchain());
+    buildPayload(specFor(lab), tree, hostToolchain(tempDir("kernel")));
 
     expect(readFileSync(join(tree, "mine/vmlinuz"), "utf8")).toBe("my kernel");
     expect(readFileSync(join(tree, "mine/initrd.img"), "utf8")).toBe("my initrd");
@@ -124,7 +94,7 @@ describe("Linux payloads", () => {
 describe("rebuilding", () => {
   test("a rebuild replaces the image's folder whole: files of the previous build do not linger", () => {
     const tree = tempDir("tree");
-    const toolchain = hostToolchain();
+    const toolchain = hostToolchain(tempDir("kernel"));
     buildPayload(specFor(labWith({ name: "k", kind: "ipxe", nfsRoot: true })), tree, toolchain);
 
     buildPayload(specFor(labWith({ name: "k", kind: "ipxe" })), tree, toolchain);
@@ -135,7 +105,7 @@ describe("rebuilding", () => {
 
   test("a failed build leaves the previous image in place and no staging folder behind", () => {
     const tree = tempDir("tree");
-    const toolchain = hostToolchain();
+    const toolchain = hostToolchain(tempDir("kernel"));
     buildPayload(specFor(labWith({ name: "k", kind: "ipxe" })), tree, toolchain);
 
     const broken = labWith({ name: "k", kind: "ipxe", linux: { kernel: "/nonexistent/bzImage" } });
@@ -146,7 +116,7 @@ describe("rebuilding", () => {
   });
 
   test("a boot tree that is not a folder is named with how to mount it", () => {
-    expect(() => buildPayload(specFor(labWith({ name: "k", kind: "ipxe" })), "/nonexistent/tree", hostToolchain())).toThrow(
+    expect(() => buildPayload(specFor(labWith({ name: "k", kind: "ipxe" })), "/nonexistent/tree", hostToolchain(tempDir("kernel")))).toThrow(
       "boot tree /nonexistent/tree is not a folder; mount the boot-tree volume there (docker run -v VOLUME:/nonexistent/tree)",
     );
   });
@@ -155,9 +125,9 @@ describe("rebuilding", () => {
 describe("NetBSD payload", () => {
   test("the serial-console variant is pxeboot with its console set to com0; the kernel is served over TFTP and in the NFS root", () => {
     const tree = tempDir("tree");
-    const lab = labWith({ name: "nb", kind: "netbsd", serialConsole: true, ...netbsdFiles() });
+    const lab = labWith({ name: "nb", kind: "netbsd", serialConsole: true, ...netbsdFiles(tempDir("netbsd")) });
 
-    const result = buildPayload(specFor(lab), tree, hostToolchain());
+    const result = buildPayload(specFor(lab), tree, hostToolchain(tempDir("kernel")));
 
     expect(lab.clients[0]!.bootFile).toBe("nb/pxeboot_ia32_com0.bin");
     expect(result.files).toEqual(["nb/netbsd", "nb/pxeboot_ia32_com0.bin", "nb/root/netbsd"]);
@@ -166,9 +136,9 @@ describe("NetBSD payload", () => {
 
   test("without serialConsole pxeboot is served unchanged", () => {
     const tree = tempDir("tree");
-    const files = netbsdFiles();
+    const files = netbsdFiles(tempDir("netbsd"));
 
-    buildPayload(specFor(labWith({ name: "nb", kind: "netbsd", ...files })), tree, hostToolchain());
+    buildPayload(specFor(labWith({ name: "nb", kind: "netbsd", ...files })), tree, hostToolchain(tempDir("kernel")));
 
     expect(readFileSync(join(tree, "nb/pxeboot_ia32.bin")).equals(readFileSync(files.pxeboot))).toBe(true);
   });
@@ -179,7 +149,7 @@ describe("payload build command", () => {
     const dir = tempDir("cli");
     const tree = join(dir, "tree");
     mkdirSync(tree);
-    writeFileSync(join(dir, "spec.json"), JSON.stringify(specFor(labWith({ name: "nb", kind: "netbsd", serialConsole: true, ...netbsdFiles() }))));
+    writeFileSync(join(dir, "spec.json"), JSON.stringify(specFor(labWith({ name: "nb", kind: "netbsd", serialConsole: true, ...netbsdFiles(tempDir("netbsd")) }))));
     writeFileSync(join(dir, "bad.json"), JSON.stringify({ version: 1, image: { name: "nb", kind: "netbsd" }, bootFiles: { files: {} } }));
     const cli = (spec: string) => {
       try {

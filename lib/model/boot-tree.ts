@@ -1,0 +1,64 @@
+/**
+ * Names of the files and folders inside one boot image's folder of the served boot tree. The
+ * model (boot-files.ts: what dhcpd hands out) and the payload builder (lib/boot-image, lib/pxe,
+ * lib/darwin/nbi.ts: what it writes) both read them here, so the two cannot drift apart.
+ */
+
+/** Folder a network root is served from (`<image>/root`), for every kind that mounts one. */
+export const NFS_ROOT_DIR = "root";
+
+/** The Linux kernel and initrd the ipxe, grub and pxelinux loaders start. */
+export const LINUX_KERNEL_FILE = "vmlinuz";
+export const LINUX_INITRD_FILE = "initrd.img";
+
+/** iPXE's own binaries (Debian's ipxe package) and the script it runs once started. */
+export const IPXE_FILES = {
+  bios: "undionly.kpxe",
+  efiX64: "ipxe.efi",
+  script: "boot.ipxe",
+} as const;
+
+/** grub-mknetdir's layout under `--subdir`: one core image per platform beside a shared grub.cfg. */
+export const GRUB_FILES = {
+  dir: "boot/grub",
+  bios: "i386-pc/core.0",
+  efiX64: "x86_64-efi/core.efi",
+  config: "grub.cfg",
+} as const;
+
+/**
+ * pxelinux.0 sits in the image's folder, syslinux.efi in its own folder: each loader looks for
+ * its ldlinux module and `pxelinux.cfg/default` beside itself.
+ */
+export const PXELINUX_FILES = {
+  bios: "pxelinux.0",
+  biosModule: "ldlinux.c32",
+  efi64Dir: "efi64",
+  efi64: "syslinux.efi",
+  efi64Module: "ldlinux.e64",
+  config: "pxelinux.cfg/default",
+} as const;
+
+/** NetBSD's pxeboot (as given, or with its console set to com0) and the kernel it loads next. */
+export const NETBSD_FILES = {
+  pxeboot: "pxeboot_ia32.bin",
+  pxebootCom0: "pxeboot_ia32_com0.bin",
+  /** What pxeboot loads when DHCP names no other file. */
+  kernel: "netbsd",
+} as const;
+
+/** The EFI booter and boot-132 fetch these fixed names from the booter's own TFTP folder (TFTP cannot list). */
+export const NBI_FILES = {
+  booterDir: "i386",
+  booter: "booter",
+  pxeBooter: "boot1pxe",
+  kernel: "mach.macosx",
+  mkext: "mach.macosx.mkext",
+  bootPlist: "com.apple.Boot.plist",
+  imageInfo: "NBImageInfo.plist",
+} as const;
+
+/** A file of the image's folder as the TFTP server serves it, e.g. `kvm-linux/vmlinuz`. */
+export function imageFilePath(imageName: string, file: string): string {
+  return `${imageName}/${file}`;
+}
