@@ -43,7 +43,7 @@ export function parsePayloadSpec(text: string, source: string): PayloadSpec {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new Error(`${source} is not JSON (${(error as Error).message}); it is written by the BootImage component or by hand as {"version":1,"image":…,"bootFiles":…}`);
+    throw new Error(`${source} is not JSON (${(error as Error).message}); it is written by the BootImage component or by hand as {"version":1,"image":…,"bootFiles":…}`, { cause: error });
   }
   const parsed = payloadSpecSchema.safeParse(json);
   if (!parsed.success) {

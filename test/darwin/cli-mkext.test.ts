@@ -45,8 +45,8 @@ describe("netboot-lab mkext build", () => {
     expect(result.stdout).toMatch(/^wrote .*closure\.mkext: format 1, fat i386 \+ x86_64, \d+ kexts, \d+ bytes\n/);
     expect(result.stdout).toMatch(/com\.example\.Driver +1\.0\.0 +- +i386 4096 +named\n/);
     expect(result.stdout).toMatch(/com\.example\.Helper +1\.1 +- +i386 4096 +library of com\.example\.Driver\n/);
-    expect(result.stdout).toMatch(/notes:\n(.*\n)*  i386: added com\.example\.Helper 1\.1 \(.*Helper\.kext\): library of com\.example\.Driver \(its OSBundleRequired, none, would have left it out\)\n/);
-    expect(result.stdout).toMatch(/  x86_64: skipped com\.example\.Driver 1\.0\.0 \(.*Driver\.kext\): has no x86_64 code \(its executable holds i386\)\n/);
+    expect(result.stdout).toMatch(/notes:\n(.*\n)* {2}i386: added com\.example\.Helper 1\.1 \(.*Helper\.kext\): library of com\.example\.Driver \(its OSBundleRequired, none, would have left it out\)\n/);
+    expect(result.stdout).toMatch(/ {2}x86_64: skipped com\.example\.Driver 1\.0\.0 \(.*Driver\.kext\): has no x86_64 code \(its executable holds i386\)\n/);
   });
 
   it("fails with both kexts named when a library is missing", async () => {

@@ -135,7 +135,7 @@ async function runContainer(docker: Docker, step: ContainerStep, created: Create
     container = await docker.createContainer(step.create);
   } catch (error) {
     if (isNotFound(error)) {
-      throw new Error(`container ${name} (${step.resource}): image ${step.create.Image} is neither built by the stack nor on the engine; the tests never pull`);
+      throw new Error(`container ${name} (${step.resource}): image ${step.create.Image} is neither built by the stack nor on the engine; the tests never pull`, { cause: error });
     }
     throw error;
   }
