@@ -5,18 +5,19 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { BootImage, BootImageBuilder, BootImagePlanError, planLabPayloads } from "./components/boot-image";
+import { BootImage, BootImageBuilder, planLabPayloads } from "./components/boot-image";
 import { NetbootServer } from "./components/netboot-server";
-import { CONFIG_NAMESPACE, LabConfigError, labConfigFrom, validateLab } from "./lib/model";
+import { UserError } from "./lib/errors";
+import { CONFIG_NAMESPACE, labConfigFrom, validateLab } from "./lib/model";
 
 const stack = pulumi.getStack();
 
-/** Errors the user fixes in the stack or their media become RunErrors: shown without a stack trace. */
+/** Errors the user fixes (UserError: the stack, their media, their archives) become RunErrors: shown without a stack trace. */
 function explained<T>(read: () => T): T {
   try {
     return read();
   } catch (error) {
-    if (error instanceof LabConfigError || error instanceof BootImagePlanError) throw new pulumi.RunError(error.message);
+    if (error instanceof UserError) throw new pulumi.RunError(error.message);
     throw error;
   }
 }

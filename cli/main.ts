@@ -5,6 +5,7 @@
  */
 import { COMMANDS } from "./commands";
 import { UserError } from "../lib/errors";
+import { isArgumentError, type Command } from "./cli-error";
 
 function usage(): string {
   const lines = Object.values(COMMANDS).map((command) => `  ${command.usage}\n      ${command.summary}`);
@@ -27,7 +28,20 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`usage: netboot-lab ${command.usage}\n  ${command.summary}\n`);
     return 0;
   }
-  return command.run(rest);
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    if (!isArgumentError(error)) throw error;
+    process.stderr.write(argumentErrorText(name, command, rest, error));
+    return 2;
+  }
+}
+
+/** `netboot-lab mkext build: Unknown option '--bogus'…` and the usage line of that action (or of the command). */
+function argumentErrorText(name: string, command: Command, args: readonly string[], error: Error): string {
+  const action = args[0] !== undefined && command.actions && Object.hasOwn(command.actions, args[0]) ? args[0] : undefined;
+  const usage = action ? command.actions![action] : command.usage;
+  return `netboot-lab: ${action ? `${name} ${action}` : name}: ${error.message}\nusage: netboot-lab ${usage}\n`;
 }
 
 main(process.argv.slice(2)).then(
@@ -35,7 +49,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    const message = error instanceof UserError || (error instanceof Error && error.name === "LabConfigError") ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+    const message = error instanceof UserError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
     process.stderr.write(`netboot-lab: ${message}\n`);
     process.exitCode = error instanceof UserError ? error.exitCode : 1;
   },

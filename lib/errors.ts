@@ -7,8 +7,9 @@ export class UserError extends Error {
     message: string,
     /** Exit code when the CLI ends on it. */
     readonly exitCode = 1,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = new.target.name;
   }
 }

@@ -1,23 +1,13 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { buildMkext, checkNicDriver, DarwinInputError, MKEXT_ARCHES, readMkext, type MkextArch, type MkextArchive } from "../../lib/darwin";
+import { buildMkext, checkNicDriver, MKEXT_ARCHES, readMkext, type MkextArch, type MkextArchive } from "../../lib/darwin";
 import { nicModel } from "../../lib/hardware/nics";
-import { CliError, type Command } from "../cli-error";
+import { CliError, inContext, type Command } from "../cli-error";
 
 const BUILD_USAGE = "mkext build --out FILE [--local-root] [--network-root] [--safe-boot] [--format 1|2] [--arch i386|x86_64]... PATH...";
 const INSPECT_USAGE = "mkext inspect FILE [--json]";
 const CHECK_USAGE = "mkext check FILE --nic MODEL";
-
-/** Runs `body`, turning errors about the user's input into CliErrors prefixed with the action. */
-function userErrors<T>(action: string, body: () => T): T {
-  try {
-    return body();
-  } catch (error) {
-    if (error instanceof DarwinInputError) throw new CliError(`mkext ${action}: ${error.message}`);
-    throw error;
-  }
-}
 
 function readArchiveFile(path: string, action: string): { path: string; archive: MkextArchive; size: number } {
   const absolute = resolve(path);
@@ -27,7 +17,7 @@ function readArchiveFile(path: string, action: string): { path: string; archive:
   } catch (error) {
     throw new CliError(`mkext ${action}: cannot read ${absolute}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`);
   }
-  return { path: absolute, archive: userErrors(action, () => readMkext(bytes)), size: bytes.length };
+  return { path: absolute, archive: readMkext(bytes), size: bytes.length };
 }
 
 function parseFormat(text: string): 1 | 2 {
@@ -71,9 +61,7 @@ function build(args: string[]): number {
   if (positionals.length === 0) throw new CliError(`mkext build: give at least one folder of kexts or .kext bundle; usage: netboot-lab ${BUILD_USAGE}`, 2);
   const format = parseFormat(values.format);
   const arches = parseArches(values.arch);
-  const result = userErrors("build", () =>
-    buildMkext({ paths: positionals, format, arch: arches, localRoot: values["local-root"], networkRoot: values["network-root"], safeBoot: values["safe-boot"] }),
-  );
+  const result = buildMkext({ paths: positionals, format, arch: arches, localRoot: values["local-root"], networkRoot: values["network-root"], safeBoot: values["safe-boot"] });
   const out = resolve(values.out);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, result.archive);
@@ -107,7 +95,7 @@ function check(args: string[]): number {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: { nic: { type: "string" } } });
   if (positionals.length !== 1) throw new CliError(`mkext check: give exactly one archive; usage: netboot-lab ${CHECK_USAGE}`, 2);
   if (!values.nic) throw new CliError(`mkext check: --nic MODEL is required; usage: netboot-lab ${CHECK_USAGE}`, 2);
-  const nic = userErrors("check", () => nicModel(values.nic!));
+  const nic = nicModel(values.nic);
   const { archive } = readArchiveFile(positionals[0]!, "check");
   const result = checkNicDriver(archive, nic);
   if (!result.ok) throw new CliError(`mkext check: ${result.message}`);
@@ -120,6 +108,7 @@ const ACTIONS: Record<string, (args: string[]) => number> = { build, inspect, ch
 /** `netboot-lab mkext build|inspect|check`: kextcache -m off a Mac, an archive lister, and the NIC-driver check. */
 export const mkextCommand: Command = {
   usage: `${BUILD_USAGE}\n  ${INSPECT_USAGE}\n  ${CHECK_USAGE}`,
+  actions: { build: BUILD_USAGE, inspect: INSPECT_USAGE, check: CHECK_USAGE },
   summary: "build an mkext from kext folders and bundles (like kextcache -m), list an archive's kexts, or check it has a driver for a NIC model",
   async run(args) {
     const [action, ...rest] = args;
@@ -128,9 +117,7 @@ export const mkextCommand: Command = {
     try {
       return run(rest);
     } catch (error) {
-      // parseArgs reports unknown options and missing values with Node error codes.
-      if ((error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) throw new CliError(`mkext ${action}: ${(error as Error).message}`, 2);
-      throw error;
+      throw inContext(`mkext ${action}`, error);
     }
   },
 };

@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { writeNbi } from "../../lib/darwin/nbi";
 import { NBI_FILES, bootImageSchema, darwinRootPath, httpBaseUrl, NIC_MODELS, type NicModel } from "../../lib/model";
 import { buildDarwinMkexts, checkClientNics, requireUserFile } from "../../lib/boot-image";
-import { CliError, type Command } from "../cli-error";
+import { CliError, inContext, type Command } from "../cli-error";
 
 const USAGE =
   "nbi build --out DIR --name NAME --booter FILE --kernel FILE --extensions PATH... --root-image FILE --server IP " +
@@ -150,21 +150,16 @@ function buildNbi(values: Values): void {
 
 export const nbiCommand: Command = {
   usage: USAGE,
+  actions: { build: USAGE },
   summary: "build a NetBoot image folder NAME.nbi (booter, kernel, mkext, plists, root image) from your own Mac OS X files",
   async run(args) {
     const [action, ...rest] = args;
     if (action !== "build") throw new CliError(`nbi: unknown action "${action ?? ""}"; usage: netboot-lab ${USAGE}`, 2);
-    let values: Values;
-    try {
-      values = parseArgs({ args: rest, options: OPTIONS, strict: true }).values;
-    } catch (error) {
-      throw new CliError(`nbi build: ${(error as Error).message}`, 2);
-    }
+    const { values } = parseArgs({ args: rest, options: OPTIONS, strict: true });
     try {
       buildNbi(values);
     } catch (error) {
-      if (error instanceof CliError) throw error;
-      throw new CliError(`nbi build: ${(error as Error).message}`);
+      throw inContext("nbi build", error);
     }
     return 0;
   },

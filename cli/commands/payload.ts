@@ -2,13 +2,14 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { buildPayload, parsePayloadSpec } from "../../lib/boot-image";
-import { CliError, type Command } from "../cli-error";
+import { CliError, inContext, type Command } from "../cli-error";
 
 const USAGE = "payload build --spec FILE --out DIR";
 
 /** The BootImage builder container's entry point: builds one boot image into the mounted boot tree. */
 export const payloadCommand: Command = {
   usage: USAGE,
+  actions: { build: USAGE },
   summary: "build one boot image's files (loaders, kernel + initrd, NetBoot image) from a payload spec into the boot tree DIR",
   async run(args) {
     const [action, ...rest] = args;
@@ -30,7 +31,7 @@ export const payloadCommand: Command = {
       const lines = [`built boot image ${spec.image.name} (${result.files.length} files):`, ...result.notes.map((note) => `  ${note}`), ...bootFiles];
       process.stdout.write(`${lines.join("\n")}\n`);
     } catch (error) {
-      throw new CliError(`payload build: ${(error as Error).message}`);
+      throw inContext("payload build", error);
     }
     return 0;
   },

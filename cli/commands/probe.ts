@@ -260,16 +260,11 @@ async function runProbe(settings: ProbeSettings): Promise<number> {
 
 export const probeCommand: Command = {
   usage: USAGE,
+  actions: { dhcp: USAGE },
   summary: `ask the lab's DHCP server for an address like a netbooting client and print the answer (exit ${EXIT_NO_ANSWER}: no answer)`,
   handlesHelp: true,
   async run(args) {
-    let settings: ProbeSettings | "help";
-    try {
-      settings = parseProbeArgs(args);
-    } catch (error) {
-      if (error instanceof CliError) throw error;
-      throw usageError((error as Error).message);
-    }
+    const settings = parseProbeArgs(args);
     if (settings === "help") {
       process.stdout.write(HELP);
       return 0;

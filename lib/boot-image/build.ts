@@ -7,6 +7,7 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { writeNbi } from "../darwin/nbi";
+import { UserError } from "../errors";
 import type { DarwinArch, DarwinImage } from "../darwin/boot-plist";
 import { NETBSD_FILES, NFS_ROOT_DIR, bootTreePath, nbiFolder, type BootFileSet } from "../model";
 import { isLinuxLoaderImage } from "../pxe/linux";
@@ -88,7 +89,7 @@ function swapIntoPlace(stagingDir: string, bootTree: string, name: string): void
 export function buildPayload(spec: PayloadSpec, bootTree: string, toolchain: Toolchain = DEBIAN_TOOLCHAIN): PayloadBuildResult {
   const { image } = spec;
   if (!existsSync(bootTree) || !statSync(bootTree).isDirectory()) {
-    throw new Error(`boot tree ${bootTree} is not a folder; mount the boot-tree volume there (docker run -v VOLUME:${bootTree})`);
+    throw new UserError(`boot tree ${bootTree} is not a folder; mount the boot-tree volume there (docker run -v VOLUME:${bootTree})`);
   }
   const stagingDir = mkdtempSync(join(bootTree, `.building-${image.name}-`));
   try {

@@ -9,6 +9,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { buildMkext, checkNicDriver, readMkext } from "../darwin";
 import type { DarwinArch, DarwinImage } from "../darwin/boot-plist";
+import { UserError } from "../errors";
 import { basename, type BootFileSet, type BootImageConfig, type LabModel, type NicModel } from "../model";
 import { BUILDER_PATHS, PAYLOAD_SPEC_VERSION, serializePayloadSpec, type PayloadSpec } from "./spec";
 
@@ -65,7 +66,7 @@ export interface PayloadPlan {
 }
 
 /** Thrown when a client's NIC has no driver in its Darwin image: the "still waiting for root device" stall, caught before deployment. */
-export class NicDriverMissingError extends Error {
+export class NicDriverMissingError extends UserError {
   constructor(
     readonly imageName: string,
     readonly failures: readonly NicCheckReport[],
@@ -146,9 +147,9 @@ export function requireUserFile(path: string, what: string, hint: string): void 
   try {
     isFile = statSync(path).isFile();
   } catch {
-    throw new Error(`${what}: ${path} does not exist; ${hint}`);
+    throw new UserError(`${what}: ${path} does not exist; ${hint}`);
   }
-  if (!isFile) throw new Error(`${what}: ${path} is not a file`);
+  if (!isFile) throw new UserError(`${what}: ${path} is not a file`);
 }
 
 function planUserFiles(image: BootImageConfig, baseDir: string, field: string): { uploads: UserFileUpload[]; paths: Map<string, string> } {
@@ -171,7 +172,7 @@ function requireKextPaths(image: DarwinImage, baseDir: string, field: string): v
   for (const [key, list] of [["extensions", image.extensions], ["mkext.kexts", image.mkext.kexts]] as const) {
     list.forEach((path, index) => {
       const localPath = resolve(baseDir, path);
-      if (!existsSync(localPath)) throw new Error(`${field}.${key}[${index}]: ${localPath} does not exist; ${PATH_HINT}`);
+      if (!existsSync(localPath)) throw new UserError(`${field}.${key}[${index}]: ${localPath} does not exist; ${PATH_HINT}`);
     });
   }
 }
@@ -212,7 +213,7 @@ export function planPayload(input: PlanInput): PayloadPlan {
   const baseDir = input.baseDir ?? process.cwd();
   const field = input.field ?? `boot image "${image.name}"`;
   if (image.kind === "darwin-nbi" && image.protocol === "http" && !input.bootFiles.rootPath?.startsWith("http")) {
-    throw new Error(`${field}.protocol is http but the lab's HTTP server is disabled; set servers.http.enabled: true or protocol: nfs`);
+    throw new UserError(`${field}.protocol is http but the lab's HTTP server is disabled; set servers.http.enabled: true or protocol: nfs`);
   }
   // Missing files first: their message names the field; a missing Extensions folder would
   // otherwise surface from deep inside the mkext build.
@@ -241,7 +242,7 @@ export function planPayload(input: PlanInput): PayloadPlan {
 }
 
 /** Problems of several boot images at once, so one run shows every fix needed. */
-export class BootImagePlanError extends Error {
+export class BootImagePlanError extends UserError {
   constructor(readonly problems: readonly Error[]) {
     super(problems.map((problem) => problem.message).join("\n\n"));
     this.name = "BootImagePlanError";

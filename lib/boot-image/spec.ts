@@ -4,6 +4,7 @@
  * paths) and `netboot-lab payload build --spec FILE` reads it back.
  */
 import { z } from "zod";
+import { UserError } from "../errors";
 import { BOOT_REQUESTERS, bootImageSchema, type BootFileSet, type BootImageConfig } from "../model";
 
 export const PAYLOAD_SPEC_VERSION = 1;
@@ -43,12 +44,12 @@ export function parsePayloadSpec(text: string, source: string): PayloadSpec {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new Error(`${source} is not JSON (${(error as Error).message}); it is written by the BootImage component or by hand as {"version":1,"image":…,"bootFiles":…}`, { cause: error });
+    throw new UserError(`${source} is not JSON (${(error as Error).message}); it is written by the BootImage component or by hand as {"version":1,"image":…,"bootFiles":…}`, 1, { cause: error });
   }
   const parsed = payloadSpecSchema.safeParse(json);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `  - ${issue.path.join(".") || "(top level)"}: ${issue.message}`);
-    throw new Error(`${source} is not a valid payload spec:\n${problems.join("\n")}`);
+    throw new UserError(`${source} is not a valid payload spec:\n${problems.join("\n")}`);
   }
   return parsed.data as PayloadSpec;
 }

@@ -1,6 +1,7 @@
 /** Where the builder finds the boot loaders, kernel and busybox it packs into payloads. */
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { UserError } from "../errors";
 
 export interface Toolchain {
   /** Folder with iPXE's undionly.kpxe and ipxe.efi. */
@@ -44,7 +45,7 @@ export function newestKernelVersion(kernelDir: string): string {
   const versions = names.filter((name) => name.startsWith("vmlinuz-")).map((name) => name.slice("vmlinuz-".length));
   const newest = versions.sort((a, b) => a.localeCompare(b, "en", { numeric: true })).pop();
   if (!newest) {
-    throw new Error(`no kernel (vmlinuz-<version>) in ${kernelDir}; install linux-image-amd64 in the builder image, or give the boot image's linux.kernel and linux.initrd`);
+    throw new UserError(`no kernel (vmlinuz-<version>) in ${kernelDir}; install linux-image-amd64 in the builder image, or give the boot image's linux.kernel and linux.initrd`);
   }
   return newest;
 }

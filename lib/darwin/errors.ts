@@ -1,7 +1,6 @@
-/**
- * Base of every error caused by the user's input (a kext, a plist, an archive, a NIC name)
- * rather than by a bug: callers such as the CLI print its message without a stack trace.
- */
-export class DarwinInputError extends Error {
+import { UserError } from "../errors";
+
+/** A kext, plist, archive or NIC name of the user's that cannot be used; the message says why and what to give instead. */
+export class DarwinInputError extends UserError {
   override readonly name: string = "DarwinInputError";
 }

@@ -1,3 +1,5 @@
+import { UserError } from "../errors";
+
 /** One problem in a lab description: where it is (as written in the stack file) and what to do. */
 export interface ConfigProblem {
   /** Field path under the `netboot-lab:` namespace, e.g. `clients[1].mac`. */
@@ -7,7 +9,7 @@ export interface ConfigProblem {
 }
 
 /** Thrown before any resource is declared when the lab description is invalid; lists every problem at once. */
-export class LabConfigError extends Error {
+export class LabConfigError extends UserError {
   constructor(
     readonly problems: readonly ConfigProblem[],
     source = "stack config",

@@ -4,6 +4,7 @@
  * `installboot -e -o console=com0` edits; we apply the same edit, so the lab needs no
  * NetBSD host to make the com0 variant.
  */
+import { UserError } from "../errors";
 import type { BootImageConfig } from "../model";
 
 export type NetbsdImage = Extract<BootImageConfig, { kind: "netbsd" }>;
@@ -34,14 +35,14 @@ export function findBootParams(pxeboot: Buffer): number | undefined {
 export function withNetbsdConsole(pxeboot: Buffer, console: NetbsdConsole, source: string): Buffer {
   const params = findBootParams(pxeboot);
   if (params === undefined) {
-    throw new Error(
+    throw new UserError(
       `${source} has no NetBSD boot parameter block in its first ${SEARCHED_SECTORS * SECTOR} bytes, so its console cannot be set; ` +
         "give the pxeboot_ia32.bin of a NetBSD/i386 or amd64 release (usr/mdec/pxeboot_ia32.bin)",
     );
   }
   const patchable = pxeboot.readUInt32LE(params + PARAM_LENGTH);
   if (patchable < PARAM_CONSDEV + 4) {
-    throw new Error(`${source}: its boot parameter block holds ${patchable} bytes, too few for a console setting; use a newer NetBSD pxeboot_ia32.bin`);
+    throw new UserError(`${source}: its boot parameter block holds ${patchable} bytes, too few for a console setting; use a newer NetBSD pxeboot_ia32.bin`);
   }
   const patched = Buffer.from(pxeboot);
   patched.writeUInt32LE(NETBSD_CONSOLES[console], params + PARAM_CONSDEV);
