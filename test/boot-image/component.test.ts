@@ -2,30 +2,11 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as pulumi from "@pulumi/pulumi";
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { readMkext } from "../../lib/darwin";
+import { declareComponents, type ComponentRun } from "../support/pulumi-harness";
 import { labWith } from "../pxe/fixtures";
 import { darwinImage, darwinLab, darwinMedia, type DarwinMedia } from "./fixtures";
-
-interface Declared {
-  readonly type: string;
-  readonly name: string;
-  readonly parent?: string;
-  inputs?: Record<string, unknown>;
-}
-
-interface Run {
-  readonly resources: Declared[];
-  readonly outputs?: Record<string, unknown>;
-  /** What the program threw. */
-  readonly error?: unknown;
-  /**
-   * Rejections nobody awaited: how an Output that fails after registration surfaces. Under
-   * `pulumi up` the language host reports them and fails the update.
-   */
-  readonly rejections: unknown[];
-}
 
 /** What the provider reports for the build container: a finished one-shot run. */
 interface BuildOutcome {
@@ -33,55 +14,12 @@ interface BuildOutcome {
   readonly containerLogs: string;
 }
 
-/**
- * Declares components inside a mocked stack and records every resource with its parent and
- * the inputs the engine would receive. The component module is imported after the mocks are set.
- */
-async function declare(
+/** Declares BootImage components inside a mocked stack; the component module is imported after the mocks are set. */
+function declare(
   build: (module: typeof import("../../components/boot-image")) => Record<string, unknown>,
   outcome: BuildOutcome = { exitCode: 0, containerLogs: "built boot image\n" },
-): Promise<Run> {
-  const registered = new Map<string, Record<string, unknown>>();
-  await pulumi.runtime.setMocks(
-    {
-      newResource(args) {
-        registered.set(args.name, args.inputs);
-        const state = args.type === "docker:index/container:Container" ? { ...args.inputs, ...outcome } : args.inputs;
-        return { id: args.custom ? `${args.name}-id` : undefined, state };
-      },
-      call(args) {
-        throw new Error(`unexpected invoke ${args.token}`);
-      },
-    },
-    "netboot-lab",
-    "test",
-    false,
-  );
-  vi.resetModules();
-  const resources: Declared[] = [];
-  const names = new Map<pulumi.Resource, string>();
-  let outputs: Record<string, unknown> | undefined;
-  let error: unknown;
-  const rejections: unknown[] = [];
-  const collect = (reason: unknown) => rejections.push(reason);
-  process.on("unhandledRejection", collect);
-  try {
-    outputs = await pulumi.runtime.runInPulumiStack(async () => {
-      pulumi.runtime.registerStackTransformation(({ resource, type, name, opts }) => {
-        names.set(resource, name);
-        resources.push({ type, name, ...(opts.parent && names.has(opts.parent) ? { parent: names.get(opts.parent) } : {}) });
-        return undefined;
-      });
-      return build(await import("../../components/boot-image/index.js"));
-    });
-  } catch (caught) {
-    error = caught;
-  }
-  await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs().catch((reason: unknown) => rejections.push(reason));
-  await new Promise((resolveTurn) => setImmediate(resolveTurn));
-  process.off("unhandledRejection", collect);
-  for (const resource of resources) resource.inputs = registered.get(resource.name);
-  return { resources, outputs, error, rejections };
+): Promise<ComponentRun> {
+  return declareComponents(async () => build(await import("../../components/boot-image/index.js")), { containerState: { ...outcome } });
 }
 
 function sha256(path: string): string {
@@ -109,12 +47,12 @@ describe("BootImage with a shared builder image", () => {
     });
 
     expect(run.error).toBeUndefined();
-    expect(run.rejections).toEqual([]);
+    expect(run.failures).toEqual([]);
     expect(run.resources.map(({ type, name, parent }) => ({ type, name, parent }))).toEqual([
       { type: "netboot-lab:index:BootImage", name: "kvm-linux" },
       { type: "docker:index/container:Container", name: "kvm-linux-build", parent: "kvm-linux" },
     ]);
-    const inputs = run.resources[1]!.inputs!;
+    const inputs = run.resources[1]!.inputs;
     expect(inputs).toMatchObject({
       image: "netboot-lab/builder:abc",
       command: ["payload", "build", "--spec", "/netboot-lab/spec.json", "--out", "/srv/boot"],
@@ -152,7 +90,7 @@ describe("BootImage with a shared builder image", () => {
       { exitCode: 1, containerLogs: "netboot-lab: payload build: no kernel (vmlinuz-<version>) in /boot\n" },
     );
 
-    const failure = [run.error, ...run.rejections].map((reason) => (reason instanceof Error ? reason.message : String(reason))).find((message) => message.includes("builder container"));
+    const failure = [run.error, ...run.failures].map((reason) => (reason instanceof Error ? reason.message : String(reason))).find((message) => message.includes("builder container"));
     expect(failure).toContain('building boot image "kvm-linux" failed in the builder container (exit code 1):\nnetboot-lab: payload build: no kernel (vmlinuz-<version>) in /boot');
     expect(failure).toContain("pulumi up --replace");
   });
@@ -177,7 +115,7 @@ describe("BootImage of a Darwin image", () => {
       { type: "docker:index/image:Image", name: "snow-builder-image", parent: "snow-builder" },
       { type: "docker:index/container:Container", name: "snow-build", parent: "snow" },
     ]);
-    const builderImage = run.resources[2]!.inputs!;
+    const builderImage = run.resources[2]!.inputs;
     expect(builderImage).toMatchObject({
       imageName: expect.stringMatching(/^netboot-lab\/builder:[0-9a-f]{12}$/),
       skipPush: true,
@@ -189,7 +127,7 @@ describe("BootImage of a Darwin image", () => {
     expect(dockerfile).toBe(join(context, "Dockerfile"));
     expect(readdirSync(context).sort()).toEqual(["Dockerfile", "netboot-lab.cjs"]);
     expect(readFileSync(join(context, "netboot-lab.cjs")).equals(readFileSync("dist/netboot-lab.cjs"))).toBe(true);
-    const container = run.resources[3]!.inputs!;
+    const container = run.resources[3]!.inputs;
     expect(container.image).toBe(builderImage.imageName);
     const uploads = container.uploads as { file: string; content?: string; source?: string; sourceHash?: string }[];
     expect(uploads.slice(1).map(({ file, source, sourceHash }) => ({ file, source: source === undefined ? undefined : source.startsWith(cacheDir) ? "(cache)" : source, sourceHash }))).toEqual([

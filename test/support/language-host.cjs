@@ -7,27 +7,29 @@
 const fs = require("node:fs");
 const path = require("node:path");
 
+const { engineConfig, mergeConfig, mockResource, readProject } = require("./engine-mocks.cjs");
+
 const [projectDir, stack, overridesJson] = process.argv.slice(2);
 const fromProject = (name) => require(path.join(projectDir, "node_modules", name));
 const pulumi = fromProject("@pulumi/pulumi");
 const yaml = fromProject("js-yaml");
 
-const stackFile = yaml.load(fs.readFileSync(path.join(projectDir, "stacks", `Pulumi.${stack}.yaml`), "utf8"));
-const config = { ...stackFile.config, ...JSON.parse(overridesJson || "{}") };
-pulumi.runtime.setAllConfig(
-  Object.fromEntries(Object.entries(config).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)])),
-);
+const project = readProject(projectDir);
+const stackFile = yaml.load(fs.readFileSync(path.join(projectDir, project.stackConfigDir, `Pulumi.${stack}.yaml`), "utf8"));
+pulumi.runtime.setAllConfig(engineConfig(mergeConfig(stackFile.config, JSON.parse(overridesJson || "{}")), project.name));
 
 const declared = [];
 pulumi.runtime.setMocks(
   {
     newResource: (args) => {
       declared.push(`${args.type} ${args.name}`);
-      return { id: `${args.name}-id`, state: args.inputs };
+      return mockResource(args);
     },
-    call: (args) => args.inputs,
+    call: (args) => {
+      throw new Error(`no mock for the invoke ${args.token}; add one to test/support/engine-mocks.cjs`);
+    },
   },
-  "netboot-lab",
+  project.name,
   stack,
   false,
 );
@@ -39,5 +41,5 @@ process.env.PULUMI_NODEJS_TSCONFIG_PATH = runtime.options.tsconfig;
 process.on("exit", () => process.stdout.write(`${JSON.stringify({ declared })}\n`));
 // cmd/run parses process.argv as the language host passes it; the monitor address is never
 // dialled because the mocks stand in for it.
-process.argv = [process.argv[0], "run", "--monitor=127.0.0.1:1", "--project=netboot-lab", `--stack=${stack}`, `--pwd=${projectDir}`, "."];
+process.argv = [process.argv[0], "run", "--monitor=127.0.0.1:1", `--project=${project.name}`, `--stack=${stack}`, `--pwd=${projectDir}`, "."];
 require(path.join(projectDir, "node_modules", "@pulumi", "pulumi", "cmd", "run"));

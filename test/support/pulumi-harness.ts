@@ -4,16 +4,19 @@
  * the program evaluated inside the root stack resource. Records every resource the program
  * declares, in declaration order, with the inputs the engine would receive.
  *
- * The mocks answer with ids and state that make cross-references resolve to the real Docker
- * names (a container's id is its `name`, an image's `repoDigest` is its `imageName`, …), so
- * the recorded inputs can be applied to a local Docker engine as they are (docker-apply.ts).
+ * The mocks (engine-mocks.cjs, shared with the language-host check) answer with ids and state
+ * that make cross-references resolve to the real Docker names (a container's id is its `name`,
+ * an image's `repoDigest` is its `imageName`, …), so the recorded inputs can be applied to a
+ * local Docker engine as they are (docker-apply.ts). `declareComponents` runs components
+ * alone inside a mocked stack, the same way.
  */
-import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { load } from "js-yaml";
 import { vi } from "vitest";
 import { readStackConfigMap } from "../../lib/model";
+import { engineConfig, mergeConfig, mockResource, readProject } from "./engine-mocks.cjs";
+
+export { engineConfig, mergeConfig, mockResource };
 
 /** The repository root: where Pulumi.yaml and index.ts live. */
 export const PROJECT_DIR = resolve(__dirname, "..", "..");
@@ -53,14 +56,11 @@ export interface RunStackOptions {
   readonly program?: string;
   /** How long registrations may take before the run counts as hung; default 60 s. */
   readonly settleTimeoutMs?: number;
+  /** Merged into every container's state, as the provider reports it after creation (e.g. a one-shot's `exitCode`, `containerLogs`). */
+  readonly containerState?: Record<string, unknown>;
 }
 
 const DEFAULT_SETTLE_TIMEOUT_MS = 60_000;
-
-interface PulumiProject {
-  readonly name: string;
-  readonly stackConfigDir: string;
-}
 
 /** What the transformation saw at construction time; the mocks only see type and name. */
 interface Declaration {
@@ -127,20 +127,56 @@ async function evaluate(stack: string, options: RunStackOptions): Promise<Evalua
   const project = readProject(projectDir);
   const fileConfig = readStackConfigMap(join(projectDir, project.stackConfigDir, `Pulumi.${stack}.yaml`));
   pulumi.runtime.setAllConfig(engineConfig(mergeConfig(fileConfig, options.configOverrides ?? {}), project.name));
+  return evaluateProgram(project.name, stack, async () => programOutputs(await import(resolve(projectDir, options.program ?? "index"))), options);
+}
 
+export interface ComponentRun {
+  /** Every resource declared, in declaration order, with the inputs the engine received. */
+  readonly resources: DeclaredResource[];
+  readonly outputs?: Record<string, unknown>;
+  /** What the program threw. */
+  readonly error?: unknown;
+  /**
+   * Failures after the program returned: rejections nobody awaited (how an Output that fails
+   * after registration surfaces; under `pulumi up` the language host fails the update) and
+   * resources that never registered.
+   */
+  readonly failures: unknown[];
+}
+
+/**
+ * Declares components inside a mocked stack of project `netboot-lab` (stack `test`, no config)
+ * and records them as runStack does. `build` runs after the mocks are set and modules are reset,
+ * so it imports the component modules itself (`await import(...)`).
+ */
+export async function declareComponents(
+  build: () => Promise<Record<string, unknown>>,
+  options: Pick<RunStackOptions, "settleTimeoutMs" | "containerState"> = {},
+): Promise<ComponentRun> {
+  pulumi.runtime.setAllConfig({});
+  const evaluation = await evaluateProgram("netboot-lab", "test", build, options);
+  return { resources: evaluation.resources, outputs: evaluation.outputs, error: evaluation.programError, failures: evaluation.runtimeFailures };
+}
+
+async function evaluateProgram(
+  projectName: string,
+  stack: string,
+  body: () => Promise<Record<string, unknown>>,
+  options: Pick<RunStackOptions, "settleTimeoutMs" | "containerState">,
+): Promise<Evaluation> {
   const registrations: Registration[] = [];
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        const result = mockResource(args);
+        const result = mockResource(args, options.containerState);
         registrations.push({ type: args.type, name: args.name, inputs: args.inputs, providerReference: args.provider, id: result.id });
         return result;
       },
       call(args) {
-        throw new Error(`no mock for the invoke ${args.token}; add one to test/support/pulumi-harness.ts`);
+        throw new Error(`no mock for the invoke ${args.token}; add one to test/support/engine-mocks.cjs`);
       },
     },
-    project.name,
+    projectName,
     stack,
     false,
   );
@@ -158,12 +194,12 @@ async function evaluate(stack: string, options: RunStackOptions): Promise<Evalua
           declarations.push({ resource, type, name, parent: opts.parent });
           return undefined;
         });
-        return programOutputs(await import(resolve(projectDir, options.program ?? "index")));
+        return body();
       });
     } catch (error) {
       programError = error;
     }
-    await waitForRegistrations();
+    await waitForRegistrations().catch((error: unknown) => rejections.reasons.push(error));
   };
   const outcome = await settleWithin(program(), rejections.first, options.settleTimeoutMs ?? DEFAULT_SETTLE_TIMEOUT_MS);
   rejections.stop();
@@ -176,56 +212,6 @@ async function evaluate(stack: string, options: RunStackOptions): Promise<Evalua
     runtimeFailures.push(new Error(`declared but never registered (an input never resolved or failed): ${unregistered.join(", ")}`));
   }
   return { resources, outputs, programError, runtimeFailures };
-}
-
-function readProject(projectDir: string): PulumiProject {
-  const document = load(readFileSync(join(projectDir, "Pulumi.yaml"), "utf8")) as { name?: unknown; stackConfigDir?: unknown };
-  if (typeof document?.name !== "string") throw new Error(`${projectDir}/Pulumi.yaml has no project name`);
-  return { name: document.name, stackConfigDir: typeof document.stackConfigDir === "string" ? document.stackConfigDir : "." };
-}
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
-
-export function mergeConfig(base: Record<string, unknown>, overrides: Record<string, unknown>): Record<string, unknown> {
-  const merged: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(overrides)) {
-    if (value === undefined) delete merged[key];
-    else merged[key] = isPlainObject(value) && isPlainObject(merged[key]) ? mergeConfig(merged[key], value) : value;
-  }
-  return merged;
-}
-
-/** Config the way the Pulumi engine hands it to a program: namespaced keys, strings, objects as JSON. */
-export function engineConfig(config: Record<string, unknown>, projectName: string): Record<string, string> {
-  const engine: Record<string, string> = {};
-  for (const [key, value] of Object.entries(config)) {
-    if (isPlainObject(value) && "secure" in value) {
-      throw new Error(`config ${key} is a secret; the harness cannot decrypt it without the Pulumi CLI: give test stacks plain values`);
-    }
-    engine[key.includes(":") ? key : `${projectName}:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
-  }
-  return engine;
-}
-
-const DOCKER_NAMED_TYPES = new Set(["docker:index/network:Network", "docker:index/volume:Volume", "docker:index/container:Container"]);
-
-/** Ids and state as the real provider would report them, so references resolve to Docker's own names. */
-export function mockResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
-  const inputs: Record<string, unknown> = args.inputs;
-  if (DOCKER_NAMED_TYPES.has(args.type)) {
-    const name = typeof inputs.name === "string" ? inputs.name : args.name;
-    return { id: name, state: { ...inputs, name } };
-  }
-  if (args.type === "docker:index/image:Image") {
-    const imageName = String(inputs.imageName);
-    return { id: imageName, state: { ...inputs, imageName, baseImageName: imageName, repoDigest: imageName } };
-  }
-  if (args.type === "docker:index/remoteImage:RemoteImage") {
-    const name = String(inputs.name);
-    return { id: name, state: { ...inputs, imageId: name, repoDigest: name } };
-  }
-  return { id: args.custom ? args.name : undefined, state: inputs };
 }
 
 /** Pulumi runs a module whose default export is a function and exports what it returns. */
