@@ -117,9 +117,9 @@ export class NetbootServer extends pulumi.ComponentResource {
       child,
     );
 
+    const placement = { image: image.imageName, pod: pod.id, volumes: { bootTree: volumes.bootTree.name, leases: volumes.leases.name } };
     const daemons = labServers(lab).map(
-      (spec) =>
-        [spec.role, daemonContainer(`${name}-${spec.role}`, `${prefix}-${spec.role}`, spec, image, pod, volumes, labels(spec.role), child)] as const,
+      (spec) => [spec.role, serverContainer(`${name}-${spec.role}`, spec, { ...placement, name: `${prefix}-${spec.role}`, labels: labels(spec.role) }, child)] as const,
     );
 
     this.serverAddress = pulumi.output(lab.network.serverAddress);
@@ -159,31 +159,39 @@ function serverImageTag(baseImage: string): string {
   return imageTag(readFileSync(join(SERVER_IMAGE_DIR, "Dockerfile")), baseImage);
 }
 
-function daemonContainer(
-  resourceName: string,
-  containerName: string,
-  spec: ServerContainerSpec,
-  image: docker.Image,
-  pod: docker.Container,
-  volumes: Record<VolumeRole, docker.Volume>,
-  labels: { label: string; value: string }[],
-  opts: pulumi.CustomResourceOptions,
-): docker.Container {
+/** Where a daemon's container goes: its Docker name, the server image, the pod whose network namespace it joins, the lab's volumes. */
+export interface ServerPlacement {
+  readonly name: string;
+  readonly image: pulumi.Input<string>;
+  /** Id of the pod container (`network_mode: container:<id>`). */
+  readonly pod: pulumi.Input<string>;
+  /** Docker volume of each role the spec mounts. */
+  readonly volumes: Readonly<Partial<Record<VolumeRole, pulumi.Input<string>>>>;
+  readonly labels: readonly { label: string; value: string }[];
+}
+
+/** One daemon's container as its spec says: all capabilities dropped but the spec's, in the pod's namespace, configs uploaded before the first start. */
+export function serverContainer(resourceName: string, spec: ServerContainerSpec, placement: ServerPlacement, opts: pulumi.CustomResourceOptions): docker.Container {
+  const volumeOf = (role: VolumeRole) => {
+    const volume = placement.volumes[role];
+    if (volume === undefined) throw new Error(`${resourceName}: the ${spec.role} spec mounts the ${role} volume, but the placement names none`);
+    return volume;
+  };
   return new docker.Container(
     resourceName,
     {
-      name: containerName,
-      image: image.imageName,
+      name: placement.name,
+      image: placement.image,
       entrypoints: [...spec.entrypoint],
       command: [...spec.command],
-      networkMode: pulumi.interpolate`container:${pod.id}`,
+      networkMode: pulumi.interpolate`container:${placement.pod}`,
       capabilities: { drops: ["ALL"], ...(spec.capabilities.length ? { adds: [...spec.capabilities] } : {}) },
       ...(spec.securityOpts.length ? { securityOpts: [...spec.securityOpts] } : {}),
       ...(Object.keys(spec.tmpfs).length ? { tmpfs: { ...spec.tmpfs } } : {}),
-      mounts: spec.mounts.map((mount) => ({ type: "volume", source: volumes[mount.volume].name, target: mount.target, readOnly: mount.readOnly })),
+      mounts: spec.mounts.map((mount) => ({ type: "volume", source: volumeOf(mount.volume), target: mount.target, readOnly: mount.readOnly })),
       uploads: spec.files.map((file) => ({ file: file.path, content: file.content, executable: file.executable ?? false })),
       restart: "unless-stopped",
-      labels,
+      labels: [...placement.labels],
     },
     opts,
   );

@@ -20,7 +20,7 @@ import { BOOTED_MARKER } from "../../lib/pxe";
 import { applyToDocker, type AppliedLab } from "../support/docker-apply";
 import { runStack, type StackRun } from "../support/pulumi-harness";
 import { bootGuest } from "../support/qemu";
-import { dockerObjectsOf, testCaseLabels } from "../support/test-run";
+import { dockerObjectsOf, labelFlags, testCaseLabels } from "../support/test-run";
 import { darwinImage, darwinMedia, type DarwinMedia } from "./fixtures";
 
 const BASE_IMAGE = process.env.NETBOOT_LAB_BASE_IMAGE ?? "local/debian:bookworm";
@@ -35,8 +35,7 @@ let tree: string;
 
 /** Copies the boot-tree volume out through a throwaway container (removed by --rm, labelled for the global cleanup). */
 async function extractVolume(volume: string, into: string): Promise<void> {
-  const labelFlags = Object.entries(labels).flatMap(([key, value]) => ["--label", `${key}=${value}`]);
-  const archive = await execa("docker", ["run", "--rm", ...labelFlags, "--network", "none", "-v", `${volume}:/tree:ro`, "--entrypoint", "tar", BASE_IMAGE, "-C", "/tree", "-c", "."], {
+  const archive = await execa("docker", ["run", "--rm", ...labelFlags(labels), "--network", "none", "-v", `${volume}:/tree:ro`, "--entrypoint", "tar", BASE_IMAGE, "-C", "/tree", "-c", "."], {
     encoding: "buffer",
   });
   execFileSync("tar", ["-x", "-C", into], { input: archive.stdout });

@@ -13,7 +13,7 @@ import { probeDhcp, runDhclient } from "../support/dhcp-clients";
 import { applyToDocker, type AppliedLab } from "../support/docker-apply";
 import { createTestHost, type TestHost } from "../support/netns";
 import { runStack } from "../support/pulumi-harness";
-import { dockerObjectsOf, testCaseLabels, testRunId } from "../support/test-run";
+import { dockerObjectsOf, labelFlags, testCaseLabels, testRunId } from "../support/test-run";
 
 const id = randomBytes(3).toString("hex");
 const net = `10.214.${randomInt(0, 256)}`;
@@ -47,8 +47,7 @@ async function docker(...args: string[]): Promise<string> {
 
 /** Runs a shell command in a throw-away container with a lab volume mounted at /v. */
 async function withVolume(volume: string, script: string, input?: Buffer): Promise<string> {
-  const labelArgs = Object.entries(labels).flatMap(([key, value]) => ["--label", `${key}=${value}`]);
-  const result = await execa("docker", ["run", "--rm", "-i", ...labelArgs, "-v", `${volume}:/v`, "--entrypoint", "sh", imageName, "-c", script], { input });
+  const result = await execa("docker", ["run", "--rm", "-i", ...labelFlags(labels), "-v", `${volume}:/v`, "--entrypoint", "sh", imageName, "-c", script], { input });
   return result.stdout;
 }
 

@@ -1,6 +1,7 @@
 /**
- * The NFS container exactly as nfsServer() specifies it, on a Docker bridge of its own, joined to
- * a pod's network namespace the way the NetbootServer component runs it, read by libnfs clients
+ * The NFS container exactly as the NetbootServer component declares it from nfsServer()'s spec
+ * (applied by the declared-resource mapper), on a Docker bridge of its own, joined to a pod's
+ * network namespace, read by libnfs clients
  * (nfs-cat, nfs-ls, nfs-cp) from test namespaces on that bridge over NFSv3 and NFSv4.
  */
 import { execa } from "execa";
@@ -11,9 +12,10 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nfsServer } from "../../lib/servers/nfs";
 import type { ServerContainerSpec } from "../../lib/servers/spec";
-import { testRunLabels } from "../support/test-run";
+import { applyToDocker, type AppliedLab } from "../support/docker-apply";
 import { createTestHost, type TestHost } from "../support/netns";
-import { createContainerFromSpec } from "../support/spec-to-docker";
+import { declareComponents } from "../support/pulumi-harness";
+import { labelFlags, testCaseLabels } from "../support/test-run";
 
 const id = randomBytes(3).toString("hex");
 const names = {
@@ -26,13 +28,14 @@ const names = {
   lowPortPod: `nbt-nfs-pod-lowport-${id}`,
   lowPortNfs: `nbt-nfs-server-lowport-${id}`,
 };
-const LABELS = testRunLabels();
-const labelArgs = Object.entries(LABELS).flatMap(([key, value]) => ["--label", `${key}=${value}`]);
+const LABELS = testCaseLabels(`nfs-${id}`);
+const labelArgs = labelFlags(LABELS);
 const EXPORT_PATH = "/netboot";
 const HELLO = `hello from the boot tree ${id}\n`;
 const KERNEL = `kernel bytes ${id}\n`;
 
 const hosts: TestHost[] = [];
+const applied: AppliedLab[] = [];
 const workDir = mkdtempSync(join(tmpdir(), "nbt-nfs-"));
 let prefix = ""; // first three octets of the lab subnet, e.g. "10.213.140"
 let serverAddress = "";
@@ -63,9 +66,16 @@ async function startPod(name: string, address: string, extraArgs: string[] = [])
   await docker("run", "-d", "--name", name, ...labelArgs, "--network", names.network, "--ip", address, "--cap-drop", "ALL", ...extraArgs, "--entrypoint", "sleep", names.image, "infinity");
 }
 
-async function startNfs(spec: ServerContainerSpec, containerName: string, pod: string): Promise<void> {
-  await createContainerFromSpec(spec, { containerName, image: names.image, pod, volumes: { bootTree: names.volume }, labels: LABELS });
-  await docker("start", containerName);
+/** Declares the container with the component's own code and applies it; `expectExit` for a daemon that is meant to stop (the provider's mustRun would fail it). */
+async function startNfs(spec: ServerContainerSpec, containerName: string, pod: string, expectExit = false): Promise<void> {
+  const run = await declareComponents(async () => {
+    const { serverContainer } = await import("../../components/netboot-server/index.js");
+    serverContainer(containerName, spec, { name: containerName, image: names.image, pod, volumes: { bootTree: names.volume }, labels: [] }, {});
+    return {};
+  });
+  if (run.error || run.failures.length) throw run.error ?? run.failures[0];
+  const resources = run.resources.map((resource) => (expectExit ? { ...resource, inputs: { ...resource.inputs, mustRun: false } } : resource));
+  applied.push(await applyToDocker(resources, { labels: LABELS }));
 }
 
 function nfsUrl(path: string, version: 3 | 4): string {
@@ -107,6 +117,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const host of hosts) await host.destroy();
+  for (const lab of applied) await lab.teardown();
   const containers = [names.lowPortNfs, names.lowPortPod, names.nfs, names.pod];
   await execa("docker", ["rm", "-f", "-v", ...containers], { reject: false });
   await execa("docker", ["network", "rm", names.network], { reject: false });
@@ -175,7 +186,7 @@ describe("the NFS container", () => {
     const address = `${prefix}.3`;
     await startPod(names.lowPortPod, address, ["--sysctl", "net.ipv4.ip_unprivileged_port_start=1024"]);
     const spec = nfsServer({ exportPath: EXPORT_PATH, clientSubnet: `${prefix}.0/25`, serverAddress: address });
-    await startNfs({ ...spec, capabilities: spec.capabilities.filter((capability) => capability !== "NET_BIND_SERVICE") }, names.lowPortNfs, names.lowPortPod);
+    await startNfs({ ...spec, capabilities: spec.capabilities.filter((capability) => capability !== "NET_BIND_SERVICE") }, names.lowPortNfs, names.lowPortPod, true);
     const exitCode = await docker("wait", names.lowPortNfs);
     const logs = await execa("docker", ["logs", names.lowPortNfs], { all: true });
     expect(exitCode).toBe("1");

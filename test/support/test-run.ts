@@ -39,6 +39,11 @@ export function testCaseLabels(caseId: string): Record<string, string> {
   return { ...testRunLabels(), [CASE_LABEL]: caseId };
 }
 
+/** The labels as `docker` command-line flags (`--label key=value` …), for objects a test creates with the CLI. */
+export function labelFlags(labels: Record<string, string>): string[] {
+  return Object.entries(labels).flatMap(([key, value]) => ["--label", `${key}=${value}`]);
+}
+
 /** Names of the containers, networks and volumes carrying a test file's labels, sorted; empty once it has cleaned up. */
 export async function dockerObjectsOf(labels: Record<string, string>): Promise<string[]> {
   const filter = ["--filter", `label=${CASE_LABEL}=${labels[CASE_LABEL]}`];
