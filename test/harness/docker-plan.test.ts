@@ -36,7 +36,6 @@ describe("networks and volumes", () => {
           driver: "bridge",
           options: { "com.docker.network.bridge.name": "nbt0" },
           ipamConfigs: [{ subnet: "10.77.0.0/24", gateway: "10.77.0.1" }],
-          internal: false,
           labels: [{ label: "io.netboot-lab.role", value: "network" }],
         }),
       ],
@@ -52,19 +51,18 @@ describe("networks and volumes", () => {
         Driver: "bridge",
         Options: { "com.docker.network.bridge.name": "nbt0" },
         IPAM: { Driver: "default", Config: [{ Subnet: "10.77.0.0/24", Gateway: "10.77.0.1" }] },
-        Internal: false,
         Labels: { "io.netboot-lab.role": "network", "io.netboot-lab.test": "run-1" },
       },
     });
   });
 
-  test("a volume keeps its name, driver options and labels", () => {
-    const [step] = planDockerApply([volume({ name: "leases", driverOpts: { type: "tmpfs" }, labels: [{ label: "a", value: "b" }] })], OPTIONS);
+  test("a volume keeps its name and labels", () => {
+    const [step] = planDockerApply([volume({ name: "leases", labels: [{ label: "a", value: "b" }] })], OPTIONS);
 
     expect(step).toEqual({
       kind: "volume",
       resource: "lab-volume",
-      create: { Name: "leases", DriverOpts: { type: "tmpfs" }, Labels: { a: "b", "io.netboot-lab.test": "run-1" } },
+      create: { Name: "leases", Labels: { a: "b", "io.netboot-lab.test": "run-1" } },
     });
   });
 
@@ -125,7 +123,6 @@ describe("containers", () => {
   const daemon = container("lab-dhcpd", {
     entrypoints: ["/bin/sh", "-c", "exec dhcpd"],
     command: ["-4", "-f"],
-    envs: ["A=1"],
     capabilities: { drops: ["ALL"], adds: ["NET_RAW"] },
     securityOpts: ["seccomp=unconfined"],
     tmpfs: { "/run": "rw,mode=0755" },
@@ -136,7 +133,7 @@ describe("containers", () => {
     uploads: [
       { file: "/etc/dhcpd.conf", content: "subnet {}", executable: false },
       { file: "/usr/local/bin/run", content: "#!/bin/sh", executable: true },
-      { file: "/etc/secret", contentBase64: Buffer.from("s3cret").toString("base64"), permissions: "0600", owner: "101", group: "102" },
+      { file: "/etc/boot/kernel", source: "media/vmlinuz", sourceHash: "abc" },
     ],
   });
 
@@ -148,7 +145,6 @@ describe("containers", () => {
       Image: "img",
       Cmd: ["-4", "-f"],
       Entrypoint: ["/bin/sh", "-c", "exec dhcpd"],
-      Env: ["A=1"],
       Labels: { "io.netboot-lab.role": "dhcpd", "io.netboot-lab.test": "run-1" },
       HostConfig: {
         NetworkMode: "container:lab-pod",
@@ -173,20 +169,20 @@ describe("containers", () => {
     });
   });
 
-  test("uploads get the provider's modes: 0644, 0744 when executable, or the declared permissions", () => {
+  test("uploads get the provider's modes, 0644 or 0744 when executable; a source file is read from the project", () => {
     const { uploads } = containerStep(planDockerApply([daemon], OPTIONS), "lab-dhcpd");
 
     expect(uploads).toEqual([
       { path: "/etc/dhcpd.conf", mode: 0o644, uid: 0, gid: 0, content: Buffer.from("subnet {}") },
       { path: "/usr/local/bin/run", mode: 0o744, uid: 0, gid: 0, content: Buffer.from("#!/bin/sh") },
-      { path: "/etc/secret", mode: 0o600, uid: 101, gid: 102, content: Buffer.from("s3cret") },
+      { path: "/etc/boot/kernel", mode: 0o644, uid: 0, gid: 0, content: { sourcePath: "/project/media/vmlinuz" } },
     ]);
   });
 
   test("networksAdvanced become attachments with a fixed address", () => {
-    const step = containerStep(planDockerApply([container("lab-pod", { networksAdvanced: [{ name: "lab", ipv4Address: "10.77.0.2", aliases: ["pod"] }] })], OPTIONS), "lab-pod");
+    const step = containerStep(planDockerApply([container("lab-pod", { networksAdvanced: [{ name: "lab", ipv4Address: "10.77.0.2" }] })], OPTIONS), "lab-pod");
 
-    expect(step.networks).toEqual([{ network: "lab", endpoint: { IPAMConfig: { IPv4Address: "10.77.0.2" }, Aliases: ["pod"] } }]);
+    expect(step.networks).toEqual([{ network: "lab", endpoint: { IPAMConfig: { IPv4Address: "10.77.0.2" } } }]);
   });
 
   test("a name prefix renames declared objects and every reference to them, and nothing else", () => {
@@ -197,8 +193,7 @@ describe("containers", () => {
         container("lab-pod", { networksAdvanced: [{ name: "lab" }, { name: "external" }] }),
         container("lab-dhcpd", {
           networkMode: "container:lab-pod",
-          mounts: [{ type: "volume", source: "lab-leases", target: "/a" }],
-          volumes: [{ volumeName: "lab-leases", containerPath: "/b", readOnly: true }, { hostPath: "/srv", containerPath: "/c" }, { containerPath: "/d" }],
+          mounts: [{ type: "volume", source: "lab-leases", target: "/a" }, { type: "volume", source: "external-volume", target: "/b" }],
         }),
       ],
       { ...OPTIONS, namePrefix: "nbt1-" },
@@ -214,10 +209,8 @@ describe("containers", () => {
     expect(containerStep(steps, "nbt1-lab-pod").networks.map((attachment) => attachment.network)).toEqual(["nbt1-lab", "external"]);
     expect(dhcpd.create.HostConfig).toMatchObject({
       NetworkMode: "container:nbt1-lab-pod",
-      Mounts: [{ Source: "nbt1-lab-leases" }],
-      Binds: ["nbt1-lab-leases:/b:ro", "/srv:/c"],
+      Mounts: [{ Source: "nbt1-lab-leases" }, { Source: "external-volume" }],
     });
-    expect(dhcpd.create.Volumes).toEqual({ "/d": {} });
   });
 
   test("a container joining another's namespace is created after it, whatever the declaration order", () => {
@@ -254,10 +247,10 @@ describe("what the mapping does not understand", () => {
         `${pod}.ports: not understood by the mapping (value [{"internal":80}])`,
         `${pod}.restart: "sometimes" is not mapped; supported: no, on-failure, always, unless-stopped`,
         `${pod}.capabilities.ambient: not understood by the mapping (value ["NET_RAW"])`,
-        `${pod}.mounts[0].type: "npipe" is not mapped; supported: volume, bind, tmpfs`,
+        `${pod}.mounts[0].type: "npipe" is not mapped; supported: volume`,
         `${pod}.uploads[0].file: "relative/path" must be an absolute path in the container`,
-        `${pod}.uploads[0].content: exactly one of content, contentBase64 and source must be set`,
-        `${pod}.uploads[0].owner: "nobody": only numeric ids are mapped (names would resolve against this machine's user database)`,
+        `${pod}.uploads[0].content: exactly one of content and source must be set`,
+        `${pod}.uploads[0].owner: not understood by the mapping (value "nobody")`,
         `${pod}.networksAdvanced[0].gwPriority: not understood by the mapping (value 1)`,
         `docker:index/network:Network lab-network: inputs.driver: "overlay" is not mapped; supported: bridge, macvlan, ipvlan`,
         `docker:index/network:Network lab-network: inputs.scope: not understood by the mapping (value "swarm")`,
@@ -268,10 +261,10 @@ describe("what the mapping does not understand", () => {
   });
 
   test("a value of the wrong type and a missing required input are problems too", () => {
-    expect(problemsOf([resource("docker:index/container:Container", "c", { name: "c", privileged: "yes", labels: [{ label: "a" }] })])).toEqual([
+    expect(problemsOf([resource("docker:index/container:Container", "c", { name: "c", attach: "yes", labels: [{ label: "a" }] })])).toEqual([
       `docker:index/container:Container c: inputs.image: missing; a container needs an image`,
       `docker:index/container:Container c: inputs.labels[0].value: missing; a label needs a value`,
-      `docker:index/container:Container c: inputs.privileged: expected a boolean, got "yes"`,
+      `docker:index/container:Container c: inputs.attach: expected a boolean, got "yes"`,
     ]);
   });
 

@@ -6,7 +6,8 @@
  *
  * Every input key and value must be understood. Anything else is an error listing all of
  * them, so a test that applies the component's resources cannot silently drift from what
- * `pulumi up` would create.
+ * `pulumi up` would create. Only inputs the components (and the harness fixture) declare are
+ * mapped: a component that starts declaring a new one extends the mapping, with a test.
  */
 import { isAbsolute, relative, resolve } from "node:path";
 import type Dockerode from "dockerode";
@@ -116,7 +117,7 @@ const TYPES = {
 
 export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
 const RESTART_POLICIES = ["no", "on-failure", "always", "unless-stopped"];
-const MOUNT_TYPES = ["volume", "bind", "tmpfs"];
+const MOUNT_TYPES = ["volume"];
 /** Drivers whose networks are a new bridge on this machine, reachable only through links the test makes. */
 const ISOLATED_NETWORK_DRIVERS = ["bridge"];
 const PARENTED_NETWORK_DRIVERS = ["macvlan", "ipvlan"];
@@ -164,10 +165,6 @@ class InputReader {
 
   boolean(key: string): boolean | undefined {
     return this.typed(key, "a boolean", (value): value is boolean => typeof value === "boolean");
-  }
-
-  number(key: string): number | undefined {
-    return this.typed(key, "a number", (value): value is number => typeof value === "number");
   }
 
   strings(key: string): string[] | undefined {
@@ -313,20 +310,14 @@ function planNetwork(resource: DeclaredResource, reader: InputReader, context: P
   const driver = reader.string("driver") ?? "bridge";
   const options = reader.stringMap("options");
   checkNetworkIsolation(reader, driver, options, context.options.macvlanParents ?? []);
-  const ipamConfigs = reader.objects("ipamConfigs", (ipam) =>
-    defined({ Subnet: ipam.string("subnet"), Gateway: ipam.string("gateway"), IPRange: ipam.string("ipRange"), AuxiliaryAddresses: ipam.stringMap("auxAddress") }),
-  );
+  const ipamConfigs = reader.objects("ipamConfigs", (ipam) => defined({ Subnet: ipam.string("subnet"), Gateway: ipam.string("gateway") }));
   const create: Dockerode.NetworkCreateOptions = defined({
     Name: name,
     // The engine allows two networks of one name unless asked not to; the provider's would then be ambiguous.
     CheckDuplicate: true,
     Driver: driver,
     Options: options,
-    IPAM: defined({ Driver: reader.string("ipamDriver") ?? "default", Config: ipamConfigs, Options: reader.stringMap("ipamOptions") }),
-    Internal: reader.boolean("internal"),
-    Attachable: reader.boolean("attachable"),
-    Ingress: reader.boolean("ingress"),
-    EnableIPv6: reader.boolean("ipv6"),
+    IPAM: defined({ Driver: "default", Config: ipamConfigs }),
     Labels: { ...reader.labels("labels"), ...context.options.labels },
   });
   return { kind: "network", resource: resource.name, create };
@@ -352,8 +343,6 @@ function checkNetworkIsolation(reader: InputReader, driver: string, options: Rec
 function planVolume(resource: DeclaredResource, reader: InputReader, context: PlanContext): VolumeStep {
   const create = defined({
     Name: context.names.of("volume", reader.string("name") ?? declaredDockerName(resource)),
-    Driver: reader.string("driver"),
-    DriverOpts: reader.stringMap("driverOpts"),
     Labels: { ...reader.labels("labels"), ...context.options.labels },
   });
   return { kind: "volume", resource: resource.name, create };
@@ -362,8 +351,8 @@ function planVolume(resource: DeclaredResource, reader: InputReader, context: Pl
 function planImage(resource: DeclaredResource, reader: InputReader, context: PlanContext): BuildImageStep {
   const imageName = reader.requiredString("imageName", "containers refer to the image by it");
   reader.expect("skipPush", true, "the tests build locally and never push; declare skipPush: true");
+  // The SDK sets it on every Image; it only matters to `pulumi preview`.
   reader.irrelevant("buildOnPreview");
-  reader.expect("registry", undefined, "the tests never push to a registry");
   const build = reader.object("build", (build) => {
     // pulumi-docker resolves both against the program's working directory, the Dockerfile defaulting to <context>/Dockerfile.
     const contextDir = resolve(context.options.projectDir, build.string("context") ?? ".");
@@ -372,15 +361,12 @@ function planImage(resource: DeclaredResource, reader: InputReader, context: Pla
     if (relativeDockerfile.startsWith("..") || isAbsolute(relativeDockerfile)) {
       build.problem("dockerfile", `${dockerfile} lies outside the build context ${contextDir}; the mapping sends only the context`);
     }
-    // Both builders build the same Dockerfile; the engine's classic builder needs no BuildKit session.
-    build.choice("builderVersion", ["BuilderV1", "BuilderBuildKit"]);
     return {
       contextDir,
       options: defined({
         dockerfile: relativeDockerfile,
         buildargs: { ...build.stringMap("args"), ...context.options.imageBuildArgs },
         platform: build.string("platform"),
-        target: build.string("target"),
       }),
     };
   });
@@ -392,7 +378,6 @@ function planRemoteImage(resource: DeclaredResource, reader: InputReader): Local
   const imageName = reader.requiredString("name", "a RemoteImage names the image to use");
   // The tests never remove images, so how the provider would remove this one does not matter.
   reader.irrelevant("keepLocally");
-  reader.irrelevant("forceRemove");
   return { kind: "local-image", resource: resource.name, imageName };
 }
 
@@ -401,23 +386,13 @@ function planContainer(resource: DeclaredResource, reader: InputReader, context:
   const name = names.of("container", reader.string("name") ?? declaredDockerName(resource));
   const image = reader.requiredString("image", "a container needs an image");
   const capabilities = reader.object("capabilities", (caps) => ({ add: caps.strings("adds"), drop: caps.strings("drops") }));
-  const volumes = planContainerVolumes(reader, names);
   const create = {
     name,
     ...defined({
       Image: image,
       Cmd: reader.strings("command"),
       Entrypoint: reader.strings("entrypoints"),
-      Env: reader.strings("envs"),
       Hostname: reader.string("hostname"),
-      Domainname: reader.string("domainname"),
-      User: reader.string("user"),
-      WorkingDir: reader.string("workingDir"),
-      Tty: reader.boolean("tty"),
-      OpenStdin: reader.boolean("stdinOpen"),
-      StopSignal: reader.string("stopSignal"),
-      StopTimeout: reader.number("stopTimeout"),
-      Volumes: volumes.anonymous,
       Labels: { ...reader.labels("labels"), ...context.options.labels },
     }),
     HostConfig: defined({
@@ -425,35 +400,23 @@ function planContainer(resource: DeclaredResource, reader: InputReader, context:
       CapAdd: capabilities?.add,
       CapDrop: capabilities?.drop,
       SecurityOpt: reader.strings("securityOpts"),
-      Privileged: reader.boolean("privileged") ?? false,
-      ReadonlyRootfs: reader.boolean("readOnly") ?? false,
-      Init: reader.boolean("init") ?? false,
-      RestartPolicy: { Name: reader.choice("restart", RESTART_POLICIES) ?? "no", MaximumRetryCount: reader.number("maxRetryCount") ?? 0 },
+      // The provider's defaults for settings no component declares.
+      Privileged: false,
+      ReadonlyRootfs: false,
+      Init: false,
+      RestartPolicy: { Name: reader.choice("restart", RESTART_POLICIES) ?? "no", MaximumRetryCount: 0 },
       Tmpfs: reader.stringMap("tmpfs"),
-      Mounts: reader.objects("mounts", (mount) => planMount(mount, names, context.options.projectDir)),
-      Binds: volumes.binds,
-      VolumesFrom: volumes.from,
-      Sysctls: reader.stringMap("sysctls"),
-      Devices: reader.objects("devices", (device) => {
-        const hostPath = device.requiredString("hostPath", "a device names the host device");
-        return { PathOnHost: hostPath, PathInContainer: device.string("containerPath") ?? hostPath, CgroupPermissions: device.string("permissions") ?? "rwm" };
-      }),
-      Dns: reader.strings("dns"),
-      DnsSearch: reader.strings("dnsSearches"),
-      DnsOptions: reader.strings("dnsOpts"),
-      LogConfig: defined({ Type: reader.string("logDriver") ?? "json-file", Config: reader.stringMap("logOpts") }),
+      Mounts: reader.objects("mounts", (mount) => planMount(mount, names)),
+      LogConfig: defined({ Type: "json-file", Config: undefined }),
     }),
   };
-  // Destroy-time settings: teardown always force-removes the container with its anonymous volumes.
-  reader.irrelevant("removeVolumes");
-  reader.irrelevant("destroyGraceSeconds");
   return {
     kind: "container",
     resource: resource.name,
     create,
     networks: reader.objects("networksAdvanced", (network) => planAttachment(network, names)) ?? [],
     uploads: reader.objects("uploads", (upload) => planUpload(upload, context.options.projectDir)) ?? [],
-    start: reader.boolean("start") ?? true,
+    start: true,
     mustRun: reader.boolean("mustRun") ?? true,
     attach: reader.boolean("attach") ?? false,
     logs: reader.boolean("logs") ?? false,
@@ -473,99 +436,43 @@ function planNetworkMode(reader: InputReader, names: DockerNames): string | unde
 function planAttachment(network: InputReader, names: DockerNames): NetworkAttachment {
   const name = network.requiredString("name", "name the network to join");
   const ipv4Address = network.string("ipv4Address");
-  const ipv6Address = network.string("ipv6Address");
-  return {
-    network: names.of("network", name),
-    endpoint: defined({
-      IPAMConfig: ipv4Address || ipv6Address ? defined({ IPv4Address: ipv4Address, IPv6Address: ipv6Address }) : undefined,
-      Aliases: network.strings("aliases"),
-      MacAddress: network.string("macAddress"),
-    }),
-  };
+  return { network: names.of("network", name), endpoint: defined({ IPAMConfig: ipv4Address ? { IPv4Address: ipv4Address } : undefined }) };
 }
 
-function planMount(mount: InputReader, names: DockerNames, projectDir: string): Dockerode.MountSettings {
+function planMount(mount: InputReader, names: DockerNames): Dockerode.MountSettings {
   const type = mount.choice("type", MOUNT_TYPES) as Dockerode.MountType | undefined;
   const target = mount.requiredString("target", "a mount needs a path in the container");
   const source = mount.string("source");
-  const volumeOptions = mount.object("volumeOptions", (options) =>
-    defined({
-      NoCopy: options.boolean("noCopy"),
-      Labels: options.labels("labels"),
-      DriverConfig: options.string("driverName") ? defined({ Name: options.string("driverName")!, Options: options.stringMap("driverOptions") }) : undefined,
-      Subpath: options.string("subpath"),
-    }),
-  );
   // The engine takes partial option objects; dockerode's types demand every field.
   return defined({
     Type: type ?? "volume",
     Target: target,
-    Source: type === "volume" && source ? names.of("volume", source) : type === "bind" && source ? resolve(projectDir, source) : source,
+    Source: source === undefined ? undefined : names.of("volume", source),
     ReadOnly: mount.boolean("readOnly"),
-    VolumeOptions: volumeOptions,
-    BindOptions: mount.object("bindOptions", (options) => defined({ Propagation: options.string("propagation") as Dockerode.MountPropagation | undefined })),
-    TmpfsOptions: mount.object("tmpfsOptions", (options) => defined({ SizeBytes: options.number("sizeBytes"), Mode: options.number("mode") })),
   }) as Dockerode.MountSettings;
 }
 
-/** The provider's `volumes` blocks: binds of a volume or host path, volumes of another container, or anonymous volumes. */
-function planContainerVolumes(reader: InputReader, names: DockerNames): { binds?: string[]; from?: string[]; anonymous?: Record<string, object> } {
-  const binds: string[] = [];
-  const from: string[] = [];
-  const anonymous: Record<string, object> = {};
-  reader.objects("volumes", (volume) => {
-    const containerPath = volume.string("containerPath");
-    const fromContainer = volume.string("fromContainer");
-    const volumeName = volume.string("volumeName");
-    const hostPath = volume.string("hostPath");
-    const readOnly = volume.boolean("readOnly");
-    if (fromContainer) from.push(names.of("container", fromContainer) + (readOnly ? ":ro" : ""));
-    else if (!containerPath) volume.problem("containerPath", "missing; a volume needs a path in the container");
-    else if (volumeName || hostPath) binds.push(`${volumeName ? names.of("volume", volumeName) : hostPath}:${containerPath}${readOnly ? ":ro" : ""}`);
-    else anonymous[containerPath] = {};
-  });
-  return {
-    binds: binds.length ? binds : undefined,
-    from: from.length ? from : undefined,
-    anonymous: Object.keys(anonymous).length ? anonymous : undefined,
-  };
-}
-
-/** As the provider uploads: one tar entry per file, 0644 (0744 when executable) unless `permissions` says otherwise. */
+/** As the provider uploads: one tar entry per file, owned by root, 0644 (0744 when executable). */
 function planUpload(upload: InputReader, projectDir: string): Upload {
   const path = upload.requiredString("file", "an upload needs a path in the container");
   if (path && !path.startsWith("/")) upload.problem("file", `${JSON.stringify(path)} must be an absolute path in the container`);
   const content = upload.string("content");
-  const contentBase64 = upload.string("contentBase64");
   const source = upload.string("source");
-  if ([content, contentBase64, source].filter((value) => value !== undefined).length !== 1) {
-    upload.problem("content", "exactly one of content, contentBase64 and source must be set");
-  }
+  if ((content === undefined) === (source === undefined)) upload.problem("content", "exactly one of content and source must be set");
   // Only forces a replacement when the source file changes.
   upload.irrelevant("sourceHash");
-  const permissions = upload.string("permissions");
-  if (permissions !== undefined && !/^0?[0-7]{3,4}$/.test(permissions)) upload.problem("permissions", `${JSON.stringify(permissions)} is not an octal mode such as "0644"`);
-  const executable = upload.boolean("executable") ?? false;
   return {
     path,
-    mode: permissions !== undefined ? parseInt(permissions, 8) : executable ? 0o744 : 0o644,
-    uid: numericId(upload, "owner"),
-    gid: numericId(upload, "group"),
-    content: source !== undefined ? { sourcePath: resolve(projectDir, source) } : Buffer.from(contentBase64 ?? content ?? "", contentBase64 !== undefined ? "base64" : "utf8"),
+    mode: upload.boolean("executable") ? 0o744 : 0o644,
+    uid: 0,
+    gid: 0,
+    content: source !== undefined ? { sourcePath: resolve(projectDir, source) } : Buffer.from(content ?? "", "utf8"),
   };
-}
-
-function numericId(upload: InputReader, key: "owner" | "group"): number {
-  const value = upload.string(key);
-  if (value === undefined) return 0;
-  if (/^\d+$/.test(value)) return Number(value);
-  upload.problem(key, `${JSON.stringify(value)}: only numeric ids are mapped (names would resolve against this machine's user database)`);
-  return 0;
 }
 
 /**
  * Networks, volumes and images first, then containers in declaration order, except that a
- * container joining another's network namespace or volumes comes after it.
+ * container joining another's network namespace comes after it.
  */
 function orderSteps(steps: readonly DockerStep[]): DockerStep[] {
   const rank: Record<DockerStep["kind"], number> = { network: 0, volume: 1, "build-image": 2, "local-image": 2, container: 3 };
@@ -575,8 +482,7 @@ function orderSteps(steps: readonly DockerStep[]): DockerStep[] {
 
 function containerDependencies(step: ContainerStep): string[] {
   const joined = step.create.HostConfig.NetworkMode?.match(/^container:(.+)$/)?.[1];
-  const volumesFrom = ((step.create.HostConfig.VolumesFrom as string[] | undefined) ?? []).map((entry) => entry.replace(/:ro$/, ""));
-  return [...(joined ? [joined] : []), ...volumesFrom];
+  return joined ? [joined] : [];
 }
 
 function orderContainers(containers: readonly ContainerStep[]): ContainerStep[] {
