@@ -101,7 +101,7 @@ export function buildPayload(spec: PayloadSpec, bootTree: string, toolchain: Too
         : writeDarwinPayload(image, spec, stagingDir);
     const missing = missingBootFiles(spec.bootFiles, stagingDir);
     if (missing.length) {
-      throw new Error(`boot image "${image.name}": the build did not produce ${missing.join(", ")}, which dhcpd hands out; this is a bug in netboot-lab (lib/pxe vs lib/model/boot-files.ts)`);
+      throw new Error(`boot image "${image.name}": the build did not produce ${missing.join(", ")}, which dhcpd hands out; this is a bug in netboot-lab (lib/boot-image vs lib/model/boot-files.ts and boot-tree.ts)`);
     }
     swapIntoPlace(stagingDir, bootTree, image.name);
     return { files: listFiles(join(bootTree, image.name), bootTree).sort(), notes };

@@ -1,7 +1,7 @@
 /**
  * Writes a NetBoot image folder (`NAME.nbi/`) from the user's own Apple files: booter,
  * kernel, the mkext built from their Extensions, the root image, and the two plists.
- * The layout is what Apple's NetBoot server and the EFI booter expect (darwin-netboot-formats.md §3).
+ * The layout is what Apple's NetBoot server and the EFI booter expect (docs/darwin-netboot.md, "NetBoot image layout").
  */
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";

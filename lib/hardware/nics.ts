@@ -1,7 +1,7 @@
 /**
  * The network cards VMware and QEMU emulate, by the model names of lib/model/schema.ts, with
  * the PCI identity a guest's drivers match against. Vendor and device IDs are from the
- * hypervisors' sources and documentation (docs/darwin-netboot-formats.md §6.2); subsystem IDs
+ * hypervisors' sources and documentation (docs/darwin-netboot.md, "Emulated NICs"); subsystem IDs
  * and revisions as the emulations report them (QEMU gives devices that set none its default
  * subsystem 1AF4:1100).
  */

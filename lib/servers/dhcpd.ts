@@ -1,6 +1,6 @@
 /**
  * ISC dhcpd 4.4 for the lab. The rendered dhcpd.conf prevents the known netboot failures by
- * construction (see the issue list in README.md, "Why the DHCP config looks like this"):
+ * construction (see README.md, "Why dhcpd.conf looks the way it does"):
  *  1. iPXE and the next loader ask from one MAC with and without a client-identifier
  *     -> `ignore-client-uids true` and reservations by MAC.
  *  2. plain BOOTP requests -> pools are `range dynamic-bootp`, reservations answer BOOTP too.

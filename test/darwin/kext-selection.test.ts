@@ -102,7 +102,7 @@ function declareMissingExecutable(bundle: string): void {
 describe("OSBundleRequired filter", () => {
   const requiredValues = [undefined, "Root", "Console", "Local-Root", "Network-Root", "Safe Boot"] as const;
   const kexts = requiredValues.map((required) => ({ id: `com.example.${(required ?? "none").replace(" ", "")}`, required }));
-  // The inclusion table of the formats document, §2.2.
+  // The inclusion table of docs/darwin-netboot.md, "Which kexts an mkext takes".
   const table: [string, Partial<SelectionOptions>, string[]][] = [
     ["no filter", {}, ["none", "Root", "Console", "Local-Root", "Network-Root", "SafeBoot"]],
     ["local-root", { localRoot: true }, ["Root", "Console", "Local-Root"]],
