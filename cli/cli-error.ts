@@ -7,7 +7,10 @@ export class CliError extends UserError {}
 export interface Command {
   readonly usage: string;
   readonly summary: string;
-  /** Usage line of each action (`mkext build`, …), for argument errors of that action; absent when the command has none. */
+  /**
+   * Usage line of each action (`mkext build`, …), for argument errors of that action; absent when
+   * the command has none. cli/main.ts refuses an unknown action before `run` is called.
+   */
   readonly actions?: Readonly<Record<string, string>>;
   /** True when `run` prints a fuller help for --help itself. */
   readonly handlesHelp?: boolean;

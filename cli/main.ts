@@ -28,6 +28,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`usage: netboot-lab ${command.usage}\n  ${command.summary}\n`);
     return 0;
   }
+  const unknownAction = command.actions && !(rest[0] ?? "").startsWith("-") && !Object.hasOwn(command.actions, rest[0] ?? "");
+  if (unknownAction) {
+    const usages = Object.values(command.actions!).map((line) => `\n  netboot-lab ${line}`);
+    process.stderr.write(`netboot-lab: ${name}: unknown action "${rest[0] ?? ""}"; usage:${usages.join("")}\n`);
+    return 2;
+  }
   try {
     return await command.run(rest);
   } catch (error) {

@@ -112,10 +112,8 @@ export const mkextCommand: Command = {
   summary: "build an mkext from kext folders and bundles (like kextcache -m), list an archive's kexts, or check it has a driver for a NIC model",
   async run(args) {
     const [action, ...rest] = args;
-    const run = action !== undefined && Object.hasOwn(ACTIONS, action) ? ACTIONS[action] : undefined;
-    if (!run) throw new CliError(`mkext: unknown action "${action ?? ""}"; usage:\n  netboot-lab ${BUILD_USAGE}\n  netboot-lab ${INSPECT_USAGE}\n  netboot-lab ${CHECK_USAGE}`, 2);
     try {
-      return run(rest);
+      return ACTIONS[action!]!(rest);
     } catch (error) {
       throw inContext(`mkext ${action}`, error);
     }

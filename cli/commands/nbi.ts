@@ -153,9 +153,7 @@ export const nbiCommand: Command = {
   actions: { build: USAGE },
   summary: "build a NetBoot image folder NAME.nbi (booter, kernel, mkext, plists, root image) from your own Mac OS X files",
   async run(args) {
-    const [action, ...rest] = args;
-    if (action !== "build") throw new CliError(`nbi: unknown action "${action ?? ""}"; usage: netboot-lab ${USAGE}`, 2);
-    const { values } = parseArgs({ args: rest, options: OPTIONS, strict: true });
+    const { values } = parseArgs({ args: args.slice(1), options: OPTIONS, strict: true });
     try {
       buildNbi(values);
     } catch (error) {

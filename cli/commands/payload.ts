@@ -12,9 +12,7 @@ export const payloadCommand: Command = {
   actions: { build: USAGE },
   summary: "build one boot image's files (loaders, kernel + initrd, NetBoot image) from a payload spec into the boot tree DIR",
   async run(args) {
-    const [action, ...rest] = args;
-    if (action !== "build") throw new CliError(`payload: unknown action "${action ?? ""}"; usage: netboot-lab ${USAGE}`, 2);
-    const { values } = parseArgs({ args: rest, options: { spec: { type: "string" }, out: { type: "string" } }, strict: true });
+    const { values } = parseArgs({ args: args.slice(1), options: { spec: { type: "string" }, out: { type: "string" } }, strict: true });
     if (!values.spec) throw new CliError("payload build: --spec FILE is required (the JSON the BootImage component uploads)", 2);
     if (!values.out) throw new CliError("payload build: --out DIR is required (the boot tree, e.g. the mounted boot-tree volume)", 2);
     const specPath = resolve(values.spec);
