@@ -15,6 +15,8 @@ export interface ClientIdentity {
   readonly clientArch?: number;
   /** Option 77, e.g. "iPXE". */
   readonly userClass?: string;
+  /** Option 60 as a loader sends it, e.g. "NetBSD:i386:libsa"; replaces the PXE one `clientArch` implies. */
+  readonly vendorClass?: string;
   /** Option 55 of DHCP messages; BOOTP requests carry none. */
   readonly parameterRequestList: readonly number[];
 }
@@ -36,9 +38,12 @@ const ETHERNET_MAX_MESSAGE = 1500;
 function identityOptions(identity: ClientIdentity): DhcpOption[] {
   return [
     ...(identity.clientId ? [dhcpOption("dhcp-client-identifier", identity.clientId)] : []),
-    ...(identity.clientArch === undefined
-      ? []
-      : [dhcpOption("pxe-system-type", [identity.clientArch]), dhcpOption("vendor-class-identifier", pxeVendorClass(identity.clientArch))]),
+    ...(identity.clientArch === undefined ? [] : [dhcpOption("pxe-system-type", [identity.clientArch])]),
+    ...(identity.vendorClass !== undefined
+      ? [dhcpOption("vendor-class-identifier", identity.vendorClass)]
+      : identity.clientArch !== undefined
+        ? [dhcpOption("vendor-class-identifier", pxeVendorClass(identity.clientArch))]
+        : []),
     ...(identity.userClass === undefined ? [] : [dhcpOption("user-class", identity.userClass)]),
   ];
 }
