@@ -5,6 +5,7 @@ import { nbiCommand } from "./nbi";
 import { payloadCommand } from "./payload";
 import { mkextCommand } from "./mkext";
 import { checkCommand } from "./check";
+import { watchCommand } from "./watch";
 
 /** Every sub-command by name. Add new ones here. */
 export const COMMANDS: Record<string, Command> = {
@@ -14,4 +15,5 @@ export const COMMANDS: Record<string, Command> = {
   payload: payloadCommand,
   mkext: mkextCommand,
   check: checkCommand,
+  watch: watchCommand,
 };
