@@ -71,7 +71,9 @@ describe("boot timelines", () => {
       fileSizes: new Map([["linux-ipxe/undionly.kpxe", 74213]]),
       onlyMacs: ["02:42:0a:d8:88:7f"],
     });
-    expect(replay(timelines).map((entry) => entry.text).slice(0, 2)).toEqual(["TFTP read linux-ipxe/undionly.kpxe (74213 bytes)", "TFTP read linux-grub/boot/grub/x86_64-efi/core.efi"]);
+    const texts = replay(timelines).map((entry) => entry.text);
+    expect(texts).toContain("TFTP read linux-ipxe/undionly.kpxe (74213 bytes)");
+    expect(texts).toContain("TFTP read linux-grub/boot/grub/x86_64-efi/core.efi");
   });
 });
 
