@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { execa } from "execa";
 import { labDockerNames, labNamePrefix, type LabDockerNames } from "../lib/lab-names";
-import { readLabConfig, stackFilePath, validateLab, type LabModel } from "../lib/model";
+import { readLabConfig, stackFilePath, validateLab, type ClientModel, type LabModel } from "../lib/model";
 import type { ContainerState } from "../lib/check/probe";
 import { labServers } from "../lib/servers";
 import { CliError } from "./cli-error";
@@ -46,6 +46,32 @@ export function openDeployedLab(stack: string, projectDir: string, configFile: s
       return outcome;
     },
   };
+}
+
+/** The options every command about a deployed lab takes (node:util parseArgs form). */
+export const LAB_OPTIONS = {
+  stack: { type: "string" },
+  client: { type: "string" },
+  config: { type: "string" },
+  project: { type: "string", default: "." },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+/** Opens the lab `--stack` (and `--config`/`--project`) name; with `--client`, the client too, or a usage error listing the clients. */
+export function openLabFromArgs(
+  command: string,
+  usage: string,
+  values: { stack?: string; client?: string; config?: string; project: string },
+): { deployed: DeployedLab; client?: ClientModel } {
+  if (!values.stack) throw new CliError(`${command}: --stack NAME is required\nusage: netboot-lab ${usage}`, 2);
+  const deployed = openDeployedLab(values.stack, values.project, values.config);
+  if (values.client === undefined) return { deployed };
+  const client = deployed.lab.clients.find((candidate) => candidate.name === values.client);
+  if (!client) {
+    const names = deployed.lab.clients.map((candidate) => candidate.name).join(", ") || "(none)";
+    throw new CliError(`${command}: stack ${values.stack} has no client "${values.client}"; its clients are ${names}`, 2);
+  }
+  return { deployed, client };
 }
 
 /** Roles of the lab's containers: the pod, then every daemon the stack runs. */

@@ -11,7 +11,7 @@ import { validateLab } from "../../lib/model";
 import { BOOT_TREE_DIR } from "../../lib/servers";
 import { DHCPD_CONF_PATH } from "../../lib/servers/dhcpd";
 import { CliError, type Command } from "../cli-error";
-import { containerStates, openDeployedLab, packageRoot, requireDeployed, type DeployedLab } from "../lab-docker";
+import { containerStates, LAB_OPTIONS, openLabFromArgs, packageRoot, requireDeployed, type DeployedLab } from "../lab-docker";
 
 const USAGE = "check --stack NAME [--client NAME] [--json] [--config FILE] [--project DIR]";
 
@@ -104,29 +104,13 @@ export const checkCommand: Command = {
   summary: `prove a deployed lab serves every client: DHCP answers, boot files over TFTP/HTTP, NFS root, NIC driver (exit ${EXIT_CHECK_FAILED}: a check failed)`,
   handlesHelp: true,
   async run(args) {
-    const { values } = parseArgs({
-      args,
-      options: {
-        stack: { type: "string" },
-        client: { type: "string" },
-        json: { type: "boolean", default: false },
-        config: { type: "string" },
-        project: { type: "string", default: "." },
-        probe: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-    });
+    const { values } = parseArgs({ args, options: { ...LAB_OPTIONS, json: { type: "boolean", default: false }, probe: { type: "boolean", default: false } }, strict: true });
     if (values.help) {
       process.stdout.write(HELP);
       return 0;
     }
     if (values.probe) return probeMode();
-    if (!values.stack) throw new CliError(`check: --stack NAME is required\nusage: netboot-lab ${USAGE}`, 2);
-    const deployed = openDeployedLab(values.stack, values.project, values.config);
-    if (values.client !== undefined && !deployed.lab.clients.some((client) => client.name === values.client)) {
-      throw new CliError(`check: stack ${values.stack} has no client "${values.client}"; its clients are ${deployed.lab.clients.map((client) => client.name).join(", ") || "(none)"}`, 2);
-    }
+    const { deployed } = openLabFromArgs("check", USAGE, values);
     const report = await checkDeployedLab(deployed, values.client);
     process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatCheckReport(report));
     return report.ok ? 0 : EXIT_CHECK_FAILED;

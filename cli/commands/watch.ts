@@ -5,7 +5,7 @@ import { BOOT_TREE_DIR } from "../../lib/servers";
 import { LOG_PARSERS, splitDockerTimestamp } from "../../lib/watch/log-lines";
 import { BootTimelines, formatEntry, formatTimelines } from "../../lib/watch/timeline";
 import { CliError, type Command } from "../cli-error";
-import { containerStates, openDeployedLab, requireDeployed, type DeployedLab } from "../lab-docker";
+import { containerStates, LAB_OPTIONS, openLabFromArgs, requireDeployed, type DeployedLab } from "../lab-docker";
 
 const USAGE = "watch --stack NAME [--client NAME] [--since TIME] [--stall-after SECONDS] [--duration SECONDS] [--config FILE] [--project DIR]";
 
@@ -56,31 +56,17 @@ export const watchCommand: Command = {
   async run(args) {
     const { values } = parseArgs({
       args,
-      options: {
-        stack: { type: "string" },
-        client: { type: "string" },
-        since: { type: "string" },
-        "stall-after": { type: "string" },
-        duration: { type: "string" },
-        config: { type: "string" },
-        project: { type: "string", default: "." },
-        help: { type: "boolean", short: "h", default: false },
-      },
+      options: { ...LAB_OPTIONS, since: { type: "string" }, "stall-after": { type: "string" }, duration: { type: "string" } },
       strict: true,
     });
     if (values.help) {
       process.stdout.write(HELP);
       return 0;
     }
-    if (!values.stack) throw new CliError(`watch: --stack NAME is required\nusage: netboot-lab ${USAGE}`, 2);
     const stallSeconds = positiveNumber(values["stall-after"], "--stall-after", DEFAULT_STALL_SECONDS)!;
     const duration = positiveNumber(values.duration, "--duration");
-    const deployed = openDeployedLab(values.stack, values.project, values.config);
+    const { deployed, client: only } = openLabFromArgs("watch", USAGE, values);
     const clients = deployed.lab.clients;
-    const only = values.client === undefined ? undefined : clients.find((client) => client.name === values.client);
-    if (values.client !== undefined && !only) {
-      throw new CliError(`watch: stack ${values.stack} has no client "${values.client}"; its clients are ${clients.map((client) => client.name).join(", ") || "(none)"}`, 2);
-    }
     await requireDeployed(deployed);
     const states = await containerStates(deployed);
     const roles = Object.keys(LOG_PARSERS).filter((role) => states[role]);
@@ -109,7 +95,7 @@ export const watchCommand: Command = {
     });
     const stopped = roles.filter((role) => !states[role]!.running).map((role) => `${role} (${states[role]!.name} is ${states[role]!.status})`);
     process.stdout.write(
-      `watching ${only ? `client ${only.name}` : `${clients.length} clients`} of stack ${values.stack} through ${roles.join(", ")}${stopped.length ? `; not running: ${stopped.join(", ")}` : ""}; Ctrl-C ends\n`,
+      `watching ${only ? `client ${only.name}` : `${clients.length} clients`} of stack ${deployed.stack} through ${roles.join(", ")}${stopped.length ? `; not running: ${stopped.join(", ")}` : ""}; Ctrl-C ends\n`,
     );
 
     const stallTimer = setInterval(() => {

@@ -120,7 +120,7 @@ export interface NfsRootLocation {
 export function nfsRootLocation(rootPath: string): NfsRootLocation | undefined {
   const darwin = /^nfs:([^:]+):(\/[^:]*):(.+)$/.exec(rootPath);
   if (darwin) return { server: darwin[1]!, path: `${darwin[2]!.replace(/\/+$/, "")}/${darwin[3]!}`, kind: "image" };
-  const plain = /^([^:/]+):(\/.*)$/.exec(rootPath);
+  const plain = /^([^:/]+):(\/(?!\/).*)$/.exec(rootPath);
   if (plain) return { server: plain[1]!, path: plain[2]!, kind: "folder" };
   return undefined;
 }
