@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { BootImage, BootImageBuilder, planLabPayloads } from "./components/boot-image";
 import { NetbootServer } from "./components/netboot-server";
 import { UserError } from "./lib/errors";
+import { labNamePrefix } from "./lib/lab-names";
 import { CONFIG_NAMESPACE, labConfigFrom, validateLab } from "./lib/model";
 
 const stack = pulumi.getStack();
@@ -35,7 +36,7 @@ const dockerHost = lab.docker.host ? new docker.Provider("docker-host", { host: 
 
 const providers = dockerHost ? [dockerHost] : [];
 
-const server = new NetbootServer(`nbl-${stack}`, { lab, dockerNamePrefix: lab.docker.namePrefix }, { providers });
+const server = new NetbootServer(`nbl-${stack}`, { lab, dockerNamePrefix: labNamePrefix(stack, lab.docker) }, { providers });
 
 const builder = new BootImageBuilder(`nbl-${stack}-builder`, { baseImage: lab.docker.baseImage }, { providers });
 const bootImageResources = lab.bootImages.map(

@@ -4,6 +4,8 @@ import { probeCommand } from "./probe";
 import { nbiCommand } from "./nbi";
 import { payloadCommand } from "./payload";
 import { mkextCommand } from "./mkext";
+import { checkCommand } from "./check";
+import { watchCommand } from "./watch";
 
 /** Every sub-command by name. Add new ones here. */
 export const COMMANDS: Record<string, Command> = {
@@ -12,4 +14,6 @@ export const COMMANDS: Record<string, Command> = {
   nbi: nbiCommand,
   payload: payloadCommand,
   mkext: mkextCommand,
+  check: checkCommand,
+  watch: watchCommand,
 };

@@ -7,6 +7,8 @@ import {
   inspectLink,
   openUdpTransport,
   parseHex,
+  PXE_CLIENT_ARCH,
+  PXE_PARAMETER_REQUEST_LIST,
   readOption,
   summarizePacket,
   type ClientIdentity,
@@ -28,11 +30,6 @@ export const EXIT_REFUSED = 4;
 
 const DEFAULT_INTERFACE = "eth0";
 const DEFAULT_TIMEOUT_MS = 5000;
-/**
- * What a PXE ROM asks for, minus root-path (17): an answer that carries root-path then shows the
- * server sends it unrequested, which Mac firmware and NetBSD's loader depend on.
- */
-const DEFAULT_REQUEST_OPTIONS = [1, 3, 6, 12, 15, 28, 43, 60, 66, 67];
 
 const HELP = `usage: netboot-lab ${USAGE}
 
@@ -51,7 +48,7 @@ answer: message type, yiaddr, siaddr, sname, file and every option by its dhcpd 
   --bootp               send a BOOTP request (RFC 1497: magic cookie, no option 53)
   --plain               with --bootp: RFC 951 only, no magic cookie and no options
   --full                complete DISCOVER, OFFER, REQUEST, ACK (the server records a lease)
-  --request-options L   option 55, comma-separated codes (default ${DEFAULT_REQUEST_OPTIONS.join(",")};
+  --request-options L   option 55, comma-separated codes (default ${PXE_PARAMETER_REQUEST_LIST.join(",")};
                         17 is left out so a root-path in the answer proves it is sent unrequested)
   --timeout-ms N        how long to wait for each answer (default ${DEFAULT_TIMEOUT_MS})
   --json                print the final answer as JSON
@@ -88,7 +85,7 @@ export interface ProbeReply extends DhcpPacketSummary {
   readonly receivedFrom: string;
 }
 
-const ARCHITECTURES: Record<string, number> = { bios: 0, "efi-ia32": 6, "efi-bc": 7, "efi-x64": 9 };
+const ARCHITECTURES: Record<string, number> = PXE_CLIENT_ARCH;
 
 function usageError(message: string): CliError {
   return new CliError(`probe: ${message}\nusage: netboot-lab ${USAGE} (see netboot-lab probe --help)`, 2);
@@ -174,7 +171,7 @@ function parseProbeArgs(args: string[]): ProbeSettings | "help" {
     identity: {
       clientArch: values.arch === undefined ? undefined : parseArch(values.arch),
       userClass: values.ipxe ? "iPXE" : undefined,
-      parameterRequestList: values["request-options"] === undefined ? DEFAULT_REQUEST_OPTIONS : parseRequestOptions(values["request-options"]),
+      parameterRequestList: values["request-options"] === undefined ? PXE_PARAMETER_REQUEST_LIST : parseRequestOptions(values["request-options"]),
     },
     mode: parseMode(values),
     timeoutMs: parseTimeout(values["timeout-ms"]),

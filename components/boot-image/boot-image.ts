@@ -16,7 +16,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { BootFileSet, BootImageConfig, BootRequester } from "../../lib/model";
 import { BUILDER_PATHS, planPayload, type ImageClient, type NicCheckReport, type PayloadPlan } from "../../lib/boot-image";
 import { BootImageBuilder } from "./builder";
-import { DEFAULT_CACHE_DIR, cacheFile } from "./upload-cache";
+import { DEFAULT_CACHE_DIR, cacheFile } from "../../lib/boot-image/upload-cache";
 
 /** Labels on the build container, so `docker ps -a --filter label=…` finds a build and its hash. */
 export const BOOT_IMAGE_LABEL = "io.netboot-lab.boot-image";

@@ -3,17 +3,14 @@
  * bundled CLI). Declare one per stack and hand its `imageName` to each BootImage, so the image
  * is built once however many boot images the lab has.
  */
-import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { imageTag } from "../../lib/image-tag";
-import { DEFAULT_CACHE_DIR, writeIfChanged } from "./upload-cache";
+import { builderContext, builderImageName } from "../../lib/boot-image/builder-image";
+import { DEFAULT_CACHE_DIR } from "../../lib/boot-image/upload-cache";
 
 /** Repository root: holds images/builder/Dockerfile and the bundled CLI in dist/. */
 const PACKAGE_ROOT = resolve(__dirname, "..", "..");
-const DOCKERFILE = join("images", "builder", "Dockerfile");
-const CLI_BUNDLE = join("dist", "netboot-lab.cjs");
 
 export interface BootImageBuilderArgs {
   /**
@@ -25,27 +22,6 @@ export interface BootImageBuilderArgs {
   readonly packageRoot?: string;
   /** Where the build context (Dockerfile + CLI bundle) is assembled. Default: `<os tmpdir>/netboot-lab-cache`. */
   readonly cacheDir?: string;
-}
-
-interface BuilderContext {
-  /** A folder holding just the Dockerfile and the CLI bundle: a small context, whatever else the repository holds. */
-  readonly dir: string;
-  /** Follows the Dockerfile, the CLI bundle and the base image, so builds rerun whenever the builder changes. */
-  readonly tag: string;
-}
-
-export function builderContext(packageRoot: string, baseImage: string, cacheDir: string): BuilderContext {
-  const bundlePath = join(packageRoot, CLI_BUNDLE);
-  if (!existsSync(bundlePath)) {
-    throw new Error(`the builder image carries the bundled CLI, but ${bundlePath} does not exist; run \`npm run build\` (npm ci runs it too) in ${packageRoot}`);
-  }
-  const dockerfile = readFileSync(join(packageRoot, DOCKERFILE));
-  const bundle = readFileSync(bundlePath);
-  const tag = imageTag(dockerfile, bundle, baseImage);
-  const dir = join(cacheDir, `builder-${tag}`);
-  writeIfChanged(join(dir, "Dockerfile"), dockerfile);
-  writeIfChanged(join(dir, "netboot-lab.cjs"), bundle);
-  return { dir, tag };
 }
 
 export class BootImageBuilder extends pulumi.ComponentResource {
@@ -61,7 +37,7 @@ export class BootImageBuilder extends pulumi.ComponentResource {
     const image = new docker.Image(
       `${name}-image`,
       {
-        imageName: `netboot-lab/builder:${context.tag}`,
+        imageName: builderImageName(context),
         build: { context: context.dir, dockerfile: join(context.dir, "Dockerfile"), args: { BASE_IMAGE: baseImage }, platform: "linux/amd64" },
         skipPush: true,
       },

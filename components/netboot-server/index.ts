@@ -10,12 +10,11 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { imageTag } from "../../lib/image-tag";
 import type { LabModel } from "../../lib/model";
+import { LAB_LABEL, labDockerNames, ROLE_LABEL } from "../../lib/lab-names";
 import { renderLabFiles } from "../../lib/render-lab";
 import { labServers, type ServerContainerSpec, type VolumeRole } from "../../lib/servers";
 
-/** Label keys set on every Docker object the lab creates, so `docker ps --filter` finds them. */
-export const LAB_LABEL = "io.netboot-lab.lab";
-export const ROLE_LABEL = "io.netboot-lab.role";
+export { LAB_LABEL, ROLE_LABEL };
 
 const SERVER_IMAGE_DIR = join(__dirname, "..", "..", "images", "server");
 
@@ -58,7 +57,8 @@ export class NetbootServer extends pulumi.ComponentResource {
   constructor(name: string, args: NetbootServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("netboot-lab:index:NetbootServer", name, {}, opts);
     const { lab } = args;
-    const prefix = args.dockerNamePrefix ?? name;
+    const names = labDockerNames(args.dockerNamePrefix ?? name);
+    const prefix = names.prefix;
     const labels = (role: string) => [
       { label: LAB_LABEL, value: prefix },
       { label: ROLE_LABEL, value: role },
@@ -68,7 +68,7 @@ export class NetbootServer extends pulumi.ComponentResource {
     const network = new docker.Network(
       `${name}-network`,
       {
-        name: prefix,
+        name: names.network,
         ...(lab.network.mode === "bridge"
           ? {
               driver: "bridge",
@@ -88,8 +88,8 @@ export class NetbootServer extends pulumi.ComponentResource {
     );
 
     const volumes: Record<VolumeRole, docker.Volume> = {
-      bootTree: new docker.Volume(`${name}-boot-tree`, { name: `${prefix}-boot-tree`, labels: labels("boot-tree") }, child),
-      leases: new docker.Volume(`${name}-leases`, { name: `${prefix}-leases`, labels: labels("leases") }, { ...child, retainOnDelete: false }),
+      bootTree: new docker.Volume(`${name}-boot-tree`, { name: names.bootTreeVolume, labels: labels("boot-tree") }, child),
+      leases: new docker.Volume(`${name}-leases`, { name: names.leasesVolume, labels: labels("leases") }, { ...child, retainOnDelete: false }),
     };
 
     const image = new docker.Image(
@@ -105,7 +105,7 @@ export class NetbootServer extends pulumi.ComponentResource {
     const pod = new docker.Container(
       `${name}-pod`,
       {
-        name: `${prefix}-pod`,
+        name: names.pod,
         image: image.imageName,
         entrypoints: ["sleep", "infinity"],
         capabilities: { drops: ["ALL"] },
@@ -119,7 +119,7 @@ export class NetbootServer extends pulumi.ComponentResource {
 
     const placement = { image: image.imageName, pod: pod.id, volumes: { bootTree: volumes.bootTree.name, leases: volumes.leases.name } };
     const daemons = labServers(lab).map(
-      (spec) => [spec.role, serverContainer(`${name}-${spec.role}`, spec, { ...placement, name: `${prefix}-${spec.role}`, labels: labels(spec.role) }, child)] as const,
+      (spec) => [spec.role, serverContainer(`${name}-${spec.role}`, spec, { ...placement, name: names.container(spec.role), labels: labels(spec.role) }, child)] as const,
     );
 
     this.serverAddress = pulumi.output(lab.network.serverAddress);
@@ -134,7 +134,7 @@ export class NetbootServer extends pulumi.ComponentResource {
       pod: podName,
       ...Object.fromEntries(daemons.map(([role], index) => [role, names[index]!])),
     }));
-    const commands: Record<string, string> = { dhcpdLog: `docker logs -f ${prefix}-dhcpd` };
+    const commands: Record<string, string> = { dhcpdLog: `docker logs -f ${names.container("dhcpd")}` };
     if (lab.network.mode === "bridge") {
       commands.qemuNetwork = `-netdev bridge,id=lab,br=${lab.network.bridge} -device e1000,netdev=lab,mac=<client mac>`;
     }

@@ -12,6 +12,7 @@ import type { DarwinArch, DarwinImage } from "../darwin/boot-plist";
 import { NETBSD_FILES, NFS_ROOT_DIR, bootTreePath, nbiFolder, type BootFileSet } from "../model";
 import { isLinuxLoaderImage } from "../pxe/linux";
 import { withNetbsdConsole, type NetbsdImage } from "../pxe/netbsd";
+import { writeBuildRecord } from "./build-record";
 import { writeLinuxPayload } from "./linux-payload";
 import { buildDarwinMkexts } from "./plan";
 import type { PayloadSpec } from "./spec";
@@ -103,8 +104,11 @@ export function buildPayload(spec: PayloadSpec, bootTree: string, toolchain: Too
     if (missing.length) {
       throw new Error(`boot image "${image.name}": the build did not produce ${missing.join(", ")}, which dhcpd hands out; this is a bug in netboot-lab (lib/boot-image vs lib/model/boot-files.ts and boot-tree.ts)`);
     }
+    // Listed before the record is written, so the record describes every file but itself.
+    const files = listFiles(join(stagingDir, image.name), stagingDir).sort();
+    writeBuildRecord(stagingDir, image.name, files);
     swapIntoPlace(stagingDir, bootTree, image.name);
-    return { files: listFiles(join(bootTree, image.name), bootTree).sort(), notes };
+    return { files, notes };
   } finally {
     rmSync(stagingDir, { recursive: true, force: true });
   }

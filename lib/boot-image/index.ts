@@ -1,4 +1,5 @@
 export * from "./build";
+export * from "./build-record";
 export * from "./plan";
 export * from "./spec";
 export * from "./toolchain";

@@ -5,12 +5,13 @@
  * when the build's output would. Runs on the machine running Pulumi; reads the user's files.
  */
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { buildMkext, checkNicDriver, readMkext } from "../darwin";
 import type { DarwinArch, DarwinImage } from "../darwin/boot-plist";
 import { UserError } from "../errors";
 import { basename, type BootFileSet, type BootImageConfig, type LabModel, type NicModel } from "../model";
+import { sha256OfFile } from "./build-record";
 import { BUILDER_PATHS, PAYLOAD_SPEC_VERSION, serializePayloadSpec, type PayloadSpec } from "./spec";
 
 /** A client that boots the image, as far as the build cares. */
@@ -80,18 +81,6 @@ export class NicDriverMissingError extends UserError {
     );
     this.name = "NicDriverMissingError";
   }
-}
-
-function sha256OfFile(path: string): string {
-  const hash = createHash("sha256");
-  const buffer = Buffer.alloc(1 << 20);
-  const fd = openSync(path, "r");
-  try {
-    for (let read = readSync(fd, buffer); read > 0; read = readSync(fd, buffer)) hash.update(buffer.subarray(0, read));
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest("hex");
 }
 
 function sha256(bytes: Buffer | string): string {

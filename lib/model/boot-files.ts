@@ -117,3 +117,21 @@ export function bootFilesFor(image: BootImageConfig, served: ServedLocations): B
     }
   }
 }
+
+/** Where an NFS root path points: the server and the path below it, and whether it names a folder or an image file. */
+export interface NfsRootLocation {
+  readonly server: string;
+  /** Absolute NFS path, e.g. `/netboot/linux-grub/root` or `/netboot/snow/Snow.nbi/NetInstall.dmg`. */
+  readonly path: string;
+  /** `folder`: a Linux or NetBSD root mounted as it is; `image`: a Darwin root image file inside the mount. */
+  readonly kind: "folder" | "image";
+}
+
+/** Reads the root paths bootFilesFor writes (`server:/path` and xnu's `nfs:server:/mount:image`); undefined for other forms (http://). */
+export function nfsRootLocation(rootPath: string): NfsRootLocation | undefined {
+  const darwin = /^nfs:([^:]+):(\/[^:]*):(.+)$/.exec(rootPath);
+  if (darwin) return { server: darwin[1]!, path: `${darwin[2]!.replace(/\/+$/, "")}/${darwin[3]!}`, kind: "image" };
+  const plain = /^([^:/]+):(\/(?!\/).*)$/.exec(rootPath);
+  if (plain) return { server: plain[1]!, path: plain[2]!, kind: "folder" };
+  return undefined;
+}

@@ -42,6 +42,11 @@ export function labConfigFrom(get: (key: string) => unknown): Record<string, unk
 /** Reads and validates `stacks/Pulumi.<stack>.yaml`; throws LabConfigError naming the file. */
 export function loadStackLab(projectDir: string, stack: string): LabModel {
   const path = stackFilePath(projectDir, stack);
+  return validateLab(readLabConfig(path), path);
+}
+
+/** The lab keys of a stack file (`netboot-lab:*` without the prefix), unvalidated; unknown `netboot-lab:` keys are an error. */
+export function readLabConfig(path: string): Record<string, unknown> {
   const map = readStackConfigMap(path);
   const unknownKeys = Object.keys(map).filter(
     (key) => key.startsWith(`${CONFIG_NAMESPACE}:`) && !(CONFIG_KEYS as readonly string[]).includes(key.slice(CONFIG_NAMESPACE.length + 1)),
@@ -52,5 +57,5 @@ export function loadStackLab(projectDir: string, stack: string): LabModel {
       path,
     );
   }
-  return validateLab(labConfigFrom((key) => map[`${CONFIG_NAMESPACE}:${key}`]), path);
+  return labConfigFrom((key) => map[`${CONFIG_NAMESPACE}:${key}`]);
 }

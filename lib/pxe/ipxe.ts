@@ -21,3 +21,15 @@ export function renderIpxeScript(image: Extract<LinuxLoaderImage, { kind: "ipxe"
     "",
   ].join("\n");
 }
+
+/**
+ * The files an iPXE script fetches (`kernel` and `initrd` lines), resolved against the script's
+ * URL as iPXE resolves relative names; `netboot-lab check` fetches them like iPXE would.
+ */
+export function ipxeScriptFetches(script: string, scriptUrl: string): string[] {
+  return script
+    .split("\n")
+    .map((line) => /^\s*(?:kernel|initrd|imgfetch|chain)\s+(?:--\S+\s+)*(\S+)/.exec(line)?.[1])
+    .filter((name): name is string => name !== undefined)
+    .map((name) => new URL(name, scriptUrl).toString());
+}

@@ -4,6 +4,8 @@ import type { ServerContainerSpec } from "./spec";
 import { BOOT_TREE_DIR } from "./tftp";
 
 export const NGINX_CONF_PATH = "/etc/netboot-lab/http/nginx.conf";
+/** The access log line: client, request, status, body bytes sent, request time (s), user agent. */
+export const NGINX_LOG_FORMAT = '$remote_addr "$request" $status $body_bytes_sent $request_time "$http_user_agent"';
 
 export function renderNginxConf(lab: LabModel): string {
   return [
@@ -17,7 +19,9 @@ export function renderNginxConf(lab: LabModel): string {
     "http {",
     "  include /etc/nginx/mime.types;",
     "  default_type application/octet-stream;",
-    "  access_log /dev/stdout;",
+    "  # One line per request with status and bytes, read by `netboot-lab watch` (lib/watch/nginx.ts).",
+    `  log_format netboot_lab '${NGINX_LOG_FORMAT}';`,
+    "  access_log /dev/stdout netboot_lab;",
     "  client_body_temp_path /run/nginx/body;",
     "  sendfile on;",
     "  tcp_nopush on;",

@@ -4,10 +4,17 @@ import type { ServerContainerSpec } from "./spec";
 
 export const BOOT_TREE_DIR = "/srv/netboot";
 
+/**
+ * tftpd-hpa logs only to syslog, and a container has none: busybox syslogd on the container's
+ * own /dev/log copies every line to stdout, where `docker logs` (and `netboot-lab watch`) read it.
+ * tftpd connects to /dev/log before it chroots, so the socket must exist first.
+ */
+export const TFTP_LOG_SINK = 'busybox syslogd -n -S -O - & while [ ! -S /dev/log ]; do sleep 0.1; done; exec /usr/sbin/in.tftpd "$@"';
+
 export function tftpServer(lab: LabModel): ServerContainerSpec {
   return {
     role: "tftp",
-    entrypoint: ["/usr/sbin/in.tftpd"],
+    entrypoint: ["/bin/sh", "-c", TFTP_LOG_SINK, "in.tftpd"],
     command: [
       "--foreground",
       // Bind the lab address only: in host-network mode 0.0.0.0 would serve every host interface.
@@ -19,7 +26,9 @@ export function tftpServer(lab: LabModel): ServerContainerSpec {
       // blksize (RFC 2348) is granted up to this size; tsize (RFC 2349) is always honoured.
       "--blocksize",
       String(lab.servers.tftp.maxBlockSize),
-      "--verbose",
+      // Verbosity 3 logs each read request with the options the client asked for (blksize, tsize).
+      "--verbosity",
+      "3",
       BOOT_TREE_DIR,
     ],
     files: [],

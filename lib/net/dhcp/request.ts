@@ -15,6 +15,8 @@ export interface ClientIdentity {
   readonly clientArch?: number;
   /** Option 77, e.g. "iPXE". */
   readonly userClass?: string;
+  /** Option 60 as a loader sends it, e.g. "NetBSD:i386:libsa"; replaces the PXE one `clientArch` implies. */
+  readonly vendorClass?: string;
   /** Option 55 of DHCP messages; BOOTP requests carry none. */
   readonly parameterRequestList: readonly number[];
 }
@@ -24,6 +26,15 @@ export type ClientMessage =
   | { readonly type: "DHCPREQUEST"; readonly requestedAddress: string; readonly serverIdentifier: string }
   /** Without vendor extensions: plain RFC 951, no magic cookie. With them: RFC 1497, cookie but no option 53. */
   | { readonly type: "BOOTREQUEST"; readonly vendorExtensions: boolean };
+
+/** Option 93 (RFC 4578) values of the firmwares a lab meets; OVMF sends 7 (EFI BC) for x64. */
+export const PXE_CLIENT_ARCH = { bios: 0, "efi-ia32": 6, "efi-bc": 7, "efi-x64": 9 } as const;
+
+/**
+ * What a PXE ROM asks for (option 55), minus root-path (17): an answer that carries root-path
+ * then shows the server sends it unrequested, which Mac firmware and NetBSD's loader depend on.
+ */
+export const PXE_PARAMETER_REQUEST_LIST: readonly number[] = [1, 3, 6, 12, 15, 28, 43, 60, 66, 67];
 
 /** What a PXE ROM puts in option 60 (PXE spec 2.1), with the architecture in five decimal digits. */
 export function pxeVendorClass(clientArch: number): string {
@@ -36,9 +47,12 @@ const ETHERNET_MAX_MESSAGE = 1500;
 function identityOptions(identity: ClientIdentity): DhcpOption[] {
   return [
     ...(identity.clientId ? [dhcpOption("dhcp-client-identifier", identity.clientId)] : []),
-    ...(identity.clientArch === undefined
-      ? []
-      : [dhcpOption("pxe-system-type", [identity.clientArch]), dhcpOption("vendor-class-identifier", pxeVendorClass(identity.clientArch))]),
+    ...(identity.clientArch === undefined ? [] : [dhcpOption("pxe-system-type", [identity.clientArch])]),
+    ...(identity.vendorClass !== undefined
+      ? [dhcpOption("vendor-class-identifier", identity.vendorClass)]
+      : identity.clientArch !== undefined
+        ? [dhcpOption("vendor-class-identifier", pxeVendorClass(identity.clientArch))]
+        : []),
     ...(identity.userClass === undefined ? [] : [dhcpOption("user-class", identity.userClass)]),
   ];
 }

@@ -1,0 +1,116 @@
+import { parseArgs } from "node:util";
+import { execa } from "execa";
+import { buildRecordPath, type BuildRecord } from "../../lib/boot-image/build-record";
+import { BOOT_TREE_DIR } from "../../lib/servers";
+import { LOG_PARSERS, splitDockerTimestamp } from "../../lib/watch/log-lines";
+import { BootTimelines, formatEntry, formatTimelines } from "../../lib/watch/timeline";
+import { CliError, type Command } from "../cli-error";
+import { containerStates, LAB_OPTIONS, openLabFromArgs, requireDeployed, type DeployedLab } from "../lab-docker";
+
+const USAGE = "watch --stack NAME [--client NAME] [--since TIME] [--stall-after SECONDS] [--duration SECONDS] [--config FILE] [--project DIR]";
+
+const DEFAULT_STALL_SECONDS = 30;
+
+const HELP = `usage: netboot-lab ${USAGE}
+
+Follows the lab's daemons (docker logs of its dhcpd, TFTP, HTTP and NFS containers) and prints
+each client's boot as it happens, one line per step with the time since that MAC's first
+event: DHCPDISCOVER/OFFER/REQUEST/ACK and BOOTP, each TFTP read (with the file's size in the
+boot tree) or refusal, each HTTP request with status and bytes, the NFS mounts. A stage that
+stops is called out once ("ACK sent 30 s ago, no boot-file request: …"). On Ctrl-C (or after
+--duration) it prints one timeline per MAC.
+
+  --stack NAME          the stack (its file is stacks/Pulumi.NAME.yaml)
+  --client NAME         follow this client only
+  --since TIME          start from older log lines: 10m, 1h or an RFC 3339 time (default: now)
+  --stall-after SECONDS silence after which a stage counts as stalled (default ${DEFAULT_STALL_SECONDS})
+  --duration SECONDS    stop after this long instead of at Ctrl-C
+  --config FILE         read the stack config from FILE instead of stacks/Pulumi.NAME.yaml
+  --project DIR         the project folder holding stacks/ (default .)
+`;
+
+function positiveNumber(text: string | undefined, option: string, fallback?: number): number | undefined {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!(value > 0)) throw new CliError(`watch: ${option} "${text}" must be a positive number of seconds`, 2);
+  return value;
+}
+
+/** Sizes of every built file, read through a daemon that mounts the tree; empty when none runs. */
+async function builtFileSizes(deployed: DeployedLab, running: readonly string[]): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>();
+  const reader = ["tftp", "http", "nfs"].find((role) => running.includes(role));
+  if (!reader) return sizes;
+  for (const image of deployed.lab.bootImages) {
+    const result = await deployed.docker(["exec", deployed.names.container(reader), "cat", `${BOOT_TREE_DIR}/${buildRecordPath(image.name)}`], { reject: false });
+    if (result.exitCode !== 0) continue;
+    for (const file of (JSON.parse(result.stdout) as BuildRecord).files) sizes.set(file.path, file.size);
+  }
+  return sizes;
+}
+
+export const watchCommand: Command = {
+  usage: USAGE,
+  summary: "follow the lab's daemons and print each client's boot as a timeline (DHCP, TFTP/HTTP, NFS), calling out a stalled stage",
+  handlesHelp: true,
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: { ...LAB_OPTIONS, since: { type: "string" }, "stall-after": { type: "string" }, duration: { type: "string" } },
+      strict: true,
+    });
+    if (values.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    const stallSeconds = positiveNumber(values["stall-after"], "--stall-after", DEFAULT_STALL_SECONDS)!;
+    const duration = positiveNumber(values.duration, "--duration");
+    const { deployed, client: only } = openLabFromArgs("watch", USAGE, values);
+    const clients = deployed.lab.clients;
+    await requireDeployed(deployed);
+    const states = await containerStates(deployed);
+    const roles = Object.keys(LOG_PARSERS).filter((role) => states[role]);
+    const running = roles.filter((role) => states[role]!.running);
+    const timelines = new BootTimelines(clients, { stallSeconds, fileSizes: await builtFileSizes(deployed, running), ...(only ? { onlyMacs: [only.mac] } : {}) });
+
+    const since = values.since ?? new Date().toISOString();
+    const host = deployed.lab.docker.host;
+    const followers = roles.map((role) => {
+      const follower = execa("docker", [...(host ? ["--host", host] : []), "logs", "--follow", "--timestamps", "--since", since, states[role]!.name], { reject: false, buffer: false });
+      const parse = LOG_PARSERS[role]!;
+      for (const stream of [follower.stdout, follower.stderr]) {
+        let pending = "";
+        stream?.on("data", (chunk: Buffer) => {
+          const lines = (pending + chunk.toString("utf8")).split("\n");
+          pending = lines.pop() ?? "";
+          for (const line of lines) {
+            const stamped = splitDockerTimestamp(line);
+            const event = stamped && parse(stamped.text);
+            const entry = event && timelines.add(stamped.time, event);
+            if (entry) process.stdout.write(`${formatEntry(entry)}\n`);
+          }
+        });
+      }
+      return follower;
+    });
+    const stopped = roles.filter((role) => !states[role]!.running).map((role) => `${role} (${states[role]!.name} is ${states[role]!.status})`);
+    process.stdout.write(
+      `watching ${only ? `client ${only.name}` : `${clients.length} clients`} of stack ${deployed.stack} through ${roles.join(", ")}${stopped.length ? `; not running: ${stopped.join(", ")}` : ""}; Ctrl-C ends\n`,
+    );
+
+    const stallTimer = setInterval(() => {
+      for (const entry of timelines.stalls(new Date())) process.stdout.write(`${formatEntry(entry)}\n`);
+    }, 1000);
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+      if (duration) setTimeout(stop, duration * 1000);
+    });
+    clearInterval(stallTimer);
+    for (const follower of followers) follower.kill();
+    await Promise.all(followers);
+    process.stdout.write(`\ntimelines:\n${formatTimelines(timelines)}`);
+    return 0;
+  },
+};
