@@ -29,6 +29,8 @@ export interface DhcpTransport {
 export interface DhcpReceived {
   readonly packet: DhcpPacket;
   readonly from: string;
+  /** The datagram as it arrived. */
+  readonly bytes: Buffer;
 }
 
 /** Real clients resend about once a second; one lost broadcast must not look like a silent server. */
@@ -81,20 +83,20 @@ export async function inspectLink(interfaceName: string): Promise<DhcpLink> {
   );
 }
 
-async function bindClientPort(address: string): Promise<Socket> {
+async function bindClientPort(address: string, port: number): Promise<Socket> {
   const socket = createSocket({ type: "udp4", reuseAddr: true });
   await new Promise<void>((resolve, reject) => {
     socket.once("error", reject);
-    socket.bind({ port: DHCP_CLIENT_PORT, address }, () => {
+    socket.bind({ port, address }, () => {
       socket.off("error", reject);
       resolve();
     });
   }).catch((error: NodeJS.ErrnoException) => {
     socket.close();
-    if (error.code === "EACCES") throw new DhcpLinkError(`probe: binding UDP port ${DHCP_CLIENT_PORT} needs root (or CAP_NET_BIND_SERVICE); run it with sudo`, 1);
+    if (error.code === "EACCES") throw new DhcpLinkError(`probe: binding UDP port ${port} needs root (or CAP_NET_BIND_SERVICE); run it with sudo`, 1);
     if (error.code === "EADDRINUSE") {
       throw new DhcpLinkError(
-        `probe: UDP port ${DHCP_CLIENT_PORT} on ${address} is held by a DHCP client that does not share it; run the probe in a network namespace joined to the lab link`,
+        `probe: UDP port ${port} on ${address} is held by a program that does not share it; run the probe in a network namespace joined to the lab link`,
         1,
       );
     }
@@ -107,14 +109,15 @@ async function bindClientPort(address: string): Promise<Socket> {
 /**
  * UDP on the client port of a lab link. Replies are broadcast to 255.255.255.255:68, which only
  * a socket bound to 0.0.0.0 receives; a second socket bound to the interface's address pins the
- * outgoing interface.
+ * outgoing interface. `clientPort` is where replies are expected: 68, or the reply port a BSDP
+ * client names (the Startup Disk pane asks from another port).
  */
-export async function openUdpTransport(link: DhcpLink): Promise<DhcpTransport> {
-  const receiver = await bindClientPort(ANY_ADDRESS);
+export async function openUdpTransport(link: DhcpLink, clientPort = DHCP_CLIENT_PORT): Promise<DhcpTransport> {
+  const receiver = await bindClientPort(ANY_ADDRESS, clientPort);
   const sender =
     link.sendAddress === ANY_ADDRESS
       ? receiver
-      : await bindClientPort(link.sendAddress).catch((error: unknown) => {
+      : await bindClientPort(link.sendAddress, clientPort).catch((error: unknown) => {
           receiver.close();
           throw error;
         });
@@ -132,8 +135,18 @@ export async function openUdpTransport(link: DhcpLink): Promise<DhcpTransport> {
   };
 }
 
-/** Sends `request`, resending every `retransmitMs`, until a reply to it arrives or `timeoutMs` passes (undefined). */
-export function exchange(transport: DhcpTransport, request: DhcpPacket, timeoutMs: number, retransmitMs = RETRANSMIT_MS): Promise<DhcpReceived | undefined> {
+/**
+ * Sends `request`, resending every `retransmitMs`, until a reply to it that `accept` takes
+ * arrives or `timeoutMs` passes (undefined). `accept` passes over other servers' answers to the
+ * same transaction, e.g. dhcpd's plain ACK to a Mac's BSDP INFORM.
+ */
+export function exchange(
+  transport: DhcpTransport,
+  request: DhcpPacket,
+  timeoutMs: number,
+  retransmitMs = RETRANSMIT_MS,
+  accept: (reply: DhcpPacket) => boolean = () => true,
+): Promise<DhcpReceived | undefined> {
   const bytes = encodeDhcpPacket(request);
   return new Promise((resolve, reject) => {
     const send = () => transport.send(bytes).catch((error: unknown) => finish(() => reject(error)));
@@ -145,7 +158,7 @@ export function exchange(transport: DhcpTransport, request: DhcpPacket, timeoutM
         if (error instanceof DhcpDecodeError) return; // not a BOOTP packet; port 68 is shared
         throw error;
       }
-      if (isReplyTo(request, packet)) finish(() => resolve({ packet, from }));
+      if (isReplyTo(request, packet) && accept(packet)) finish(() => resolve({ packet, from, bytes: message }));
     };
     const resend = setInterval(send, retransmitMs);
     const timeout = setTimeout(() => finish(() => resolve(undefined)), timeoutMs);
