@@ -1,4 +1,5 @@
 /** lab.json: the machine-readable summary of a lab that `netboot-lab render` writes beside the configs. */
+import { bsdpImageIdentity, formatImageId } from "./bsdp/image-id";
 import type { LabModel } from "./model/validate";
 
 export interface LabSummary {
@@ -24,6 +25,27 @@ export interface LabSummary {
     readonly bootFile: string;
     readonly rootPath: string | null;
   }[];
+  /** What Macs are offered over BSDP (answered by the `bsdp` container when `enabled`). */
+  readonly bsdp: {
+    readonly enabled: boolean;
+    readonly serverPriority: number;
+    /** Image ID as `0x81000abc`; null without darwin-nbi images. */
+    readonly defaultImage: string | null;
+    readonly images: readonly {
+      readonly bootImage: string;
+      readonly id: string;
+      readonly index: number;
+      readonly install: boolean;
+      readonly kind: number;
+      readonly name: string;
+      readonly booter: string;
+      readonly rootPath: string;
+      readonly architectures: readonly string[];
+      readonly enabledSystemIdentifiers: readonly string[];
+      readonly enabledMacAddresses: readonly string[];
+      readonly disabledMacAddresses: readonly string[];
+    }[];
+  };
 }
 
 export function labSummary(lab: LabModel): LabSummary {
@@ -53,5 +75,22 @@ export function labSummary(lab: LabModel): LabSummary {
       bootFile: client.bootFile,
       rootPath: client.rootPath ?? null,
     })),
+    bsdp: {
+      enabled: lab.bsdp.enabled,
+      serverPriority: lab.bsdp.serverPriority,
+      defaultImage: lab.bsdp.defaultImageId === undefined ? null : formatImageId(lab.bsdp.defaultImageId),
+      images: lab.bsdp.images.map((image) => ({
+        bootImage: image.bootImage,
+        id: formatImageId(image.id),
+        ...bsdpImageIdentity(image.id),
+        name: image.name,
+        booter: image.booter,
+        rootPath: image.rootPath,
+        architectures: image.architectures,
+        enabledSystemIdentifiers: image.enabledSystemIdentifiers,
+        enabledMacAddresses: image.enabledMacAddresses,
+        disabledMacAddresses: image.disabledMacAddresses,
+      })),
+    },
   };
 }

@@ -4,6 +4,7 @@ import { probeCommand } from "./probe";
 import { nbiCommand } from "./nbi";
 import { payloadCommand } from "./payload";
 import { mkextCommand } from "./mkext";
+import { bsdpCommand } from "./bsdp";
 
 /** Every sub-command by name. Add new ones here. */
 export const COMMANDS: Record<string, Command> = {
@@ -12,4 +13,5 @@ export const COMMANDS: Record<string, Command> = {
   nbi: nbiCommand,
   payload: payloadCommand,
   mkext: mkextCommand,
+  bsdp: bsdpCommand,
 };

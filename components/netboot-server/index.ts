@@ -11,11 +11,9 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { LabModel } from "../../lib/model";
 import { renderLabFiles } from "../../lib/render-lab";
-import { labServers, type ServerContainerSpec, type VolumeRole } from "../../lib/servers";
+import { LAB_LABEL, ROLE_LABEL, labServers, type ServerContainerSpec, type VolumeRole } from "../../lib/servers";
 
-/** Label keys set on every Docker object the lab creates, so `docker ps --filter` finds them. */
-export const LAB_LABEL = "io.netboot-lab.lab";
-export const ROLE_LABEL = "io.netboot-lab.role";
+export { LAB_LABEL, ROLE_LABEL };
 
 const SERVER_IMAGE_DIR = join(__dirname, "..", "..", "images", "server");
 
@@ -31,6 +29,11 @@ export interface NetbootServerArgs {
    * Default: the component's name. Two labs on one Docker host need different prefixes.
    */
   readonly dockerNamePrefix?: string;
+  /**
+   * Image with Node.js and the bundled netboot-lab CLI (`BootImageBuilder.imageName`): runs the
+   * BSDP responder. Required when the lab answers BSDP (a darwin-nbi image, `bsdp.enabled`).
+   */
+  readonly cliImage?: pulumi.Input<string>;
 }
 
 export class NetbootServer extends pulumi.ComponentResource {
@@ -117,9 +120,14 @@ export class NetbootServer extends pulumi.ComponentResource {
       child,
     );
 
+    const imageOf = (spec: ServerContainerSpec): pulumi.Input<string> => {
+      if (spec.image !== "cli") return image.imageName;
+      if (!args.cliImage) throw new Error(`NetbootServer ${name}: the ${spec.role} daemon runs the netboot-lab CLI; pass cliImage (a BootImageBuilder's imageName)`);
+      return args.cliImage;
+    };
     const daemons = labServers(lab).map(
       (spec) =>
-        [spec.role, daemonContainer(`${name}-${spec.role}`, `${prefix}-${spec.role}`, spec, image, pod, volumes, labels(spec.role), child)] as const,
+        [spec.role, daemonContainer(`${name}-${spec.role}`, `${prefix}-${spec.role}`, spec, imageOf(spec), pod, volumes, labels(spec.role), child)] as const,
     );
 
     this.serverAddress = pulumi.output(lab.network.serverAddress);
@@ -164,7 +172,7 @@ function daemonContainer(
   resourceName: string,
   containerName: string,
   spec: ServerContainerSpec,
-  image: docker.Image,
+  image: pulumi.Input<string>,
   pod: docker.Container,
   volumes: Record<VolumeRole, docker.Volume>,
   labels: { label: string; value: string }[],
@@ -174,7 +182,7 @@ function daemonContainer(
     resourceName,
     {
       name: containerName,
-      image: image.imageName,
+      image,
       entrypoints: [...spec.entrypoint],
       command: [...spec.command],
       networkMode: pulumi.interpolate`container:${pod.id}`,

@@ -1,4 +1,5 @@
 export * from "./boot-files";
+export * from "./bsdp";
 export * from "./errors";
 export * from "./schema";
 export * from "./stack-config";

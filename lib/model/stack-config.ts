@@ -6,6 +6,11 @@ import { CONFIG_KEYS, CONFIG_NAMESPACE } from "./schema";
 import { LabConfigError } from "./errors";
 import { validateLab, type LabModel } from "./validate";
 
+/** Prefix of a stack's Docker names when `docker.namePrefix` is not set (index.ts names the NetbootServer so). */
+export function defaultDockerNamePrefix(stack: string): string {
+  return `nbl-${stack}`;
+}
+
 /** Folder of the per-stack files, as Pulumi.yaml's `stackConfigDir` names it. */
 export const STACKS_DIR = "stacks";
 

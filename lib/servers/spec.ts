@@ -5,6 +5,10 @@
  * free of Pulumi lets tests check every capability and mount without an engine.
  */
 
+/** Label keys set on every Docker object the lab creates, so `docker ps --filter` finds them. */
+export const LAB_LABEL = "io.netboot-lab.lab";
+export const ROLE_LABEL = "io.netboot-lab.role";
+
 /** The Docker volumes a daemon may mount. */
 export type VolumeRole = "bootTree" | "leases";
 
@@ -32,4 +36,9 @@ export interface ServerContainerSpec {
   readonly mounts: readonly { readonly volume: VolumeRole; readonly target: string; readonly readOnly: boolean }[];
   /** Why each capability and security option is needed (shown in docs and tests). */
   readonly why: string;
+  /**
+   * `cli`: runs from the image that carries Node.js and the bundled netboot-lab CLI (the
+   * builder image), for a daemon the CLI itself implements. Default: the server image.
+   */
+  readonly image?: "cli";
 }

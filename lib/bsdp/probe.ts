@@ -1,0 +1,65 @@
+/**
+ * Where `netboot-lab bsdp list|select --stack NAME` puts its stand-in Mac: a short-lived
+ * container on the lab's own Docker network, from the image the lab's responder runs (it
+ * carries the CLI), with an address no lab client, pool or server uses. Nothing is sent from
+ * the host's own interfaces.
+ */
+import type { LabModel } from "../model/validate";
+import { formatIpv4, hostRange, parseIpv4, parseSubnet } from "../net/ipv4";
+import { LAB_LABEL, ROLE_LABEL } from "../servers/spec";
+
+/** The highest address of the lab subnet that is outside every pool and claimed by nobody. */
+export function probeAddress(lab: LabModel): string | undefined {
+  const subnet = parseSubnet(lab.network.subnet);
+  if ("error" in subnet) return undefined;
+  const taken = new Set(
+    [lab.network.serverAddress, lab.network.gateway, lab.network.router, ...lab.clients.map((client) => client.ipv4)].flatMap((address) =>
+      address === undefined ? [] : [parseIpv4(address)!],
+    ),
+  );
+  const pools = lab.network.pools.map((pool) => ({ first: parseIpv4(pool.start)!, last: parseIpv4(pool.end)! }));
+  const { first, last } = hostRange(subnet);
+  for (let address = last; address >= first; address--) {
+    if (!taken.has(address) && !pools.some((pool) => address >= pool.first && address <= pool.last)) return formatIpv4(address);
+  }
+  return undefined;
+}
+
+export interface ProbeContainer {
+  /** Docker network of the lab (the NetbootServer names it after the prefix). */
+  readonly network: string;
+  readonly image: string;
+  readonly address: string;
+  /** The stand-in Mac's MAC; absent: Docker picks one. */
+  readonly mac?: string;
+  /** The lab's Docker name prefix, for the container's labels. */
+  readonly prefix: string;
+  /** `bsdp list|select …` arguments for the CLI inside. */
+  readonly cliArgs: readonly string[];
+}
+
+/**
+ * `docker run` arguments: removed on exit, every capability dropped but the one that binds a
+ * reply port below 1024.
+ */
+export function probeDockerRunArgs(probe: ProbeContainer): string[] {
+  return [
+    "run",
+    "--rm",
+    "--network",
+    probe.network,
+    "--ip",
+    probe.address,
+    ...(probe.mac ? ["--mac-address", probe.mac] : []),
+    "--cap-drop",
+    "ALL",
+    "--cap-add",
+    "NET_BIND_SERVICE",
+    "--label",
+    `${LAB_LABEL}=${probe.prefix}`,
+    "--label",
+    `${ROLE_LABEL}=bsdp-probe`,
+    probe.image,
+    ...probe.cliArgs,
+  ];
+}
