@@ -17,7 +17,7 @@ import { EXIT_NO_ANSWER, EXIT_REFUSED } from "./probe";
 
 const USAGE =
   "bsdp list|select IMAGE (--stack NAME [--project DIR] | --interface IF) [--model ID] [--mac MAC] [--address IP] [--reply-port N] " +
-  "[--filter ATTRS] [--server IP] [--timeout-ms N] [--json] | bsdp serve --config FILE [--bindings FILE]";
+  "[--filter ATTRS] [--server IP] [--send-to IP] [--timeout-ms N] [--json] | bsdp serve --config FILE [--bindings FILE]";
 
 const DEFAULT_MODEL = "MacPro3,1";
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -49,6 +49,8 @@ Options:
   --reply-port N        ask for the reply on port N (< 1024), as the Startup Disk pane does (default 68)
   --filter ATTRS        image attributes filter list, hex, comma-separated (e.g. 8100,0100)
   --server IP           select: the server identifier to name (default: the server that answered the LIST)
+  --send-to IP          send the INFORMs to IP instead of broadcasting them (default with --stack: the
+                        lab's server, which also refreshes the server's ARP entry for a reused address)
   --timeout-ms N        how long to wait for each answer (default ${DEFAULT_TIMEOUT_MS})
   --json                print the final answer as JSON
 
@@ -68,6 +70,7 @@ const OPTIONS = {
   "reply-port": { type: "string" },
   filter: { type: "string" },
   server: { type: "string" },
+  "send-to": { type: "string" },
   "timeout-ms": { type: "string" },
   json: { type: "boolean", default: false },
   config: { type: "string" },
@@ -115,6 +118,7 @@ interface MacSettings {
   readonly model: string;
   readonly replyPort: number;
   readonly server?: string;
+  readonly sendTo?: string;
   readonly timeoutMs: number;
   readonly json: boolean;
 }
@@ -143,7 +147,7 @@ async function runMac(settings: MacSettings, request: MacRequest): Promise<numbe
   const address = settings.address ?? (link.sendAddress === "0.0.0.0" ? undefined : link.sendAddress);
   if (!address) throw usageError(`${settings.interfaceName} has no IPv4 address; a Mac asks BSDP from the address it already has: give ${settings.interfaceName} one or name it with --address`);
   const identity: MacIdentity = { mac: settings.mac ?? link.mac, address, arch: "i386", model: settings.model };
-  const transport = await openUdpTransport(link, settings.replyPort);
+  const transport = await openUdpTransport(link, settings.replyPort, settings.sendTo);
   const ask = async (message: MacRequest): Promise<BsdpAnswer> => {
     const received = await exchange(transport, macInform(identity, message, randomBytes(4).readUInt32BE(0)), settings.timeoutMs, RETRANSMIT_MS, isBsdpReply);
     if (!received) {
@@ -210,6 +214,8 @@ async function runInLabContainer(values: Values, stack: string, subcommand: "lis
     "eth0",
     "--address",
     address,
+    "--send-to",
+    checkAddress(values["send-to"], "--send-to") ?? lab.network.serverAddress,
     ...passed,
     ...(values.json ? ["--json"] : []),
   ];
@@ -268,6 +274,7 @@ async function run(args: string[]): Promise<number> {
     model: values.model,
     replyPort,
     server: values.server,
+    sendTo: checkAddress(values["send-to"], "--send-to"),
     timeoutMs,
     json: values.json,
   };

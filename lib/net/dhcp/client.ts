@@ -37,6 +37,7 @@ export interface DhcpReceived {
 export const RETRANSMIT_MS = 1000;
 
 const ANY_ADDRESS = "0.0.0.0";
+const LIMITED_BROADCAST = "255.255.255.255";
 
 /** Where the kernel sends 255.255.255.255 from an unbound socket; undefined when nowhere. */
 async function limitedBroadcastDevice(interfaceName: string): Promise<string | undefined> {
@@ -110,9 +111,10 @@ async function bindClientPort(address: string, port: number): Promise<Socket> {
  * UDP on the client port of a lab link. Replies are broadcast to 255.255.255.255:68, which only
  * a socket bound to 0.0.0.0 receives; a second socket bound to the interface's address pins the
  * outgoing interface. `clientPort` is where replies are expected: 68, or the reply port a BSDP
- * client names (the Startup Disk pane asks from another port).
+ * client names (the Startup Disk pane asks from another port). `serverAddress` replaces the
+ * broadcast for a client that already knows its server and has an address of its own.
  */
-export async function openUdpTransport(link: DhcpLink, clientPort = DHCP_CLIENT_PORT): Promise<DhcpTransport> {
+export async function openUdpTransport(link: DhcpLink, clientPort = DHCP_CLIENT_PORT, serverAddress = LIMITED_BROADCAST): Promise<DhcpTransport> {
   const receiver = await bindClientPort(ANY_ADDRESS, clientPort);
   const sender =
     link.sendAddress === ANY_ADDRESS
@@ -122,7 +124,7 @@ export async function openUdpTransport(link: DhcpLink, clientPort = DHCP_CLIENT_
           throw error;
         });
   return {
-    send: (bytes) => new Promise((resolve, reject) => sender.send(bytes, DHCP_SERVER_PORT, "255.255.255.255", (error) => (error ? reject(error) : resolve()))),
+    send: (bytes) => new Promise((resolve, reject) => sender.send(bytes, DHCP_SERVER_PORT, serverAddress, (error) => (error ? reject(error) : resolve()))),
     listen(listener) {
       const onMessage = (message: Buffer, remote: { address: string }) => listener(message, remote.address);
       receiver.on("message", onMessage);
