@@ -43,7 +43,7 @@ Where the stand-in Mac runs:
 
 Options:
   --model ID            Mac model identifier in the vendor class AAPLBSDPC/i386/ID (default ${DEFAULT_MODEL})
-  --mac MAC             chaddr (with --stack also the container's MAC; default the interface's own)
+  --mac MAC             chaddr, what the server's MAC filters see (default the interface's own)
   --address IP          the Mac's address, ciaddr (default with --stack: a free lab address outside the
                         pools; with --interface: IF's own)
   --reply-port N        ask for the reply on port N (< 1024), as the Startup Disk pane does (default 68)
@@ -205,7 +205,7 @@ async function runInLabContainer(values: Values, stack: string, subcommand: "lis
   const image = await responderImage(dockerArgs, `${prefix}-bsdp`, stack);
   const address = checkAddress(values.address, "--address") ?? probeAddress(lab);
   if (!address) throw usageError(`the lab subnet ${lab.network.subnet} has no address outside its pools and reservations for the stand-in Mac; name one with --address`);
-  const passed = (["model", "reply-port", "filter", "server", "timeout-ms"] as const).flatMap((option) => (values[option] === undefined ? [] : [`--${option}`, String(values[option])]));
+  const passed = (["model", "mac", "reply-port", "filter", "server", "timeout-ms"] as const).flatMap((option) => (values[option] === undefined ? [] : [`--${option}`, String(values[option])]));
   const cliArgs = [
     "bsdp",
     subcommand,
@@ -219,7 +219,7 @@ async function runInLabContainer(values: Values, stack: string, subcommand: "lis
     ...passed,
     ...(values.json ? ["--json"] : []),
   ];
-  const args = [...dockerArgs, ...probeDockerRunArgs({ network: prefix, image, address, mac: values.mac, prefix, cliArgs })];
+  const args = [...dockerArgs, ...probeDockerRunArgs({ network: prefix, image, address, prefix, cliArgs })];
   return new Promise((resolveExit, reject) => {
     const child = spawn("docker", args, { stdio: "inherit" });
     child.on("error", reject);

@@ -30,8 +30,6 @@ export interface ProbeContainer {
   readonly network: string;
   readonly image: string;
   readonly address: string;
-  /** The stand-in Mac's MAC; absent: Docker picks one. */
-  readonly mac?: string;
   /** The lab's Docker name prefix, for the container's labels. */
   readonly prefix: string;
   /** `bsdp list|select …` arguments for the CLI inside. */
@@ -40,7 +38,9 @@ export interface ProbeContainer {
 
 /**
  * `docker run` arguments: removed on exit, every capability dropped but the one that binds a
- * reply port below 1024.
+ * reply port below 1024. The container keeps the MAC Docker gives it (derived from its address):
+ * `--mac` only sets chaddr, which is what the server filters on, and a MAC per network needs
+ * Docker API 1.44, which older engines lack.
  */
 export function probeDockerRunArgs(probe: ProbeContainer): string[] {
   return [
@@ -50,7 +50,6 @@ export function probeDockerRunArgs(probe: ProbeContainer): string[] {
     probe.network,
     "--ip",
     probe.address,
-    ...(probe.mac ? ["--mac-address", probe.mac] : []),
     "--cap-drop",
     "ALL",
     "--cap-add",

@@ -91,7 +91,19 @@ beforeAll(async () => {
     resources.filter((resource) => resource.name !== "nbl-kvm-linux-build"),
     { labels, imageBuildArgs: { BASE_IMAGE } },
   );
+  await responderReady();
 }, 900_000);
+
+/** The responder logs one line once both its sockets are bound. */
+async function responderReady(): Promise<void> {
+  let logs = "";
+  for (let attempt = 0; attempt < 40; attempt++) {
+    logs = (await execa("docker", ["logs", `${prefix}-bsdp`], { all: true, reject: false })).all ?? "";
+    if (/answering BSDP on /.test(logs)) return;
+    await new Promise((resolveWait) => setTimeout(resolveWait, 250));
+  }
+  throw new Error(`the BSDP responder did not start:\n${logs}`);
+}
 
 afterAll(async () => {
   for (const created of hosts) await created.destroy();
@@ -172,6 +184,7 @@ describe("SELECT", () => {
     await bsdpFromNamespace(guest, ["select", SNOW]);
     expect((await bsdpFromNamespace(guest, ["list"])).answer?.selectedImage).toBe(SNOW);
     await execa("docker", ["restart", "--time", "5", `${prefix}-bsdp`]);
+    await responderReady();
     expect((await bsdpFromNamespace(guest, ["list"])).answer?.selectedImage).toBe(SNOW);
   });
 
@@ -204,6 +217,7 @@ describe("beside dhcpd", () => {
       expect(withResponder.map(withoutXid)).toEqual(without.map(withoutXid));
     } finally {
       await execa("docker", ["start", `${prefix}-bsdp`]);
+      await responderReady();
     }
   });
 
@@ -220,7 +234,8 @@ describe("beside dhcpd", () => {
     expect(state.HostConfig.Privileged).toBe(false);
     expect(state.HostConfig.CapDrop).toEqual(["ALL"]);
     expect(state.HostConfig.CapAdd.map((cap: string) => cap.replace(/^CAP_/, ""))).toEqual(["NET_BIND_SERVICE"]);
-    expect(state.HostConfig.NetworkMode).toBe(`container:${prefix}-pod`);
+    const [pod] = JSON.parse((await execa("docker", ["inspect", `${prefix}-pod`])).stdout);
+    expect(state.HostConfig.NetworkMode).toBe(`container:${pod.Id}`);
     expect(state.HostConfig.RestartPolicy.Name).toBe("unless-stopped");
     expect(state.Config.Image).toMatch(/^netboot-lab\/builder:/);
     const { stdout } = await execa("docker", ["logs", `${prefix}-bsdp`]);

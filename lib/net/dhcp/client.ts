@@ -110,7 +110,7 @@ async function bindClientPort(address: string, port: number): Promise<Socket> {
 /**
  * UDP on the client port of a lab link. Replies are broadcast to 255.255.255.255:68, which only
  * a socket bound to 0.0.0.0 receives; a second socket bound to the interface's address pins the
- * outgoing interface. `clientPort` is where replies are expected: 68, or the reply port a BSDP
+ * outgoing interface and receives replies unicast to that address. `clientPort` is where replies are expected: 68, or the reply port a BSDP
  * client names (the Startup Disk pane asks from another port). `serverAddress` replaces the
  * broadcast for a client that already knows its server and has an address of its own.
  */
@@ -125,10 +125,12 @@ export async function openUdpTransport(link: DhcpLink, clientPort = DHCP_CLIENT_
         });
   return {
     send: (bytes) => new Promise((resolve, reject) => sender.send(bytes, DHCP_SERVER_PORT, serverAddress, (error) => (error ? reject(error) : resolve()))),
+    // Broadcast replies reach the 0.0.0.0 socket, unicast ones (BSDP's, to ciaddr) the more specific one.
     listen(listener) {
       const onMessage = (message: Buffer, remote: { address: string }) => listener(message, remote.address);
-      receiver.on("message", onMessage);
-      return () => receiver.off("message", onMessage);
+      const sockets = sender === receiver ? [receiver] : [receiver, sender];
+      for (const socket of sockets) socket.on("message", onMessage);
+      return () => sockets.forEach((socket) => socket.off("message", onMessage));
     },
     close() {
       receiver.close();
