@@ -1,5 +1,6 @@
 /** lab.json: the machine-readable summary of a lab that `netboot-lab render` writes beside the configs. */
-import { bsdpImageIdentity, formatImageId } from "./bsdp/image-id";
+import { bsdpImageIdentity, formatImageId, type BsdpImageIdentity } from "./bsdp/image-id";
+import type { BsdpImageModel } from "./model/bsdp";
 import type { LabModel } from "./model/validate";
 
 export interface LabSummary {
@@ -31,20 +32,8 @@ export interface LabSummary {
     readonly serverPriority: number;
     /** Image ID as `0x81000abc`; null without darwin-nbi images. */
     readonly defaultImage: string | null;
-    readonly images: readonly {
-      readonly bootImage: string;
-      readonly id: string;
-      readonly index: number;
-      readonly install: boolean;
-      readonly kind: number;
-      readonly name: string;
-      readonly booter: string;
-      readonly rootPath: string;
-      readonly architectures: readonly string[];
-      readonly enabledSystemIdentifiers: readonly string[];
-      readonly enabledMacAddresses: readonly string[];
-      readonly disabledMacAddresses: readonly string[];
-    }[];
+    /** Each darwin-nbi image as the responder serves it, its ID written as `0x81000abc` and taken apart. */
+    readonly images: readonly (Omit<BsdpImageModel, "id" | "filterOnly"> & BsdpImageIdentity & { readonly id: string })[];
   };
 }
 

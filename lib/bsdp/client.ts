@@ -2,8 +2,9 @@
  * The Mac side of BSDP: the INFORM[LIST] and INFORM[SELECT] an Intel Mac's firmware or the
  * Startup Disk pane sends (darwin-netboot-formats.md §4.7), and what a reply says, decoded.
  */
-import { dhcpOption, formatHex, readOption } from "../net/dhcp/options";
-import { DHCP_CLIENT_PORT, HTYPE_ETHERNET, hardwareAddressBytes, type DhcpPacket } from "../net/dhcp/packet";
+import { dhcpOption, readOption } from "../net/dhcp/options";
+import { DHCP_CLIENT_PORT, type DhcpPacket } from "../net/dhcp/packet";
+import { bootRequest } from "../net/dhcp/request";
 import { BSDP_VENDOR_CLASS, BSDP_VERSION_1_1, BsdpDecodeError, bsdpClientClass, encodeBsdpOptions, readBsdpOptions, type BsdpMessageType, type BsdpOptions } from "./codec";
 import { bsdpImageIdentity, formatImageId } from "./image-id";
 
@@ -32,20 +33,10 @@ export function macInform(identity: MacIdentity, request: MacRequest, xid: numbe
     request.type === "LIST"
       ? { messageType: "LIST", version: BSDP_VERSION_1_1, replyPort, attributesFilter: request.attributesFilter, maxMessageSize: MAX_MESSAGE_SIZE }
       : { messageType: "SELECT", version: BSDP_VERSION_1_1, serverIdentifier: request.serverIdentifier, replyPort, selectedImage: request.imageId };
-  return {
-    op: "request",
-    htype: HTYPE_ETHERNET,
-    hops: 0,
+  return bootRequest({
+    mac: identity.mac,
     xid,
-    secs: 0,
-    broadcast: false,
     ciaddr: identity.address,
-    yiaddr: "0.0.0.0",
-    siaddr: "0.0.0.0",
-    giaddr: "0.0.0.0",
-    chaddr: formatHex(hardwareAddressBytes(identity.mac)),
-    sname: "",
-    file: "",
     options: [
       dhcpOption("dhcp-message-type", "DHCPINFORM"),
       dhcpOption("dhcp-parameter-request-list", REQUESTED_OPTIONS),
@@ -53,7 +44,7 @@ export function macInform(identity: MacIdentity, request: MacRequest, xid: numbe
       dhcpOption("vendor-class-identifier", bsdpClientClass({ arch: identity.arch, systemId: identity.model })),
       ...encodeBsdpOptions(bsdp),
     ],
-  };
+  });
 }
 
 /** A reply from a BSDP server, not another DHCP server's answer to the same INFORM (dhcpd sends a plain ACK). */

@@ -47,7 +47,7 @@ export type BsdpDecision =
   | { readonly kind: "ignore"; readonly log?: string };
 
 /** May this client boot the image at all: architecture, model and MAC lists (NBImageInfo filters). */
-export function imageAllows(image: BsdpImageModel, client: BsdpClient): boolean {
+function imageAllows(image: BsdpImageModel, client: BsdpClient): boolean {
   if (!image.architectures.includes(client.arch)) return false;
   if (image.enabledSystemIdentifiers.length && !image.enabledSystemIdentifiers.includes(client.systemId)) return false;
   if (image.disabledMacAddresses.includes(client.mac)) return false;
@@ -55,7 +55,7 @@ export function imageAllows(image: BsdpImageModel, client: BsdpClient): boolean 
 }
 
 /** The images a LIST shows: allowed ones whose attributes match the client's filter (filter-only images need one). */
-export function imagesListed(images: readonly BsdpImageModel[], client: BsdpClient, attributesFilter: readonly number[] | undefined): BsdpImageModel[] {
+function imagesListed(images: readonly BsdpImageModel[], client: BsdpClient, attributesFilter: readonly number[] | undefined): BsdpImageModel[] {
   return images.filter(
     (image) => imageAllows(image, client) && (attributesFilter ? attributesFilter.includes(bsdpImageAttributes(image.id)) : !image.filterOnly),
   );

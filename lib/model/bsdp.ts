@@ -4,7 +4,7 @@
  * and NBImageInfo.plist all read these, so an image has one ID wherever it shows.
  */
 import { BSDP_IMAGE_NAME_MAX, parseBsdpClientClass } from "../bsdp/codec";
-import { NETBOOT_IMAGE_KINDS, bsdpImageId, defaultImageIndex, formatImageId, type BsdpImageIdentity } from "../bsdp/image-id";
+import { NETBOOT_IMAGE_KINDS, bsdpImageId, defaultImageIndex, type BsdpImageIdentity } from "../bsdp/image-id";
 import { normaliseMac } from "../net/ipv4";
 import { basename, type BootFileSet } from "./boot-files";
 import type { BootImageConfig, LabConfig } from "./schema";
@@ -127,7 +127,3 @@ export function resolveBsdp(config: LabConfig, bootFileSets: Readonly<Record<str
   };
 }
 
-/** `snow-leopard (0x81000abc)`: how logs and the CLI name an image. */
-export function describeBsdpImage(image: Pick<BsdpImageModel, "bootImage" | "id">): string {
-  return `${image.bootImage} (${formatImageId(image.id)})`;
-}

@@ -12,15 +12,8 @@ import {
 } from "../../lib/bsdp/codec";
 import { bsdpImageAttributes, bsdpImageId, bsdpImageIdentity, defaultImageIndex, formatImageId } from "../../lib/bsdp/image-id";
 import { clientRequest, encodeDhcpPacket, type DhcpOption } from "../../lib/net/dhcp";
+import { bytes } from "../support/bytes";
 
-/** Bytes written the way the formats doc shows them: "01 01 01", with `"text"` for ASCII runs. */
-function bytes(...parts: string[]): Buffer {
-  return Buffer.concat(
-    parts.flatMap((part) => part.match(/"[^"]*"|[0-9a-f]{2}/gi) ?? []).map((token) =>
-      token.startsWith('"') ? Buffer.from(token.slice(1, -1), "utf8") : Buffer.from(token, "hex"),
-    ),
-  );
-}
 
 const payloads = (instances: readonly DhcpOption[]) => instances.map((instance) => Buffer.from(instance.data));
 
