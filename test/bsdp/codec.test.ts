@@ -14,7 +14,6 @@ import { bsdpImageAttributes, bsdpImageId, bsdpImageIdentity, defaultImageIndex,
 import { clientRequest, encodeDhcpPacket, type DhcpOption } from "../../lib/net/dhcp";
 import { bytes } from "../support/bytes";
 
-
 const payloads = (instances: readonly DhcpOption[]) => instances.map((instance) => Buffer.from(instance.data));
 
 /** darwin-netboot-formats.md §4.8: two images, priority 0x8000, default and selected set. */

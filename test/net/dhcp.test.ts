@@ -16,7 +16,6 @@ import {
 } from "../../lib/net/dhcp";
 import { bytes } from "../support/bytes";
 
-
 const COOKIE = bytes("63 82 53 63");
 const MAC = "52:54:00:12:34:56";
 
