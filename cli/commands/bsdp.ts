@@ -231,7 +231,12 @@ async function runInLabContainer(values: Values, stack: string, subcommand: "lis
 
 async function serve(values: Values): Promise<number> {
   if (!values.config) throw usageError("serve needs --config FILE (bsdp/bsdp.json from netboot-lab render)");
-  const config = JSON.parse(readFileSync(values.config, "utf8")) as BsdpServerConfig;
+  let config: BsdpServerConfig;
+  try {
+    config = JSON.parse(readFileSync(values.config, "utf8")) as BsdpServerConfig;
+  } catch (error) {
+    throw new CliError(`bsdp serve: cannot read the config ${values.config}: ${(error as Error).message}; render writes it as bsdp/bsdp.json`, 1);
+  }
   const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
   const responder = await startBsdpResponder({ config, bindingsFile: values.bindings, log });
   // As PID 1 in its container, Node would ignore SIGTERM: stop at once so `docker stop` and restarts are quick.
