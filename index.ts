@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { BootImage, BootImageBuilder, planLabPayloads } from "./components/boot-image";
 import { NetbootServer } from "./components/netboot-server";
 import { UserError } from "./lib/errors";
+import { formatImageId } from "./lib/bsdp/image-id";
 import { labNamePrefix } from "./lib/lab-names";
 import { CONFIG_NAMESPACE, labConfigFrom, validateLab } from "./lib/model";
 
@@ -36,9 +37,14 @@ const dockerHost = lab.docker.host ? new docker.Provider("docker-host", { host: 
 
 const providers = dockerHost ? [dockerHost] : [];
 
-const server = new NetbootServer(`nbl-${stack}`, { lab, dockerNamePrefix: labNamePrefix(stack, lab.docker) }, { providers });
-
+// The builder image also carries the CLI whose `bsdp serve` is the lab's BSDP responder.
 const builder = new BootImageBuilder(`nbl-${stack}-builder`, { baseImage: lab.docker.baseImage }, { providers });
+
+const server = new NetbootServer(
+  `nbl-${stack}`,
+  { lab, dockerNamePrefix: labNamePrefix(stack, lab.docker), cliImage: builder.imageName },
+  { providers },
+);
 const bootImageResources = lab.bootImages.map(
   (image) =>
     new BootImage(
@@ -73,3 +79,10 @@ export const bootImages = Object.fromEntries(
     { bootFiles: bootImage.bootFiles, rootPath: bootImage.rootPath, kexts: bootImage.kexts, nicChecks: bootImage.nicChecks },
   ]),
 );
+/** What Macs are offered over BSDP: each darwin-nbi image's ID (as `bsdp list` prints it) and the default. */
+export const bsdp = {
+  enabled: lab.bsdp.enabled,
+  serverPriority: lab.bsdp.serverPriority,
+  defaultImage: lab.bsdp.defaultImageId === undefined ? null : formatImageId(lab.bsdp.defaultImageId),
+  images: Object.fromEntries(lab.bsdp.images.map((image) => [image.bootImage, { id: formatImageId(image.id), name: image.name }])),
+};

@@ -1,5 +1,7 @@
 /** lab.json: the machine-readable summary of a lab that `netboot-lab render` writes beside the configs. */
 import { httpBaseUrl } from "./model/boot-files";
+import { bsdpImageIdentity, formatImageId, type BsdpImageIdentity } from "./bsdp/image-id";
+import type { BsdpImageModel } from "./model/bsdp";
 import type { LabModel } from "./model/validate";
 
 export interface LabSummary {
@@ -25,6 +27,15 @@ export interface LabSummary {
     readonly bootFile: string;
     readonly rootPath: string | null;
   }[];
+  /** What Macs are offered over BSDP (answered by the `bsdp` container when `enabled`). */
+  readonly bsdp: {
+    readonly enabled: boolean;
+    readonly serverPriority: number;
+    /** Image ID as `0x81000abc`; null without darwin-nbi images. */
+    readonly defaultImage: string | null;
+    /** Each darwin-nbi image as the responder serves it, its ID written as `0x81000abc` and taken apart. */
+    readonly images: readonly (Omit<BsdpImageModel, "id" | "filterOnly"> & BsdpImageIdentity & { readonly id: string })[];
+  };
 }
 
 export function labSummary(lab: LabModel): LabSummary {
@@ -54,5 +65,22 @@ export function labSummary(lab: LabModel): LabSummary {
       bootFile: client.bootFile,
       rootPath: client.rootPath ?? null,
     })),
+    bsdp: {
+      enabled: lab.bsdp.enabled,
+      serverPriority: lab.bsdp.serverPriority,
+      defaultImage: lab.bsdp.defaultImageId === undefined ? null : formatImageId(lab.bsdp.defaultImageId),
+      images: lab.bsdp.images.map((image) => ({
+        bootImage: image.bootImage,
+        id: formatImageId(image.id),
+        ...bsdpImageIdentity(image.id),
+        name: image.name,
+        booter: image.booter,
+        rootPath: image.rootPath,
+        architectures: image.architectures,
+        enabledSystemIdentifiers: image.enabledSystemIdentifiers,
+        enabledMacAddresses: image.enabledMacAddresses,
+        disabledMacAddresses: image.disabledMacAddresses,
+      })),
+    },
   };
 }

@@ -6,6 +6,7 @@ import { payloadCommand } from "./payload";
 import { mkextCommand } from "./mkext";
 import { checkCommand } from "./check";
 import { watchCommand } from "./watch";
+import { bsdpCommand } from "./bsdp";
 
 /** Every sub-command by name. Add new ones here. */
 export const COMMANDS: Record<string, Command> = {
@@ -16,4 +17,5 @@ export const COMMANDS: Record<string, Command> = {
   mkext: mkextCommand,
   check: checkCommand,
   watch: watchCommand,
+  bsdp: bsdpCommand,
 };

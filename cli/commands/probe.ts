@@ -83,6 +83,8 @@ interface ProbeSettings {
 export interface ProbeReply extends DhcpPacketSummary {
   /** Source address of the UDP datagram that carried the answer. */
   readonly receivedFrom: string;
+  /** The whole datagram as hex, padding included: what a byte-for-byte comparison of two answers compares. */
+  readonly datagram: string;
 }
 
 const ARCHITECTURES: Record<string, number> = PXE_CLIENT_ARCH;
@@ -195,7 +197,7 @@ function identityFor(settings: ProbeSettings, link: DhcpLink): ClientIdentity {
 // Output
 
 function toProbeReply(received: DhcpReceived): ProbeReply {
-  return { ...summarizePacket(received.packet), receivedFrom: received.from };
+  return { ...summarizePacket(received.packet), receivedFrom: received.from, datagram: received.bytes.toString("hex") };
 }
 
 function formatReply(reply: ProbeReply): string {

@@ -30,6 +30,11 @@ export interface NetbootServerArgs {
    * Default: the component's name. Two labs on one Docker host need different prefixes.
    */
   readonly dockerNamePrefix?: string;
+  /**
+   * Image with Node.js and the bundled netboot-lab CLI (`BootImageBuilder.imageName`): runs the
+   * BSDP responder. Required when the lab answers BSDP (a darwin-nbi image, `bsdp.enabled`).
+   */
+  readonly cliImage?: pulumi.Input<string>;
 }
 
 export class NetbootServer extends pulumi.ComponentResource {
@@ -117,9 +122,15 @@ export class NetbootServer extends pulumi.ComponentResource {
       child,
     );
 
-    const placement = { image: image.imageName, pod: pod.id, volumes: { bootTree: volumes.bootTree.name, leases: volumes.leases.name } };
+    const imageOf = (spec: ServerContainerSpec): pulumi.Input<string> => {
+      if (spec.image !== "cli") return image.imageName;
+      if (!args.cliImage) throw new Error(`NetbootServer ${name}: the ${spec.role} daemon runs the netboot-lab CLI; pass cliImage (a BootImageBuilder's imageName)`);
+      return args.cliImage;
+    };
+    const placement = { pod: pod.id, volumes: { bootTree: volumes.bootTree.name, leases: volumes.leases.name } };
     const daemons = labServers(lab).map(
-      (spec) => [spec.role, serverContainer(`${name}-${spec.role}`, spec, { ...placement, name: names.container(spec.role), labels: labels(spec.role) }, child)] as const,
+      (spec) =>
+        [spec.role, serverContainer(`${name}-${spec.role}`, spec, { ...placement, image: imageOf(spec), name: names.container(spec.role), labels: labels(spec.role) }, child)] as const,
     );
 
     this.serverAddress = pulumi.output(lab.network.serverAddress);

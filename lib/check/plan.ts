@@ -8,7 +8,6 @@ import { NBI_FILES } from "../model/boot-tree";
 import { bootTreePath, nbiFolder, nfsRootLocation, type BootRequester, type NfsRootLocation } from "../model/boot-files";
 import type { ClientModel, LabModel } from "../model/validate";
 import { PXE_CLIENT_ARCH, PXE_PARAMETER_REQUEST_LIST, type ClientIdentity } from "../net/dhcp/request";
-import { formatIpv4, hostRange, parseIpv4, parseSubnet } from "../net/ipv4";
 
 
 /** Option 93 a firmware sends: OVMF sends 7 (EFI BC) for x64; dhcpd.conf accepts 7 and 9. */
@@ -130,26 +129,4 @@ function unknownMacFor(lab: LabModel): string {
 export function planChecks(lab: LabModel, clientName?: string): CheckPlan {
   const clients = clientName === undefined ? lab.clients : lab.clients.filter((client) => client.name === clientName);
   return { clients: clients.map((client) => planClient(lab, client)), unknownMac: unknownMacFor(lab) };
-}
-
-/**
- * The address the probe container takes on the lab network: the highest one the model leaves
- * free (no pool, reservation, server, gateway, router or DNS server), so it never takes an
- * address dhcpd may hand a client.
- */
-export function probeAddress(lab: LabModel): string {
-  const { network } = lab;
-  const subnet = parseSubnet(network.subnet);
-  if ("error" in subnet) throw new Error(`lab subnet ${network.subnet} ${subnet.error}`);
-  const taken = new Set(
-    [network.serverAddress, network.gateway, network.router, ...network.dnsServers, ...lab.clients.map((client) => client.ipv4)]
-      .filter((address): address is string => address !== undefined)
-      .map((address) => parseIpv4(address)),
-  );
-  const pools = network.pools.map((pool) => ({ start: parseIpv4(pool.start)!, end: parseIpv4(pool.end)! }));
-  const { first, last } = hostRange(subnet);
-  for (let address = last; address >= first; address--) {
-    if (!taken.has(address) && !pools.some((pool) => address >= pool.start && address <= pool.end)) return formatIpv4(address);
-  }
-  throw new Error(`the lab subnet ${network.subnet} has no address left outside its pools and reservations for the check's probe; shrink a pool`);
 }

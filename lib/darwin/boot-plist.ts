@@ -3,9 +3,8 @@
  * passes the kernel) and `NBImageInfo.plist` (what a BSDP server such as Apple's bootpd or
  * BSDPy reads). Boot-args follow xnu's netboot.c root-path grammar.
  */
-import { createHash } from "node:crypto";
 import { build } from "plist";
-import { NBI_FILES, type BootImageConfig } from "../model";
+import { darwinImageIdentity, NBI_FILES, netbootImageName, NBI_ARCHITECTURES, type BootImageConfig } from "../model";
 
 export type DarwinImage = Extract<BootImageConfig, { kind: "darwin-nbi" }>;
 export type DarwinArch = DarwinImage["mkext"]["arch"];
@@ -42,11 +41,6 @@ export function renderBootPlist(kernelFlags: readonly string[], arch: DarwinArch
   });
 }
 
-/** A stable server-local BSDP index (1-4095) from the image name, so re-deploys keep the client's selection. */
-export function defaultImageIndex(name: string): number {
-  return 1 + (createHash("sha256").update(name).digest().readUInt16BE(0) % 4095);
-}
-
 export interface NbImageInfoInput {
   readonly image: DarwinImage;
   /** Root image file name relative to the .nbi folder. */
@@ -56,24 +50,28 @@ export interface NbImageInfoInput {
 /**
  * Apple's bootpd needs Index, Name, Type, BootFile and RootPath; BSDPy reads Description,
  * IsDefault and both SystemIdentifiers arrays without defaults, so they are always written.
+ * Index, Kind, IsInstall and the filter lists are the ones the lab's own BSDP responder uses.
  */
 export function nbImageInfo({ image, rootImageFile }: NbImageInfoInput): Record<string, string | number | boolean | string[]> {
+  const identity = darwinImageIdentity(image);
   return {
-    Index: image.index ?? defaultImageIndex(image.name),
-    Name: image.description ?? image.nbiName ?? image.name,
+    Index: identity.index,
+    Name: netbootImageName(image),
     Description: image.description ?? "",
     Type: image.protocol === "http" ? "HTTP" : "NFS",
     BootFile: NBI_FILES.booter,
     RootPath: rootImageFile,
-    Architectures: ["i386"],
-    Kind: 1,
+    Architectures: [...NBI_ARCHITECTURES],
+    Kind: identity.kind,
     IsEnabled: true,
     IsDefault: false,
-    IsInstall: /netinstall/i.test(rootImageFile),
+    IsInstall: identity.install,
     SupportsDiskless: false,
     Language: "Default",
-    EnabledSystemIdentifiers: [],
+    EnabledSystemIdentifiers: [...image.bsdp.enabledSystemIdentifiers],
     DisabledSystemIdentifiers: [],
+    ...(image.bsdp.enabledMacAddresses.length ? { EnabledMACAddresses: [...image.bsdp.enabledMacAddresses] } : {}),
+    ...(image.bsdp.disabledMacAddresses.length ? { DisabledMACAddresses: [...image.bsdp.disabledMacAddresses] } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
  * Structure and defaults live here; rules that relate fields to each other live in validate.ts.
  */
 import { z } from "zod";
+import { NETBOOT_IMAGE_KINDS, type NetbootImageKind } from "../bsdp/image-id";
 
 const name = z
   .string()
@@ -164,6 +165,21 @@ export const bootImageSchema = z.discriminatedUnion("kind", [
     /** NBImageInfo.plist `Index` (BSDP image id): 1-4095 server-local, 4096-65535 shared; default derived from the image name. */
     index: z.number().int().min(1).max(65535).optional(),
     mkext: mkextOptions.prefault({}),
+    /** How BSDP lists the image to Macs and which Macs may choose it (NBImageInfo.plist `Kind`, `IsInstall` and filter lists). */
+    bsdp: z
+      .strictObject({
+        /** `mac-os-x` (1), `mac-os-x-server` (2) or `diagnostics` (3: listed only to Macs that ask for it by attributes). */
+        kind: z.enum(Object.keys(NETBOOT_IMAGE_KINDS) as [NetbootImageKind, ...NetbootImageKind[]]).default("mac-os-x"),
+        /** A NetInstall image (the install bit of its ID); default: the root image's file name contains "NetInstall". */
+        install: z.boolean().optional(),
+        /** Mac models that may boot it (`EnabledSystemIdentifiers`, e.g. `MacPro3,1`); empty: every model. */
+        enabledSystemIdentifiers: z.array(z.string()).default([]),
+        /** Only these MACs may boot it (`EnabledMACAddresses`); empty: every MAC not disabled. */
+        enabledMacAddresses: z.array(z.string()).default([]),
+        /** These MACs may not (`DisabledMACAddresses`). */
+        disabledMacAddresses: z.array(z.string()).default([]),
+      })
+      .prefault({}),
   }),
 ]);
 
@@ -177,6 +193,16 @@ export const clientSchema = z.strictObject({
   bootImage: z.string(),
 });
 
+/** The lab's answers to Macs' Boot Service Discovery Protocol requests for its darwin-nbi images. */
+export const bsdpSchema = z.strictObject({
+  /** Answer BSDP (off: another NetBoot server on the network answers the Macs). */
+  enabled: z.boolean().default(true),
+  /** BSDP server priority, 0-65535: a Mac that hears several servers takes the highest's default image. */
+  serverPriority: z.number().int().min(0).max(65535).default(32768),
+  /** Name of the darwin-nbi image a Mac boots when it has not chosen one; default: the first darwin-nbi image. */
+  defaultImage: name.optional(),
+});
+
 export const labConfigSchema = z.strictObject({
   network: networkSchema,
   /**
@@ -188,6 +214,7 @@ export const labConfigSchema = z.strictObject({
   servers: serversSchema.prefault({}),
   bootImages: z.array(bootImageSchema).default([]),
   clients: z.array(clientSchema).default([]),
+  bsdp: bsdpSchema.prefault({}),
 });
 
 export type LabConfigInput = z.input<typeof labConfigSchema>;
@@ -196,5 +223,5 @@ export type BootImageConfig = LabConfig["bootImages"][number];
 export type ClientConfig = LabConfig["clients"][number];
 
 /** The stack-config keys the program reads, each under the `netboot-lab:` namespace. */
-export const CONFIG_KEYS = ["network", "mediaDir", "docker", "servers", "bootImages", "clients"] as const;
+export const CONFIG_KEYS = ["network", "mediaDir", "docker", "servers", "bootImages", "clients", "bsdp"] as const;
 export const CONFIG_NAMESPACE = "netboot-lab";

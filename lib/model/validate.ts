@@ -17,6 +17,7 @@ import {
   type Ipv4Subnet,
 } from "../net/ipv4";
 import { bootFilesFor, httpBaseUrl, type BootFileSet, type BootRequester } from "./boot-files";
+import { resolveBsdp, type BsdpModel } from "./bsdp";
 import { LabConfigError, type ConfigProblem } from "./errors";
 import {
   FIRMWARES,
@@ -87,6 +88,8 @@ export interface LabModel {
   readonly clients: readonly ClientModel[];
   /** Boot files and root path of each image, by image name. */
   readonly bootFileSets: Readonly<Record<string, BootFileSet>>;
+  /** What the lab answers Macs over BSDP: the darwin-nbi images with their IDs and filters. */
+  readonly bsdp: BsdpModel;
 }
 
 const DEFAULT_NIC: Record<Platform, NicModel> = { qemu: "qemu-e1000", fusion: "vmware-e1000" };
@@ -141,6 +144,7 @@ function resolve(config: LabConfig, report: Report): LabModel | undefined {
   const bootFileSets = Object.fromEntries(config.bootImages.map((image) => [image.name, bootFilesFor(image, served)]));
 
   const clients = resolveClients(config, network, imagesByName, bootFileSets, report);
+  const bsdp = resolveBsdp(config, bootFileSets, report);
   return {
     network: network.model,
     mediaDir: config.mediaDir,
@@ -149,6 +153,7 @@ function resolve(config: LabConfig, report: Report): LabModel | undefined {
     bootImages: config.bootImages,
     clients,
     bootFileSets,
+    bsdp,
   };
 }
 

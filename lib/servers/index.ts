@@ -1,4 +1,5 @@
 import type { LabModel } from "../model/validate";
+import { bsdpServer } from "./bsdp";
 import { dhcpdServer } from "./dhcpd";
 import { httpServer } from "./http";
 import { nfsServer } from "./nfs";
@@ -13,6 +14,7 @@ export function labServers(lab: LabModel): ServerContainerSpec[] {
   const { servers, network } = lab;
   return [
     dhcpdServer(lab),
+    ...(lab.bsdp.enabled ? [bsdpServer(lab)] : []),
     ...(servers.tftp.enabled ? [tftpServer(lab)] : []),
     ...(servers.nfs.enabled ? [nfsServer({ exportPath: servers.nfs.exportPath, clientSubnet: network.subnet, serverAddress: network.serverAddress })] : []),
     ...(servers.http.enabled ? [httpServer(lab)] : []),

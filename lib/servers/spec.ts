@@ -32,4 +32,9 @@ export interface ServerContainerSpec {
   readonly mounts: readonly { readonly volume: VolumeRole; readonly target: string; readonly readOnly: boolean }[];
   /** Why each capability and security option is needed (shown in docs and tests). */
   readonly why: string;
+  /**
+   * `cli`: runs from the image that carries Node.js and the bundled netboot-lab CLI (the
+   * builder image), for a daemon the CLI itself implements. Default: the server image.
+   */
+  readonly image?: "cli";
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { planChecks, probeAddress } from "../../lib/check/plan";
+import { planChecks } from "../../lib/check/plan";
+import { probeAddress } from "../../lib/model";
 import { checkReport, formatCheckReport } from "../../lib/check/report";
 import { nfsRootLocation, validateLab } from "../../lib/model";
 import { ipxeScriptFetches, renderIpxeScript } from "../../lib/pxe/ipxe";

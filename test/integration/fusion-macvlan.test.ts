@@ -4,9 +4,10 @@
  * the test creates, with a client namespace on it standing in for a bridged VMware guest).
  */
 import { randomBytes, randomInt } from "node:crypto";
+import { resolve } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { probeDhcp } from "../support/dhcp-clients";
+import { probeDhcp, routeBroadcastsThroughEth0 } from "../support/dhcp-clients";
 import { applyToDocker, type AppliedLab } from "../support/docker-apply";
 import { fusionMedia } from "../support/fake-media";
 import { createTestHost, type TestHost } from "../support/netns";
@@ -20,6 +21,7 @@ const segment = `nbtbr${id}`;
 const MAC_GUEST = "00:50:56:00:00:28";
 const labels = testCaseLabels(`fusion-${id}`);
 const media = fusionMedia();
+const CLI = resolve(__dirname, "..", "..", "bin", "netboot-lab.cjs");
 
 let lab: AppliedLab | undefined;
 const hosts: TestHost[] = [];
@@ -36,8 +38,9 @@ beforeAll(async () => {
       "netboot-lab:clients": [{ name: "snowleopard-server", platform: "fusion", mac: MAC_GUEST, ipv4: `${net}.40`, firmware: "efi-x64", nic: "vmware-e1000", bootImage: "snow-leopard" }],
     },
   });
+  // The server's containers, and the builder image its BSDP responder runs from.
   lab = await applyToDocker(
-    resources.filter((resource) => resource.parent === "nbl-fusion"),
+    resources.filter((resource) => resource.parent === "nbl-fusion" || resource.parent === "nbl-fusion-builder"),
     { labels, macvlanParents: [segment] },
   );
 }, 600_000);
@@ -56,6 +59,17 @@ describe("fusion: servers on a macvlan of the guests' network", () => {
     const reply = await probeDhcp(guest, { arch: "efi-bc", requestOptions: [1, 3, 67] });
     expect(reply).toMatchObject({ yiaddr: `${net}.40`, siaddr: server, file: "snow-leopard/NetBootSP0.nbi/i386/booter" });
     expect(reply?.options).toMatchObject({ "root-path": `nfs:${server}:/netboot:snow-leopard/NetBootSP0.nbi/NetInstall.dmg` });
+  });
+
+  it("answers the guest's BSDP LIST with the NetBoot image, on the macvlan too", async () => {
+    const guest = await createTestHost({ bridge: segment, mac: MAC_GUEST, address: `${net}.40/24` });
+    hosts.push(guest);
+    await routeBroadcastsThroughEth0(guest);
+    let result = await guest.run(process.execPath, [CLI, "bsdp", "list", "--interface", "eth0", "--json"], { reject: false });
+    // The responder may still be binding its sockets right after the containers start.
+    for (let attempt = 0; attempt < 5 && result.exitCode === 3; attempt++) result = await guest.run(process.execPath, [CLI, "bsdp", "list", "--interface", "eth0", "--json"], { reject: false });
+    expect(result.exitCode, String(result.stderr)).toBe(0);
+    expect(JSON.parse(String(result.stdout))).toMatchObject({ messageType: "LIST", serverIdentifier: server, images: [{ name: "Mac OS X 10.6 Server NetInstall", install: true }] });
   });
 
   it("serves TFTP and NFSv3 on that network", async () => {

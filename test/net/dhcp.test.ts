@@ -14,15 +14,7 @@ import {
   type ClientIdentity,
   type DhcpPacket,
 } from "../../lib/net/dhcp";
-
-/** Bytes written the way a packet dump shows them: "35 01 01", with `"text"` for ASCII runs. */
-function bytes(...parts: string[]): Buffer {
-  return Buffer.concat(
-    parts.flatMap((part) => part.match(/"[^"]*"|[0-9a-f]{2}/gi) ?? []).map((token) =>
-      token.startsWith('"') ? Buffer.from(token.slice(1, -1), "ascii") : Buffer.from(token, "hex"),
-    ),
-  );
-}
+import { bytes } from "../support/bytes";
 
 const COOKIE = bytes("63 82 53 63");
 const MAC = "52:54:00:12:34:56";

@@ -29,12 +29,15 @@ export interface DhcpTransport {
 export interface DhcpReceived {
   readonly packet: DhcpPacket;
   readonly from: string;
+  /** The datagram as it arrived. */
+  readonly bytes: Buffer;
 }
 
 /** Real clients resend about once a second; one lost broadcast must not look like a silent server. */
 export const RETRANSMIT_MS = 1000;
 
 const ANY_ADDRESS = "0.0.0.0";
+const LIMITED_BROADCAST = "255.255.255.255";
 
 /** Where the kernel sends 255.255.255.255 from an unbound socket; undefined when nowhere. */
 async function limitedBroadcastDevice(interfaceName: string): Promise<string | undefined> {
@@ -81,20 +84,20 @@ export async function inspectLink(interfaceName: string): Promise<DhcpLink> {
   );
 }
 
-async function bindClientPort(address: string): Promise<Socket> {
+async function bindClientPort(address: string, port: number): Promise<Socket> {
   const socket = createSocket({ type: "udp4", reuseAddr: true });
   await new Promise<void>((resolve, reject) => {
     socket.once("error", reject);
-    socket.bind({ port: DHCP_CLIENT_PORT, address }, () => {
+    socket.bind({ port, address }, () => {
       socket.off("error", reject);
       resolve();
     });
   }).catch((error: NodeJS.ErrnoException) => {
     socket.close();
-    if (error.code === "EACCES") throw new DhcpLinkError(`probe: binding UDP port ${DHCP_CLIENT_PORT} needs root (or CAP_NET_BIND_SERVICE); run it with sudo`, 1);
+    if (error.code === "EACCES") throw new DhcpLinkError(`probe: binding UDP port ${port} needs root (or CAP_NET_BIND_SERVICE); run it with sudo`, 1);
     if (error.code === "EADDRINUSE") {
       throw new DhcpLinkError(
-        `probe: UDP port ${DHCP_CLIENT_PORT} on ${address} is held by a DHCP client that does not share it; run the probe in a network namespace joined to the lab link`,
+        `probe: UDP port ${port} on ${address} is held by a program that does not share it; run the probe in a network namespace joined to the lab link`,
         1,
       );
     }
@@ -107,23 +110,27 @@ async function bindClientPort(address: string): Promise<Socket> {
 /**
  * UDP on the client port of a lab link. Replies are broadcast to 255.255.255.255:68, which only
  * a socket bound to 0.0.0.0 receives; a second socket bound to the interface's address pins the
- * outgoing interface.
+ * outgoing interface and receives replies unicast to that address. `clientPort` is where replies are expected: 68, or the reply port a BSDP
+ * client names (the Startup Disk pane asks from another port). `serverAddress` replaces the
+ * broadcast for a client that already knows its server and has an address of its own.
  */
-export async function openUdpTransport(link: DhcpLink): Promise<DhcpTransport> {
-  const receiver = await bindClientPort(ANY_ADDRESS);
+export async function openUdpTransport(link: DhcpLink, clientPort = DHCP_CLIENT_PORT, serverAddress = LIMITED_BROADCAST): Promise<DhcpTransport> {
+  const receiver = await bindClientPort(ANY_ADDRESS, clientPort);
   const sender =
     link.sendAddress === ANY_ADDRESS
       ? receiver
-      : await bindClientPort(link.sendAddress).catch((error: unknown) => {
+      : await bindClientPort(link.sendAddress, clientPort).catch((error: unknown) => {
           receiver.close();
           throw error;
         });
   return {
-    send: (bytes) => new Promise((resolve, reject) => sender.send(bytes, DHCP_SERVER_PORT, "255.255.255.255", (error) => (error ? reject(error) : resolve()))),
+    send: (bytes) => new Promise((resolve, reject) => sender.send(bytes, DHCP_SERVER_PORT, serverAddress, (error) => (error ? reject(error) : resolve()))),
+    // Broadcast replies reach the 0.0.0.0 socket, unicast ones (BSDP's, to ciaddr) the more specific one.
     listen(listener) {
       const onMessage = (message: Buffer, remote: { address: string }) => listener(message, remote.address);
-      receiver.on("message", onMessage);
-      return () => receiver.off("message", onMessage);
+      const sockets = sender === receiver ? [receiver] : [receiver, sender];
+      for (const socket of sockets) socket.on("message", onMessage);
+      return () => sockets.forEach((socket) => socket.off("message", onMessage));
     },
     close() {
       receiver.close();
@@ -132,8 +139,18 @@ export async function openUdpTransport(link: DhcpLink): Promise<DhcpTransport> {
   };
 }
 
-/** Sends `request`, resending every `retransmitMs`, until a reply to it arrives or `timeoutMs` passes (undefined). */
-export function exchange(transport: DhcpTransport, request: DhcpPacket, timeoutMs: number, retransmitMs = RETRANSMIT_MS): Promise<DhcpReceived | undefined> {
+/**
+ * Sends `request`, resending every `retransmitMs`, until a reply to it that `accept` takes
+ * arrives or `timeoutMs` passes (undefined). `accept` passes over other servers' answers to the
+ * same transaction, e.g. dhcpd's plain ACK to a Mac's BSDP INFORM.
+ */
+export function exchange(
+  transport: DhcpTransport,
+  request: DhcpPacket,
+  timeoutMs: number,
+  retransmitMs = RETRANSMIT_MS,
+  accept: (reply: DhcpPacket) => boolean = () => true,
+): Promise<DhcpReceived | undefined> {
   const bytes = encodeDhcpPacket(request);
   return new Promise((resolve, reject) => {
     const send = () => transport.send(bytes).catch((error: unknown) => finish(() => reject(error)));
@@ -145,7 +162,7 @@ export function exchange(transport: DhcpTransport, request: DhcpPacket, timeoutM
         if (error instanceof DhcpDecodeError) return; // not a BOOTP packet; port 68 is shared
         throw error;
       }
-      if (isReplyTo(request, packet)) finish(() => resolve({ packet, from }));
+      if (isReplyTo(request, packet) && accept(packet)) finish(() => resolve({ packet, from, bytes: message }));
     };
     const resend = setInterval(send, retransmitMs);
     const timeout = setTimeout(() => finish(() => resolve(undefined)), timeoutMs);

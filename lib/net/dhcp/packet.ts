@@ -148,6 +148,29 @@ function hasMagicCookie(bytesIn: Uint8Array): boolean {
   return bytesIn.length >= FIXED_LENGTH + 4 && MAGIC_COOKIE.every((byte, index) => bytesIn[FIXED_LENGTH + index] === byte);
 }
 
+function overloadOf(instances: readonly DhcpOption[] | undefined): number {
+  return instances?.find((option) => option.code === optionCode("dhcp-option-overload"))?.data[0] ?? 0;
+}
+
+/** Every option instance as it travels, in RFC 3396 order (options field, then file, then sname); undefined without the magic cookie. */
+function readOptionInstances(view: Buffer): DhcpOption[] | undefined {
+  if (!hasMagicCookie(view)) return undefined;
+  const instances = readOptionArea(view.subarray(FIXED_LENGTH + 4), "options field");
+  const overload = overloadOf(instances);
+  if (overload & 1) instances.push(...readOptionArea(view.subarray(108, 108 + FILE_LENGTH), "file field"));
+  if (overload & 2) instances.push(...readOptionArea(view.subarray(44, 44 + SNAME_LENGTH), "sname field"));
+  return instances;
+}
+
+/**
+ * The payload of each instance of option `code`, not joined: BSDP parses every instance of
+ * option 43 on its own (a sub-option never spans two), where RFC 3396 would join them.
+ */
+export function optionInstances(bytesIn: Uint8Array, code: number): Uint8Array[] {
+  const view = Buffer.from(bytesIn.buffer, bytesIn.byteOffset, bytesIn.length);
+  return (readOptionInstances(view) ?? []).filter((option) => option.code === code).map((option) => option.data);
+}
+
 export function decodeDhcpPacket(bytesIn: Uint8Array): DhcpPacket {
   if (bytesIn.length < FIXED_LENGTH) {
     throw new DhcpDecodeError(`packet is ${bytesIn.length} bytes; a BOOTP packet has at least ${FIXED_LENGTH}`);
@@ -160,16 +183,9 @@ export function decodeDhcpPacket(bytesIn: Uint8Array): DhcpPacket {
   const sname = view.subarray(44, 44 + SNAME_LENGTH);
   const file = view.subarray(108, 108 + FILE_LENGTH);
 
-  let options: DhcpOption[] | undefined;
-  let overload = 0;
-  if (hasMagicCookie(view)) {
-    const instances = readOptionArea(view.subarray(FIXED_LENGTH + 4), "options field");
-    overload = instances.find((option) => option.code === optionCode("dhcp-option-overload"))?.data[0] ?? 0;
-    // RFC 3396 order: the options field, then file, then sname.
-    if (overload & 1) instances.push(...readOptionArea(file, "file field"));
-    if (overload & 2) instances.push(...readOptionArea(sname, "sname field"));
-    options = concatenateInstances(instances);
-  }
+  const instances = readOptionInstances(view);
+  const options = instances && concatenateInstances(instances);
+  const overload = overloadOf(instances);
   const address = (offset: number) => decodeIpv4(view.subarray(offset, offset + 4));
   return {
     op: op === 1 ? "request" : "reply",

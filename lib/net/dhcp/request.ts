@@ -70,24 +70,32 @@ function messageOptions(identity: ClientIdentity, message: ClientMessage): reado
   ];
 }
 
-/** A client's request with the broadcast flag set, as a client without an address sends it. */
-export function clientRequest(identity: ClientIdentity, message: ClientMessage, xid: number): DhcpPacket {
+/**
+ * A BOOTREQUEST from `mac` with `options`. A client without an address (no `ciaddr`) sets the
+ * broadcast flag, or it could not receive the reply; one with an address gets it unicast.
+ */
+export function bootRequest(fields: { readonly mac: string; readonly xid: number; readonly ciaddr?: string; readonly options?: readonly DhcpOption[] }): DhcpPacket {
   return {
     op: "request",
     htype: HTYPE_ETHERNET,
     hops: 0,
-    xid,
+    xid: fields.xid,
     secs: 0,
-    broadcast: true,
-    ciaddr: "0.0.0.0",
+    broadcast: fields.ciaddr === undefined,
+    ciaddr: fields.ciaddr ?? "0.0.0.0",
     yiaddr: "0.0.0.0",
     siaddr: "0.0.0.0",
     giaddr: "0.0.0.0",
-    chaddr: formatHex(hardwareAddressBytes(identity.mac)),
+    chaddr: formatHex(hardwareAddressBytes(fields.mac)),
     sname: "",
     file: "",
-    options: messageOptions(identity, message),
+    options: fields.options,
   };
+}
+
+/** A client's request with the broadcast flag set, as a client without an address sends it. */
+export function clientRequest(identity: ClientIdentity, message: ClientMessage, xid: number): DhcpPacket {
+  return bootRequest({ mac: identity.mac, xid, options: messageOptions(identity, message) });
 }
 
 /** True when `reply` answers `request`: a reply with the same transaction id for the same hardware address. */
