@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { parse } from "plist";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { BUILD_RECORD_FILE } from "../../lib/boot-image/build-record";
 import { readMkext } from "../../lib/darwin";
 import { BOOTED_MARKER } from "../../lib/pxe";
 import { applyToDocker, type AppliedLab } from "../support/docker-apply";
@@ -90,7 +91,7 @@ describe("build containers", () => {
 
 describe("the boot tree the servers serve", () => {
   test("iPXE image: undionly.kpxe, ipxe.efi, boot.ipxe, Debian's kernel and our initrd", () => {
-    expect(readdirSync(join(tree, "linux-ipxe")).sort()).toEqual(["boot.ipxe", "initrd.img", "ipxe.efi", "undionly.kpxe", "vmlinuz"]);
+    expect(readdirSync(join(tree, "linux-ipxe")).sort()).toEqual([BUILD_RECORD_FILE, "boot.ipxe", "initrd.img", "ipxe.efi", "undionly.kpxe", "vmlinuz"]);
     expect(readFileSync(join(tree, "linux-ipxe", "vmlinuz")).subarray(0x202, 0x206).toString("latin1")).toBe("HdrS");
   });
 
