@@ -7,7 +7,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { BootImage, BootImageBuilder, BootImagePlanError, planLabPayloads } from "./components/boot-image";
 import { NetbootServer } from "./components/netboot-server";
-import { CONFIG_NAMESPACE, LabConfigError, labConfigFrom, validateLab } from "./lib/model";
+import { CONFIG_NAMESPACE, LabConfigError, labConfigFromEngine, validateLab } from "./lib/model";
 
 const stack = pulumi.getStack();
 
@@ -22,8 +22,8 @@ function explained<T>(read: () => T): T {
 }
 
 const config = new pulumi.Config(CONFIG_NAMESPACE);
-// Structured keys arrive as JSON; `mediaDir` is a plain string.
-const lab = explained(() => validateLab(labConfigFrom((key) => (key === "mediaDir" ? config.get(key) : config.getObject(key))), `stacks/Pulumi.${stack}.yaml`));
+// Read as `netboot-lab render` reads the stack file: structured keys as JSON, `mediaDir` as text.
+const lab = explained(() => validateLab(labConfigFromEngine((key) => config.get(key), `stacks/Pulumi.${stack}.yaml`), `stacks/Pulumi.${stack}.yaml`));
 // Every boot image is planned before anything is declared: a missing file from the user's media,
 // or a client NIC without a driver in its image, stops the preview here.
 const bootImagePlans = explained(() => planLabPayloads(lab, lab.mediaDir));
