@@ -47,6 +47,7 @@ const bootImageResources = lab.bootImages.map(
         plan: bootImagePlans[image.name],
         bootTreeVolume: server.bootTreeVolume,
         builderImage: builder.imageName,
+        dockerHost: lab.docker.host,
       },
       { providers },
     ),

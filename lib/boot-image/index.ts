@@ -2,3 +2,4 @@ export * from "./build";
 export * from "./plan";
 export * from "./spec";
 export * from "./toolchain";
+export * from "./file-hashes";
