@@ -101,6 +101,7 @@ describe("a 2 GiB root image on the local engine", () => {
     const builderPeak = Number(/builder peak memory: (\d+) MiB/.exec(String(built.outs.buildLog))?.[1]);
 
     expect(links).toBe("2");
+    console.info(`[media] builder peak RSS while building the image with the 2 GiB root image: ${builderPeak} MiB`);
     expect(builderPeak).toBeGreaterThan(0);
     expect(builderPeak).toBeLessThanOrEqual(MEMORY_BOUND_MIB);
   });
