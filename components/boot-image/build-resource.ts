@@ -4,24 +4,17 @@
  * never held in memory), deleted by removing the image's folder from the tree.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { bootImageBuildProvider, type GeneratedInput, type MediaInput } from "./build-provider";
+import { bootImageBuildProvider, type BootImageBuildInputs } from "./build-provider";
 
-export interface BootImageBuildArgs {
-  /** Docker host the builder runs on (`ssh://user@host`); default DOCKER_HOST, else the local engine, as the docker provider. */
+/** BootImageBuildInputs (documented there), with what other resources provide as Inputs. */
+export interface BootImageBuildArgs extends Omit<BootImageBuildInputs, "dockerHost" | "sshOptions" | "builderImage" | "bootTreeVolume" | "labels"> {
+  /** Default: DOCKER_HOST, else the local engine, as for the docker provider. */
   readonly dockerHost?: pulumi.Input<string | undefined>;
-  /** Extra `ssh` arguments for an ssh:// host. Default: none (your ssh config applies, as for the docker CLI). */
+  /** Default: none (your ssh config applies, as for the docker CLI). */
   readonly sshOptions?: pulumi.Input<string[]>;
   readonly builderImage: pulumi.Input<string>;
   readonly bootTreeVolume: pulumi.Input<string>;
-  /** Where the builder mounts the volume. */
-  readonly bootTreePath: string;
-  /** The image's folder in the tree. */
-  readonly imageName: string;
-  readonly command: readonly string[];
-  readonly media: readonly MediaInput[];
-  readonly generated: readonly GeneratedInput[];
-  readonly contentHash: string;
-  /** Labels of the builder's one-shot containers. Default: none. */
+  /** Default: none. */
   readonly labels?: Readonly<Record<string, string>>;
 }
 

@@ -4,27 +4,23 @@
  * on the engine, so this file is not part of the main suite: `npm run test:faults` runs it on
  * its own, after the main suite, with no other test file in parallel (vitest.faults.config.mts).
  */
-import { createHash, randomBytes, randomInt } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probeDhcp } from "../support/dhcp-clients";
-import { applyToDocker, type AppliedLab } from "../support/docker-apply";
+import { labPlacement, startLabServers, type LabServers } from "../support/lab-servers";
 import { createTestHost, type TestHost } from "../support/netns";
-import { PROJECT_DIR, runStack } from "../support/pulumi-harness";
-import { dockerObjectsOf, testCaseLabels } from "../support/test-run";
+import { PROJECT_DIR } from "../support/pulumi-harness";
+import { dockerObjectsOf } from "../support/test-run";
 
-const id = randomBytes(3).toString("hex");
-const net = `10.216.${randomInt(0, 256)}`;
-const server = `${net}.2`;
-const bridge = `nbtbr${id}`;
-const prefix = `nbt${id}`;
+const placement = labPlacement("engine-restart", 216);
+const { net, server, bridge, prefix, labels } = placement;
 const RESERVED_MAC = "52:54:00:60:00:10";
-const labels = testCaseLabels(`engine-restart-${id}`);
 const LOADER = randomBytes(200_000);
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
-let lab: AppliedLab | undefined;
+let lab: LabServers | undefined;
 const hosts: TestHost[] = [];
 
 /** Restarts the engine the way the machine runs it: systemd's unit, or scripts/start-dockerd.sh's nohup dockerd. */
@@ -51,24 +47,13 @@ async function eventually<T>(what: string, attempt: () => Promise<T | undefined>
 }
 
 beforeAll(async () => {
-  const { resources } = await runStack("kvm", {
-    configOverrides: {
-      "netboot-lab:network": { subnet: `${net}.0/24`, serverAddress: server, bridge, pools: [{ start: `${net}.100`, end: `${net}.120` }] },
-      "netboot-lab:docker": { baseImage: process.env.NETBOOT_LAB_BASE_IMAGE ?? "local/debian:bookworm", namePrefix: prefix },
-      "netboot-lab:bootImages": [{ name: "linux", kind: "ipxe" }],
-      "netboot-lab:clients": [{ name: "reserved", mac: RESERVED_MAC, ipv4: `${net}.10`, bootImage: "linux" }],
-    },
-  });
-  const serverResources = resources.filter((resource) => resource.parent === "nbl-kvm");
-  const imageName = String(serverResources.find((resource) => resource.type === "docker:index/image:Image")?.inputs.imageName);
-  lab = await applyToDocker(serverResources, { labels });
-  const labelArgs = Object.entries(labels).flatMap(([key, value]) => ["--label", `${key}=${value}`]);
-  await execa("docker", ["run", "--rm", "-i", ...labelArgs, "-v", `${prefix}-boot-tree:/v`, "--entrypoint", "sh", imageName, "-c", "mkdir -p /v/linux && cat > /v/linux/undionly.kpxe && chmod -R a+rX /v"], { input: LOADER });
+  lab = await startLabServers(placement, [{ name: "reserved", mac: RESERVED_MAC, ipv4: `${net}.10`, bootImage: "linux" }], [{ name: "linux", kind: "ipxe" }]);
+  await lab.inVolume(`${prefix}-boot-tree`, "mkdir -p /v/linux && cat > /v/linux/undionly.kpxe && chmod -R a+rX /v", LOADER);
 }, 600_000);
 
 afterAll(async () => {
   for (const created of hosts) await created.destroy();
-  await lab?.teardown();
+  await lab?.applied.teardown();
 });
 
 describe("after a Docker engine restart", () => {
@@ -93,7 +78,7 @@ describe("after a Docker engine restart", () => {
 describe("teardown", () => {
   it("leaves nothing behind", async () => {
     for (const created of hosts.splice(0)) await created.destroy();
-    await lab?.teardown();
+    await lab?.applied.teardown();
     expect(await dockerObjectsOf(labels)).toEqual([]);
   });
 });

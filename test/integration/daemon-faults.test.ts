@@ -7,29 +7,24 @@
  * file byte for byte; dhcpd's leases survive on their volume. (`docker kill` and `docker stop`
  * are deliberate stops, which the restart policy respects: see the README.)
  */
-import { createHash, randomBytes, randomInt } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { execa } from "execa";
 import { load } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probeDhcp } from "../support/dhcp-clients";
-import { applyToDocker, type AppliedLab } from "../support/docker-apply";
+import { labPlacement, startLabServers, type LabServers } from "../support/lab-servers";
 import { createTestHost, type TestHost } from "../support/netns";
-import { PROJECT_DIR, runStack } from "../support/pulumi-harness";
-import { dockerObjectsOf, testCaseLabels } from "../support/test-run";
+import { PROJECT_DIR } from "../support/pulumi-harness";
+import { dockerObjectsOf } from "../support/test-run";
 
-const id = randomBytes(3).toString("hex");
-const net = `10.215.${randomInt(0, 256)}`;
-const server = `${net}.2`;
-const bridge = `nbtbr${id}`;
-const prefix = `nbt${id}`;
+const placement = labPlacement("faults", 215);
+const { net, server, bridge, prefix, labels } = placement;
 const POOLED_MAC = "52:54:00:5f:00:11";
-const labels = testCaseLabels(`faults-${id}`);
 const PAYLOAD = randomBytes(40 * 1024 * 1024);
 const PAYLOAD_SHA = createHash("sha256").update(PAYLOAD).digest("hex");
 
-let lab: AppliedLab | undefined;
-let imageName = "";
+let lab: LabServers | undefined;
 const hosts: TestHost[] = [];
 let client: TestHost;
 
@@ -73,26 +68,15 @@ async function fetchSha(pipeline: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  const { resources } = await runStack("kvm", {
-    configOverrides: {
-      "netboot-lab:network": { subnet: `${net}.0/24`, serverAddress: server, bridge, pools: [{ start: `${net}.100`, end: `${net}.120` }] },
-      "netboot-lab:docker": { baseImage: process.env.NETBOOT_LAB_BASE_IMAGE ?? "local/debian:bookworm", namePrefix: prefix },
-      "netboot-lab:bootImages": [{ name: "linux", kind: "ipxe", nfsRoot: true }],
-      "netboot-lab:clients": [{ name: "pooled", mac: POOLED_MAC, bootImage: "linux" }],
-    },
-  });
-  const serverResources = resources.filter((resource) => resource.parent === "nbl-kvm");
-  imageName = String(serverResources.find((resource) => resource.type === "docker:index/image:Image")?.inputs.imageName);
-  lab = await applyToDocker(serverResources, { labels });
-  const labelArgs = Object.entries(labels).flatMap(([key, value]) => ["--label", `${key}=${value}`]);
-  await execa("docker", ["run", "--rm", "-i", ...labelArgs, "-v", `${prefix}-boot-tree:/v`, "--entrypoint", "sh", imageName, "-c", "mkdir -p /v/linux/root && cat > /v/linux/root/payload.bin && chmod -R a+rX /v"], { input: PAYLOAD });
+  lab = await startLabServers(placement, [{ name: "pooled", mac: POOLED_MAC, bootImage: "linux" }]);
+  await lab.inVolume(`${prefix}-boot-tree`, "mkdir -p /v/linux/root && cat > /v/linux/root/payload.bin && chmod -R a+rX /v", PAYLOAD);
   client = await createTestHost({ bridge, address: `${net}.50/24` });
   hosts.push(client);
 }, 600_000);
 
 afterAll(async () => {
   for (const created of hosts) await created.destroy();
-  await lab?.teardown();
+  await lab?.applied.teardown();
 });
 
 describe("every daemon container is declared to come back by itself", () => {
@@ -143,8 +127,7 @@ describe("a daemon killed during a transfer", () => {
     expect(before?.yiaddr).toMatch(new RegExp(`^${net.replace(/\./g, "\\.")}\\.`));
 
     await crashAndWaitForRestart(`${prefix}-dhcpd`);
-    const labelArgs = Object.entries(labels).flatMap(([key, value]) => ["--label", `${key}=${value}`]);
-    expect(await docker("run", "--rm", ...labelArgs, "-v", `${prefix}-leases:/v:ro`, "--entrypoint", "cat", imageName, "/v/dhcpd.leases")).toContain(`hardware ethernet ${POOLED_MAC};`);
+    expect(await lab!.inVolume(`${prefix}-leases`, "cat /v/dhcpd.leases")).toContain(`hardware ethernet ${POOLED_MAC};`);
 
     let after;
     for (let attempt = 0; attempt < 10 && !after; attempt += 1) after = await probeDhcp(pooled, { clientId: null, timeoutMs: 3000 });
@@ -155,7 +138,7 @@ describe("a daemon killed during a transfer", () => {
 describe("teardown", () => {
   it("leaves nothing behind", async () => {
     for (const created of hosts.splice(0)) await created.destroy();
-    await lab?.teardown();
+    await lab?.applied.teardown();
     expect(await dockerObjectsOf(labels)).toEqual([]);
   });
 });
