@@ -10,7 +10,7 @@ import { NetbootServer } from "./components/netboot-server";
 import { UserError } from "./lib/errors";
 import { formatImageId } from "./lib/bsdp/image-id";
 import { labNamePrefix } from "./lib/lab-names";
-import { CONFIG_NAMESPACE, labConfigFrom, validateLab } from "./lib/model";
+import { CONFIG_NAMESPACE, labConfigFromEngine, validateLab } from "./lib/model";
 
 const stack = pulumi.getStack();
 
@@ -25,8 +25,8 @@ function explained<T>(read: () => T): T {
 }
 
 const config = new pulumi.Config(CONFIG_NAMESPACE);
-// Structured keys arrive as JSON; `mediaDir` is a plain string.
-const lab = explained(() => validateLab(labConfigFrom((key) => (key === "mediaDir" ? config.get(key) : config.getObject(key))), `stacks/Pulumi.${stack}.yaml`));
+// Read as `netboot-lab render` reads the stack file: structured keys as JSON, `mediaDir` as text.
+const lab = explained(() => validateLab(labConfigFromEngine((key) => config.get(key), `stacks/Pulumi.${stack}.yaml`), `stacks/Pulumi.${stack}.yaml`));
 // Every boot image is planned before anything is declared: a missing file from the user's media,
 // or a client NIC without a driver in its image, stops the preview here.
 const bootImagePlans = explained(() => planLabPayloads(lab, lab.mediaDir));
@@ -55,6 +55,7 @@ const bootImageResources = lab.bootImages.map(
         plan: bootImagePlans[image.name],
         bootTreeVolume: server.bootTreeVolume,
         builderImage: builder.imageName,
+        dockerHost: lab.docker.host,
       },
       { providers },
     ),

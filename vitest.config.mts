@@ -1,10 +1,12 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
     // Pulumi's closure serialization needs real processes, not worker threads.
     pool: "forks",
     include: ["test/**/*.test.ts"],
+    // They restart the Docker engine: `npm run test:faults` runs them alone, after this suite.
+    exclude: [...configDefaults.exclude, "test/faults/**"],
     testTimeout: 120_000,
     hookTimeout: 300_000,
     globalSetup: ["test/global-setup.ts"],

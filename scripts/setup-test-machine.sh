@@ -12,6 +12,7 @@ PACKAGES=(
   qemu-system-x86 ipxe-qemu ipxe ovmf grub-efi-amd64-bin grub-pc-bin pxelinux syslinux-common syslinux-efi
   busybox-static cpio
   time gzip
+  openssh-server openssh-client dnsmasq-base
 )
 
 missing=()

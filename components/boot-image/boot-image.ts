@@ -6,15 +6,19 @@
  * a Darwin image's mkext is built and checked against the NIC of every client that boots it,
  * so a missing network driver fails `pulumi preview` instead of stalling a VM at "finding root".
  *
- * User files reach the container as `uploads` (the Docker API's archive upload), not bind
- * mounts: that works the same on a remote Docker host (`ssh://user@host`), where a path on the
- * machine running Pulumi does not exist. The provider reads each uploaded file into memory,
- * so a multi-gigabyte root image needs that much free memory while it is uploaded.
+ * User files reach the boot-tree volume through the Docker API's archive upload (what `docker
+ * cp` does), not bind mounts: that works the same on a remote Docker host (`ssh://user@host`),
+ * where a path on the machine running Pulumi does not exist. They are streamed from disk (see
+ * build-provider.ts), so an 8 GiB root image needs no more memory than a kernel, and a file
+ * already in the volume is not sent again. The build is its own resource (BootImageBuild):
+ * removing or renaming the image removes its folder from the tree, and a failed build is not
+ * recorded, so the next `pulumi up` runs it again.
  */
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { BootFileSet, BootImageConfig, BootRequester } from "../../lib/model";
 import { BUILDER_PATHS, planPayload, type ImageClient, type NicCheckReport, type PayloadPlan } from "../../lib/boot-image";
+import { BootImageBuild } from "./build-resource";
+import type { GeneratedInput } from "./build-provider";
 import { BootImageBuilder } from "./builder";
 import { DEFAULT_CACHE_DIR, cacheFile } from "../../lib/boot-image/upload-cache";
 
@@ -54,6 +58,11 @@ export interface BootImageArgs {
   readonly plan?: PayloadPlan;
   /** Folder for generated files (the mkexts, the builder's build context). Default: `<os tmpdir>/netboot-lab-cache`. */
   readonly cacheDir?: string;
+  /**
+   * Docker host of the boot-tree volume (`netboot-lab:docker.host`, e.g. `ssh://user@host`), where
+   * the build runs. Default: DOCKER_HOST, else the local engine, as for the docker provider.
+   */
+  readonly dockerHost?: string;
 }
 
 export class BootImage extends pulumi.ComponentResource {
@@ -67,7 +76,7 @@ export class BootImage extends pulumi.ComponentResource {
   public readonly nicChecks: pulumi.Output<NicCheckReport[]>;
   /** sha256 over the payload spec and every input file: the build reruns exactly when it changes. */
   public readonly contentHash: pulumi.Output<string>;
-  /** Output of the builder container; resolving it fails the update when the build failed. */
+  /** Output of the builder container (a failed build fails the update instead). */
   public readonly buildLog: pulumi.Output<string>;
 
   constructor(name: string, args: BootImageArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -76,25 +85,19 @@ export class BootImage extends pulumi.ComponentResource {
     super("netboot-lab:index:BootImage", name, {}, opts);
 
     const builderImage = args.builderImage ?? new BootImageBuilder(`${name}-builder`, { baseImage: args.baseImage, cacheDir: args.cacheDir }, { parent: this }).imageName;
-    const container = new docker.Container(
+    const build = new BootImageBuild(
       `${name}-build`,
       {
-        image: builderImage,
+        dockerHost: args.dockerHost,
+        builderImage,
+        bootTreeVolume: args.bootTreeVolume,
+        bootTreePath: BUILDER_PATHS.bootTree,
+        imageName: args.image.name,
         command: ["payload", "build", "--spec", BUILDER_PATHS.spec, "--out", BUILDER_PATHS.bootTree],
-        mounts: [{ type: "volume", source: args.bootTreeVolume, target: BUILDER_PATHS.bootTree }],
-        uploads: buildUploads(plan, args.cacheDir ?? DEFAULT_CACHE_DIR),
-        // The build needs no network (loaders, kernel and busybox come from the builder image)
-        // and no capability: it only writes files into the volume as root.
-        networkMode: "none",
-        capabilities: { drops: ["ALL"] },
-        // One shot: wait for the exit, keep the output; the exit code is checked below.
-        attach: true,
-        logs: true,
-        mustRun: false,
-        labels: [
-          { label: BOOT_IMAGE_LABEL, value: args.image.name },
-          { label: CONTENT_HASH_LABEL, value: plan.contentHash },
-        ],
+        media: plan.userFiles.map(({ localPath, containerPath, sha256, size }) => ({ localPath, containerPath, sha256, size })),
+        generated: generatedInputs(plan, args.cacheDir ?? DEFAULT_CACHE_DIR),
+        contentHash: plan.contentHash,
+        labels: { [BOOT_IMAGE_LABEL]: args.image.name, [CONTENT_HASH_LABEL]: plan.contentHash },
       },
       { parent: this },
     );
@@ -104,17 +107,7 @@ export class BootImage extends pulumi.ComponentResource {
     this.kexts = pulumi.output([...plan.kexts]);
     this.nicChecks = pulumi.output([...plan.nicChecks]);
     this.contentHash = pulumi.output(plan.contentHash);
-    this.buildLog = pulumi.all([container.exitCode, container.containerLogs]).apply(([exitCode, log]) => {
-      // The provider records a one-shot container's exit code without failing; a failed build must fail the update.
-      if (exitCode !== undefined && exitCode !== null && exitCode !== 0) {
-        throw new pulumi.ResourceError(
-          `building boot image "${args.image.name}" failed in the builder container (exit code ${exitCode}):\n${log ?? "(no output)"}\n` +
-            `Fix the cause and run \`pulumi up\` again; the build reruns when an input changes (or force it: pulumi up --replace <urn of ${name}-build>).`,
-          container,
-        );
-      }
-      return log ?? "";
-    });
+    this.buildLog = build.buildLog;
     this.registerOutputs({
       bootFiles: this.bootFiles,
       rootPath: this.rootPath,
@@ -126,14 +119,10 @@ export class BootImage extends pulumi.ComponentResource {
   }
 }
 
-function buildUploads(plan: PayloadPlan, cacheDir: string): docker.types.input.ContainerUpload[] {
+/** The spec (as text) and the mkexts (from the cache folder, so their bytes stay out of the stack's state). */
+function generatedInputs(plan: PayloadPlan, cacheDir: string): GeneratedInput[] {
   return [
-    { file: BUILDER_PATHS.spec, content: plan.specText },
-    ...plan.userFiles.map((upload) => ({ file: upload.containerPath, source: upload.localPath, sourceHash: upload.sha256 })),
-    ...plan.generated.map((upload) => ({
-      file: upload.containerPath,
-      source: cacheFile(cacheDir, upload.sha256, ".mkext", upload.content),
-      sourceHash: upload.sha256,
-    })),
+    { containerPath: BUILDER_PATHS.spec, content: plan.specText },
+    ...plan.generated.map((upload) => ({ containerPath: upload.containerPath, localPath: cacheFile(cacheDir, upload.sha256, ".mkext", upload.content) })),
   ];
 }

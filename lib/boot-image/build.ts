@@ -4,8 +4,9 @@
  * in at the end, so the servers never serve a half-written image and a failed build leaves
  * the previous one in place.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
+import { linkOrCopy } from "../files";
 import { writeNbi } from "../darwin/nbi";
 import { UserError } from "../errors";
 import type { DarwinArch, DarwinImage } from "../darwin/boot-plist";
@@ -14,8 +15,8 @@ import { isLinuxLoaderImage } from "../pxe/linux";
 import { withNetbsdConsole, type NetbsdImage } from "../pxe/netbsd";
 import { writeBuildRecord } from "./build-record";
 import { writeLinuxPayload } from "./linux-payload";
-import { buildDarwinMkexts } from "./plan";
-import type { PayloadSpec } from "./spec";
+import { buildDarwinMkexts, userFilePaths } from "./plan";
+import { MEDIA_FOLDER, type PayloadSpec } from "./spec";
 import { DEBIAN_TOOLCHAIN, type Toolchain } from "./toolchain";
 
 export interface PayloadBuildResult {
@@ -34,8 +35,7 @@ function writeNetbsdPayload(image: NetbsdImage, bootFiles: BootFileSet, treeDir:
   writeFileSync(target, image.serialConsole ? withNetbsdConsole(pxeboot, "com0", image.pxeboot) : pxeboot);
   // pxeboot loads its kernel over TFTP (`tftp:<image>/netbsd`) or from the NFS root path, where the kernel also mounts its root.
   for (const kernelTarget of [join(treeDir, image.name, NETBSD_FILES.kernel), join(treeDir, image.name, NFS_ROOT_DIR, NETBSD_FILES.kernel)]) {
-    mkdirSync(dirname(kernelTarget), { recursive: true });
-    copyFileSync(image.kernel, kernelTarget);
+    linkOrCopy(image.kernel, kernelTarget);
   }
   return [image.serialConsole ? "pxeboot: console set to com0 (installboot -e -o console=com0)" : "pxeboot: console unchanged"];
 }
@@ -87,11 +87,48 @@ function swapIntoPlace(stagingDir: string, bootTree: string, name: string): void
   renameSync(join(stagingDir, name), target);
 }
 
-export function buildPayload(spec: PayloadSpec, bootTree: string, toolchain: Toolchain = DEBIAN_TOOLCHAIN): PayloadBuildResult {
-  const { image } = spec;
+function requireBootTree(bootTree: string): void {
   if (!existsSync(bootTree) || !statSync(bootTree).isDirectory()) {
     throw new UserError(`boot tree ${bootTree} is not a folder; mount the boot-tree volume there (docker run -v VOLUME:${bootTree})`);
   }
+}
+
+/** An image name as a single folder name: the schema allows nothing else, and removal must never reach outside the tree. */
+function requireFolderName(name: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) || name === MEDIA_FOLDER) throw new Error(`"${name}" is not a boot image name (letters, digits, ".", "_", "-")`);
+}
+
+/**
+ * After a build: the image's uploaded media no longer named by its spec go, and the media
+ * folder stays readable by root only (the servers run as nobody / www-data and must not serve it).
+ */
+function pruneMedia(spec: PayloadSpec, bootTree: string): string[] {
+  const mediaRoot = join(bootTree, MEDIA_FOLDER);
+  const imageMedia = join(mediaRoot, spec.image.name);
+  if (!existsSync(imageMedia)) return [];
+  chmodSync(mediaRoot, 0o700);
+  const inUse = new Set(userFilePaths(spec.image).map((path) => relative(imageMedia, path).split("/")[0]!));
+  const unused = readdirSync(imageMedia).filter((entry) => !inUse.has(entry));
+  for (const entry of unused) rmSync(join(imageMedia, entry), { recursive: true, force: true });
+  return unused;
+}
+
+/**
+ * Removes an image from the boot tree: its folder and its uploaded media. What the BootImage
+ * build resource runs when the image leaves the stack or is renamed, so no stale files are served.
+ */
+export function removePayload(name: string, bootTree: string): string[] {
+  requireBootTree(bootTree);
+  requireFolderName(name);
+  const removed = [join(bootTree, name), join(bootTree, MEDIA_FOLDER, name)].filter((path) => existsSync(path));
+  for (const path of removed) rmSync(path, { recursive: true, force: true });
+  return removed.map((path) => relative(bootTree, path));
+}
+
+export function buildPayload(spec: PayloadSpec, bootTree: string, toolchain: Toolchain = DEBIAN_TOOLCHAIN): PayloadBuildResult {
+  const { image } = spec;
+  requireBootTree(bootTree);
+  requireFolderName(image.name);
   const stagingDir = mkdtempSync(join(bootTree, `.building-${image.name}-`));
   try {
     mkdirSync(join(stagingDir, image.name));
@@ -108,7 +145,8 @@ export function buildPayload(spec: PayloadSpec, bootTree: string, toolchain: Too
     const files = listFiles(join(stagingDir, image.name), stagingDir).sort();
     writeBuildRecord(stagingDir, image.name, files);
     swapIntoPlace(stagingDir, bootTree, image.name);
-    return { files, notes };
+    const pruned = pruneMedia(spec, bootTree);
+    return { files, notes: [...notes, ...(pruned.length ? [`media no longer used, removed: ${pruned.join(", ")}`] : [])] };
   } finally {
     rmSync(stagingDir, { recursive: true, force: true });
   }

@@ -1,6 +1,7 @@
 /** Builds the Linux kernel + initrd pair and each loader's files for ipxe, grub and pxelinux images. */
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { linkOrCopy } from "../files";
 import { dirname, join } from "node:path";
 import { GRUB_FILES, IPXE_FILES, LINUX_INITRD_FILE, LINUX_KERNEL_FILE, NFS_ROOT_DIR, PXELINUX_FILES, type BootFileSet } from "../model";
 import { renderGrubConfig, grubSubdirectory } from "../pxe/grub";
@@ -13,11 +14,6 @@ import { kernelPath, newestKernelVersion, type Toolchain } from "./toolchain";
 function write(path: string, content: string | Buffer): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, content);
-}
-
-function copy(source: string, target: string): void {
-  mkdirSync(dirname(target), { recursive: true });
-  copyFileSync(source, target);
 }
 
 function readOptional(path: string): string {
@@ -42,9 +38,9 @@ function defaultInitramfs(imageName: string, toolchain: Toolchain, version: stri
 function writeKernelAndInitrd(image: LinuxLoaderImage, imageDir: string, toolchain: Toolchain): string[] {
   const notes: string[] = [];
   const version = image.linux.kernel ? undefined : newestKernelVersion(toolchain.kernelDir);
-  copy(image.linux.kernel ?? kernelPath(toolchain, version!), join(imageDir, LINUX_KERNEL_FILE));
+  linkOrCopy(image.linux.kernel ?? kernelPath(toolchain, version!), join(imageDir, LINUX_KERNEL_FILE));
   if (image.linux.initrd) {
-    copy(image.linux.initrd, join(imageDir, LINUX_INITRD_FILE));
+    linkOrCopy(image.linux.initrd, join(imageDir, LINUX_INITRD_FILE));
   } else {
     write(join(imageDir, LINUX_INITRD_FILE), defaultInitramfs(image.name, toolchain, version));
     notes.push(
@@ -64,8 +60,8 @@ function writeNfsRoot(image: LinuxLoaderImage, imageDir: string): void {
 function writeLoader(image: LinuxLoaderImage, bootFiles: BootFileSet, treeDir: string, imageDir: string, toolchain: Toolchain): void {
   switch (image.kind) {
     case "ipxe":
-      copy(join(toolchain.ipxeDir, IPXE_FILES.bios), join(imageDir, IPXE_FILES.bios));
-      copy(join(toolchain.ipxeDir, IPXE_FILES.efiX64), join(imageDir, IPXE_FILES.efiX64));
+      linkOrCopy(join(toolchain.ipxeDir, IPXE_FILES.bios), join(imageDir, IPXE_FILES.bios));
+      linkOrCopy(join(toolchain.ipxeDir, IPXE_FILES.efiX64), join(imageDir, IPXE_FILES.efiX64));
       write(join(imageDir, IPXE_FILES.script), renderIpxeScript(image, bootFiles));
       return;
     case "grub": {
@@ -76,12 +72,12 @@ function writeLoader(image: LinuxLoaderImage, bootFiles: BootFileSet, treeDir: s
     }
     case "pxelinux": {
       const config = renderPxelinuxConfig(image, bootFiles);
-      copy(toolchain.pxelinux, join(imageDir, PXELINUX_FILES.bios));
-      copy(join(toolchain.syslinuxBiosModules, PXELINUX_FILES.biosModule), join(imageDir, PXELINUX_FILES.biosModule));
+      linkOrCopy(toolchain.pxelinux, join(imageDir, PXELINUX_FILES.bios));
+      linkOrCopy(join(toolchain.syslinuxBiosModules, PXELINUX_FILES.biosModule), join(imageDir, PXELINUX_FILES.biosModule));
       write(join(imageDir, PXELINUX_FILES.config), config);
       const efiDir = join(imageDir, PXELINUX_FILES.efi64Dir);
-      copy(toolchain.syslinuxEfi64, join(efiDir, PXELINUX_FILES.efi64));
-      copy(join(toolchain.syslinuxEfi64Modules, PXELINUX_FILES.efi64Module), join(efiDir, PXELINUX_FILES.efi64Module));
+      linkOrCopy(toolchain.syslinuxEfi64, join(efiDir, PXELINUX_FILES.efi64));
+      linkOrCopy(join(toolchain.syslinuxEfi64Modules, PXELINUX_FILES.efi64Module), join(efiDir, PXELINUX_FILES.efi64Module));
       write(join(efiDir, PXELINUX_FILES.config), config);
       return;
     }

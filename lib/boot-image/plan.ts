@@ -28,13 +28,18 @@ export interface PlanInput {
   readonly baseDir?: string;
   /** Where the error names the image, e.g. `bootImages[2]`; default `boot image "<name>"`. */
   readonly field?: string;
+  /** sha256 of a user file; default reads the whole file (pass a cached hasher to skip unchanged files). */
+  readonly hashFile?: (path: string) => string;
 }
 
 export interface UserFileUpload {
   /** Absolute path on the machine running Pulumi. */
   readonly localPath: string;
+  /** Where it lands in the builder container: in the boot tree's media folder, named by content. */
   readonly containerPath: string;
   readonly sha256: string;
+  /** Bytes, so an interrupted upload (a shorter file) is told from a complete one. */
+  readonly size: number;
 }
 
 export interface GeneratedUpload {
@@ -85,6 +90,11 @@ export class NicDriverMissingError extends UserError {
 
 function sha256(bytes: Buffer | string): string {
   return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Paths of the user files a (spec's) image names, e.g. the container paths of its uploads. */
+export function userFilePaths(image: BootImageConfig): string[] {
+  return userFileFields(image).map(([, path]) => path);
 }
 
 /** The image's file fields that name a user file: [field path, value]. */
@@ -141,15 +151,16 @@ export function requireUserFile(path: string, what: string, hint: string): void 
   if (!isFile) throw new UserError(`${what}: ${path} is not a file`);
 }
 
-function planUserFiles(image: BootImageConfig, baseDir: string, field: string): { uploads: UserFileUpload[]; paths: Map<string, string> } {
+function planUserFiles(image: BootImageConfig, baseDir: string, field: string, hashFile: (path: string) => string): { uploads: UserFileUpload[]; paths: Map<string, string> } {
   const uploads: UserFileUpload[] = [];
   const paths = new Map<string, string>();
   for (const [name, value] of userFileFields(image)) {
     const localPath = resolve(baseDir, value);
     requireUserFile(localPath, `${field}.${name}`, PATH_HINT);
-    // One folder per field keeps basenames (the root image's name is part of the root path) without collisions.
-    const containerPath = `${BUILDER_PATHS.inputDir}/${name.replace(/\./g, "-")}/${basename(value)}`;
-    uploads.push({ localPath, containerPath, sha256: sha256OfFile(localPath) });
+    // Named by content, keeping the basename (the root image's name is part of the root path).
+    const sha256 = hashFile(localPath);
+    const containerPath = `${BUILDER_PATHS.media}/${image.name}/${sha256}/${basename(value)}`;
+    uploads.push({ localPath, containerPath, sha256, size: statSync(localPath).size });
     paths.set(name, containerPath);
   }
   return { uploads, paths };
@@ -206,7 +217,7 @@ export function planPayload(input: PlanInput): PayloadPlan {
   }
   // Missing files first: their message names the field; a missing Extensions folder would
   // otherwise surface from deep inside the mkext build.
-  const { uploads, paths } = planUserFiles(image, baseDir, field);
+  const { uploads, paths } = planUserFiles(image, baseDir, field, input.hashFile ?? sha256OfFile);
   if (image.kind === "darwin-nbi") requireKextPaths(image, baseDir, field);
   const darwin = image.kind === "darwin-nbi" ? buildDarwinMkexts(image, baseDir) : undefined;
   const nicChecks = image.kind === "darwin-nbi" ? checkClientNics(image, darwin!.mkexts, input.clients) : [];
@@ -243,13 +254,13 @@ export class BootImagePlanError extends UserError {
  * before declaring any resource: a NIC without a driver or a missing file then stops the
  * program before anything is deployed.
  */
-export function planLabPayloads(lab: LabModel, baseDir?: string): Record<string, PayloadPlan> {
+export function planLabPayloads(lab: LabModel, baseDir?: string, hashFile?: (path: string) => string): Record<string, PayloadPlan> {
   const plans: Record<string, PayloadPlan> = {};
   const problems: Error[] = [];
   lab.bootImages.forEach((image, index) => {
     const clients = lab.clients.filter((client) => client.bootImage === image.name).map(({ name, nic }) => ({ name, nic }));
     try {
-      plans[image.name] = planPayload({ image, bootFiles: lab.bootFileSets[image.name]!, clients, baseDir, field: `bootImages[${index}]` });
+      plans[image.name] = planPayload({ image, bootFiles: lab.bootFileSets[image.name]!, clients, baseDir, field: `bootImages[${index}]`, hashFile });
     } catch (error) {
       problems.push(error instanceof Error ? error : new Error(String(error)));
     }

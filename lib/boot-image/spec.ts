@@ -9,11 +9,20 @@ import { BOOT_REQUESTERS, bootImageSchema, type BootFileSet, type BootImageConfi
 
 export const PAYLOAD_SPEC_VERSION = 1;
 
+/**
+ * Folder of the boot tree that holds each image's user files as uploaded (`<image>/<sha256>/<name>`),
+ * readable by root only so the servers (tftpd as nobody, nginx as www-data) never serve it. The
+ * build hard-links them into the image folder, so an unchanged file is uploaded once, whatever
+ * else of the image changes.
+ */
+export const MEDIA_FOLDER = ".netboot-lab-media";
+
 /** Where the builder container finds its inputs and the boot tree. */
 export const BUILDER_PATHS = {
   spec: "/netboot-lab/spec.json",
   inputDir: "/netboot-lab/input",
   bootTree: "/srv/boot",
+  media: `/srv/boot/${MEDIA_FOLDER}`,
 } as const;
 
 export interface PayloadSpec {

@@ -1,7 +1,7 @@
 /** Building an mkext from folders and kexts, like `kextcache -m`: load, select per architecture, write. */
 import { DarwinInputError } from "./errors";
 import { mergeByBundleId, stringProperty, type KextSummary } from "./info-dict";
-import { loadKexts } from "./kext";
+import { loadKexts, type LoadedKexts } from "./kext";
 import type { MkextArch } from "./macho";
 import { writeMkext, type MkextFormat } from "./mkext";
 import { requiredFilter, selectKexts, type Selection } from "./select";
@@ -47,10 +47,7 @@ export function buildMkext(options: MkextBuildOptions): MkextBuildResult {
   const loaded = loadKexts(options.paths);
   const selections = arches.map((arch) => ({ arch, selection: selectKexts(loaded.kexts, { ...options, arch }) }));
   for (const { arch, selection } of selections) {
-    if (selection.kexts.length === 0) {
-      const filter = [...requiredFilter(options)].join(", ");
-      throw new DarwinInputError(`no kexts selected for ${arch}${filter ? `: the OSBundleRequired filter (${filter}) left out all ${selection.filteredOut.length} candidates` : ""}; check the paths, or add filters such as --network-root`);
-    }
+    if (selection.kexts.length === 0) throw new DarwinInputError(nothingSelected(arch, options, loaded, selection));
   }
   const archive = writeMkext(
     options.format,
@@ -65,6 +62,33 @@ export function buildMkext(options: MkextBuildOptions): MkextBuildResult {
     notes: [...loaded.notes, ...mergeNotes(selections)],
     filteredOut: [...new Set(selections.flatMap(({ selection }) => selection.filteredOut))].sort(),
   };
+}
+
+/** How many skip reasons an error lists before it only counts the rest. */
+const REASONS_SHOWN = 3;
+
+/** Lists the first few reasons and counts the others, so a folder of hundreds of broken kexts gives a readable error. */
+function someReasons(reasons: readonly string[]): string {
+  const shown = reasons.slice(0, REASONS_SHOWN).map((reason) => `\n  - ${reason}`).join("");
+  const rest = reasons.length - REASONS_SHOWN;
+  return rest > 0 ? `${shown}\n  … and ${rest} more` : shown;
+}
+
+/** Why an architecture got no kext at all: nothing found, everything invalid or without code for it, or the OSBundleRequired filter. */
+function nothingSelected(arch: MkextArch, options: MkextBuildOptions, loaded: LoadedKexts, selection: Selection): string {
+  const invalid = loaded.notes.filter((note) => note.startsWith("skipped ")).map((note) => note.slice("skipped ".length));
+  const noCode = selection.notes.filter((note) => note.startsWith("skipped ")).map((note) => note.slice("skipped ".length));
+  const filter = [...requiredFilter(options)].join(", ");
+  const causes: string[] = [];
+  if (invalid.length) {
+    const which = loaded.kexts.length === 0 ? (invalid.length === 1 ? "the only kext found" : `all ${invalid.length} kexts found`) : `${invalid.length} of the kexts found`;
+    causes.push(`${which} ${invalid.length === 1 ? "is invalid and was" : "are invalid and were"} skipped:${someReasons(invalid)}`);
+  }
+  if (noCode.length) causes.push(`${noCode.length} without ${arch} code:${someReasons(noCode)}`);
+  if (selection.filteredOut.length) causes.push(`${selection.filteredOut.length} left out by the OSBundleRequired filter (${filter})`);
+  if (causes.length === 0) return `no kexts selected for ${arch}: ${options.paths.join(", ")} hold${options.paths.length === 1 ? "s" : ""} no .kext bundles; check the paths`;
+  const fix = selection.filteredOut.length ? "widen the filter (e.g. --network-root, --local-root) or name the kexts you need" : "fix or replace those kexts, or check the paths";
+  return `no kexts selected for ${arch}: ${causes.join("; ")}\n${fix}`;
 }
 
 function summarizeSelections(selections: readonly { arch: MkextArch; selection: Selection }[]): BuiltKext[] {

@@ -3,7 +3,8 @@
  * kernel, the mkext built from their Extensions, the root image, and the two plists.
  * The layout is what Apple's NetBoot server and the EFI booter expect (docs/darwin-netboot.md, "NetBoot image layout").
  */
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { linkOrCopy } from "../files";
 import { dirname, join } from "node:path";
 import { NBI_FILES, basename } from "../model";
 import { darwinBootArgs, renderBootPlist, renderNbImageInfo, type DarwinArch, type DarwinImage } from "./boot-plist";
@@ -68,7 +69,7 @@ export function writeNbi(input: NbiBuildInput): string[] {
     const target = join(input.nbiDir, relative);
     mkdirSync(dirname(target), { recursive: true });
     if (Buffer.isBuffer(content)) writeFileSync(target, content);
-    else copyFileSync(content.copyFrom, target);
+    else linkOrCopy(content.copyFrom, target);
   }
   return [...layout.keys()].sort();
 }

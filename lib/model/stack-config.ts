@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { load } from "js-yaml";
 import { CONFIG_KEYS, CONFIG_NAMESPACE } from "./schema";
-import { LabConfigError } from "./errors";
+import { LabConfigError, type ConfigProblem } from "./errors";
 import { validateLab, type LabModel } from "./validate";
 
 /** Folder of the per-stack files, as Pulumi.yaml's `stackConfigDir` names it. */
@@ -39,23 +39,90 @@ export function labConfigFrom(get: (key: string) => unknown): Record<string, unk
   return raw;
 }
 
-/** Reads and validates `stacks/Pulumi.<stack>.yaml`; throws LabConfigError naming the file. */
+/** Keys the program reads with `config.get` (a plain string); every other key is read with `config.getObject`. */
+const STRING_KEYS: ReadonlySet<string> = new Set<(typeof CONFIG_KEYS)[number]>(["mediaDir"]);
+
+/**
+ * The lab keys as the stack program reads them from Pulumi's config, which hands every value
+ * over as text: `mediaDir` as it is, every other key parsed as JSON, as `config.getObject`
+ * does. So a key stored as a JSON string (what `pulumi config set netboot-lab:docker '{…}'`
+ * writes) means the same as the YAML structure. Text that is not JSON is a LabConfigError
+ * naming the key, where `getObject` would throw a bare type error.
+ */
+export function labConfigFromEngine(get: (key: string) => string | undefined, source = "stack config"): Record<string, unknown> {
+  const problems: ConfigProblem[] = [];
+  const raw = labConfigFrom((key) => {
+    const text = get(key);
+    if (text === undefined || STRING_KEYS.has(key)) return text;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      problems.push({ field: key, message: `is the text ${JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text)}, not JSON; write it as YAML in the stack file, or set it with pulumi config set ${CONFIG_NAMESPACE}:${key} '<JSON>'` });
+      return undefined;
+    }
+  });
+  if (problems.length) throw new LabConfigError(problems, source);
+  return raw;
+}
+
+/** Pulumi's form of an encrypted value in a stack file: `{ secure: "v1:…" }`. */
+function isSecureValue(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && typeof (value as { secure?: unknown }).secure === "string";
+}
+
+/** Field paths of every `secure:` value in a stack-file value, nested ones included (`pulumi config set --path --secret`). */
+function securePaths(value: unknown, path: string): string[] {
+  if (isSecureValue(value)) return [path];
+  if (Array.isArray(value)) return value.flatMap((item, index) => securePaths(item, `${path}[${index}]`));
+  if (typeof value === "object" && value !== null) return Object.entries(value).flatMap(([key, item]) => securePaths(item, `${path}.${key}`));
+  return [];
+}
+
+/** A stack-file value as the engine passes it to the program: strings as written, everything else as JSON. */
+export function engineConfigText(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/**
+ * Reads and validates `stacks/Pulumi.<stack>.yaml` the way the stack program reads it under
+ * `pulumi up`: keys without a namespace belong to the project (`netboot-lab`), values reach the
+ * program as text and structured keys are parsed as JSON. Encrypted (`secure:`) values are
+ * recognised and reported: only the Pulumi CLI can decrypt them. Throws LabConfigError naming the file.
+ */
 export function loadStackLab(projectDir: string, stack: string): LabModel {
   const path = stackFilePath(projectDir, stack);
   return validateLab(readLabConfig(path), path);
 }
 
-/** The lab keys of a stack file (`netboot-lab:*` without the prefix), unvalidated; unknown `netboot-lab:` keys are an error. */
+/**
+ * The lab keys of a stack file (`netboot-lab:*` without the prefix) as the program receives them
+ * under `pulumi up`, unvalidated; unknown `netboot-lab:` keys and encrypted values are errors.
+ */
 export function readLabConfig(path: string): Record<string, unknown> {
-  const map = readStackConfigMap(path);
-  const unknownKeys = Object.keys(map).filter(
-    (key) => key.startsWith(`${CONFIG_NAMESPACE}:`) && !(CONFIG_KEYS as readonly string[]).includes(key.slice(CONFIG_NAMESPACE.length + 1)),
-  );
+  const map = Object.fromEntries(Object.entries(readStackConfigMap(path)).map(([key, value]) => [key.includes(":") ? key : `${CONFIG_NAMESPACE}:${key}`, value]));
+  const labKeys = Object.keys(map).filter((key) => key.startsWith(`${CONFIG_NAMESPACE}:`));
+  const unknownKeys = labKeys.filter((key) => !(CONFIG_KEYS as readonly string[]).includes(key.slice(CONFIG_NAMESPACE.length + 1)));
   if (unknownKeys.length) {
     throw new LabConfigError(
       unknownKeys.map((key) => ({ field: key, message: `unknown key; the lab reads ${CONFIG_KEYS.map((name) => `${CONFIG_NAMESPACE}:${name}`).join(", ")}` })),
       path,
     );
   }
-  return labConfigFrom((key) => map[`${CONFIG_NAMESPACE}:${key}`]);
+  const secrets = labKeys.flatMap((key) => securePaths(map[key], key.slice(CONFIG_NAMESPACE.length + 1)));
+  if (secrets.length) {
+    throw new LabConfigError(
+      secrets.map((field) => ({
+        field,
+        message:
+          "is an encrypted value (secure:), which only the Pulumi CLI decrypts, so netboot-lab does not read it here; " +
+          "the lab's settings hold nothing secret: store it in plain text (pulumi config set without --secret)",
+      })),
+      path,
+    );
+  }
+  const text = (key: string) => {
+    const value = map[`${CONFIG_NAMESPACE}:${key}`];
+    return value === undefined ? undefined : engineConfigText(value);
+  };
+  return labConfigFromEngine(text, path);
 }

@@ -70,7 +70,7 @@ afterAll(async () => {
 
 describe("build containers", () => {
   test("each image's container ran to completion and reported its build", () => {
-    const logs = Object.fromEntries(["linux-ipxe", "linux-grub", "linux-pxelinux", "snow"].map((image) => [image, applied!.containerLogs[applied!.dockerName("container", `nbt-${image}-build`)]]));
+    const logs = Object.fromEntries(["linux-ipxe", "linux-grub", "linux-pxelinux", "snow"].map((image) => [image, applied!.dynamicResults[`nbt-${image}-build`]!.outs.buildLog as string]));
 
     expect(logs["linux-ipxe"]).toContain("built boot image linux-ipxe");
     expect(logs["linux-ipxe"]).toMatch(/initrd: busybox initramfs with the modules of kernel \d/);
@@ -81,11 +81,12 @@ describe("build containers", () => {
 
   test("the builder image was built FROM the given base image and is shared by every build", () => {
     const builders = stack.resources.filter((resource) => resource.type === "docker:index/image:Image");
-    const builds = stack.resources.filter((resource) => resource.type === "docker:index/container:Container");
+    const builds = stack.resources.filter((resource) => resource.type === "pulumi-nodejs:dynamic:Resource");
 
     expect(builders).toHaveLength(1);
     expect(builders[0]!.inputs.build).toMatchObject({ args: { BASE_IMAGE } });
-    expect(new Set(builds.map((build) => build.inputs.image))).toEqual(new Set([builders[0]!.inputs.imageName]));
+    expect(builds).toHaveLength(4);
+    expect(new Set(builds.map((build) => build.inputs.builderImage))).toEqual(new Set([builders[0]!.inputs.imageName]));
   });
 });
 

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
@@ -8,18 +8,12 @@ import { declareComponents, type ComponentRun } from "../support/pulumi-harness"
 import { labWith } from "../pxe/fixtures";
 import { darwinImage, darwinLab, darwinMedia, type DarwinMedia } from "./fixtures";
 
-/** What the provider reports for the build container: a finished one-shot run. */
-interface BuildOutcome {
-  readonly exitCode: number;
-  readonly containerLogs: string;
-}
+/** What the build provider reports once the builder has run. */
+const BUILT = { buildLog: "built boot image\n", uploaded: [] };
 
 /** Declares BootImage components inside a mocked stack; the component module is imported after the mocks are set. */
-function declare(
-  build: (module: typeof import("../../components/boot-image")) => Record<string, unknown>,
-  outcome: BuildOutcome = { exitCode: 0, containerLogs: "built boot image\n" },
-): Promise<ComponentRun> {
-  return declareComponents(async () => build(await import("../../components/boot-image/index.js")), { containerState: { ...outcome } });
+function declare(build: (module: typeof import("../../components/boot-image")) => Record<string, unknown>): Promise<ComponentRun> {
+  return declareComponents(async () => build(await import("../../components/boot-image/index.js")), { dynamicState: BUILT });
 }
 
 function sha256(path: string): string {
@@ -38,7 +32,7 @@ afterEach(() => {
 });
 
 describe("BootImage with a shared builder image", () => {
-  test("declares one one-shot build container that mounts the boot tree and receives the spec", async () => {
+  test("declares one build resource that runs the builder on the boot tree with the spec", async () => {
     const lab = labWith({ name: "kvm-linux", kind: "ipxe", nfsRoot: true });
 
     const run = await declare(({ BootImage }) => {
@@ -50,21 +44,21 @@ describe("BootImage with a shared builder image", () => {
     expect(run.failures).toEqual([]);
     expect(run.resources.map(({ type, name, parent }) => ({ type, name, parent }))).toEqual([
       { type: "netboot-lab:index:BootImage", name: "kvm-linux" },
-      { type: "docker:index/container:Container", name: "kvm-linux-build", parent: "kvm-linux" },
+      { type: "pulumi-nodejs:dynamic:Resource", name: "kvm-linux-build", parent: "kvm-linux" },
     ]);
-    const inputs = run.resources[1]!.inputs;
+    const inputs = run.resources[1]!.inputs!;
     expect(inputs).toMatchObject({
-      image: "netboot-lab/builder:abc",
+      builderImage: "netboot-lab/builder:abc",
       command: ["payload", "build", "--spec", "/netboot-lab/spec.json", "--out", "/srv/boot"],
-      mounts: [{ type: "volume", source: "lab-boot-tree", target: "/srv/boot" }],
-      networkMode: "none",
-      attach: true,
-      logs: true,
-      mustRun: false,
+      bootTreeVolume: "lab-boot-tree",
+      bootTreePath: "/srv/boot",
+      imageName: "kvm-linux",
+      dockerHost: "",
+      media: [],
     });
-    const uploads = inputs.uploads as { file: string; content?: string }[];
-    expect(uploads.map((upload) => upload.file)).toEqual(["/netboot-lab/spec.json"]);
-    expect(JSON.parse(uploads[0]!.content!)).toEqual({ version: 1, image: lab.bootImages[0], bootFiles: lab.bootFileSets["kvm-linux"] });
+    const generated = inputs.generated as { containerPath: string; content?: string }[];
+    expect(generated.map((file) => file.containerPath)).toEqual(["/netboot-lab/spec.json"]);
+    expect(JSON.parse(generated[0]!.content!)).toEqual({ version: 1, image: lab.bootImages[0], bootFiles: lab.bootFileSets["kvm-linux"] });
     expect(run.outputs).toEqual({
       bootFiles: { bios: "kvm-linux/undionly.kpxe", "efi-x64": "kvm-linux/ipxe.efi", ipxe: "http://10.77.0.2/kvm-linux/boot.ipxe" },
       rootPath: "10.77.0.2:/netboot/kvm-linux/root",
@@ -73,26 +67,24 @@ describe("BootImage with a shared builder image", () => {
       contentHash: expect.stringMatching(/^[0-9a-f]{64}$/),
       buildLog: "built boot image\n",
     });
-    expect(inputs.labels).toEqual([
-      { label: "io.netboot-lab.boot-image", value: "kvm-linux" },
-      { label: "io.netboot-lab.content-hash", value: run.outputs!.contentHash },
-    ]);
+    expect(inputs.contentHash).toBe(run.outputs!.contentHash);
+    expect(inputs.labels).toEqual({ "io.netboot-lab.boot-image": "kvm-linux", "io.netboot-lab.content-hash": run.outputs!.contentHash });
   });
 
-  test("a failed build fails the update with the builder's output", async () => {
+  test("the build's provider is serialized as self-contained code, as the engine stores and runs it", async () => {
     const lab = labWith({ name: "kvm-linux", kind: "ipxe" });
 
-    const run = await declare(
-      ({ BootImage }) => {
-        const image = new BootImage("kvm-linux", { image: lab.bootImages[0]!, bootFiles: lab.bootFileSets["kvm-linux"]!, bootTreeVolume: "v", builderImage: "b" });
-        return { buildLog: image.buildLog };
-      },
-      { exitCode: 1, containerLogs: "netboot-lab: payload build: no kernel (vmlinuz-<version>) in /boot\n" },
-    );
+    const run = await declare(({ BootImage }) => {
+      new BootImage("kvm-linux", { image: lab.bootImages[0]!, bootFiles: lab.bootFileSets["kvm-linux"]!, bootTreeVolume: "v", builderImage: "b", dockerHost: "ssh://lab@docker-host" });
+      return {};
+    });
 
-    const failure = [run.error, ...run.failures].map((reason) => (reason instanceof Error ? reason.message : String(reason))).find((message) => message.includes("builder container"));
-    expect(failure).toContain('building boot image "kvm-linux" failed in the builder container (exit code 1):\nnetboot-lab: payload build: no kernel (vmlinuz-<version>) in /boot');
-    expect(failure).toContain("pulumi up --replace");
+    const inputs = run.resources[1]!.inputs!;
+    expect(inputs.dockerHost).toBe("ssh://lab@docker-host");
+    expect(typeof inputs.__provider).toBe("string");
+    // Captured modules (vitest's import bindings, require) would fail in the engine's provider process.
+    expect(inputs.__provider).not.toMatch(/__vi_import|__vite_ssr|require\(/);
+    expect(inputs.__provider).toContain("dial-stdio");
   });
 });
 
@@ -113,9 +105,9 @@ describe("BootImage of a Darwin image", () => {
       { type: "netboot-lab:index:BootImage", name: "snow" },
       { type: "netboot-lab:index:BootImageBuilder", name: "snow-builder", parent: "snow" },
       { type: "docker:index/image:Image", name: "snow-builder-image", parent: "snow-builder" },
-      { type: "docker:index/container:Container", name: "snow-build", parent: "snow" },
+      { type: "pulumi-nodejs:dynamic:Resource", name: "snow-build", parent: "snow" },
     ]);
-    const builderImage = run.resources[2]!.inputs;
+    const builderImage = run.resources[2]!.inputs!;
     expect(builderImage).toMatchObject({
       imageName: expect.stringMatching(/^netboot-lab\/builder:[0-9a-f]{12}$/),
       skipPush: true,
@@ -127,20 +119,26 @@ describe("BootImage of a Darwin image", () => {
     expect(dockerfile).toBe(join(context, "Dockerfile"));
     expect(readdirSync(context).sort()).toEqual(["Dockerfile", "netboot-lab.cjs"]);
     expect(readFileSync(join(context, "netboot-lab.cjs")).equals(readFileSync("dist/netboot-lab.cjs"))).toBe(true);
-    const container = run.resources[3]!.inputs;
-    expect(container.image).toBe(builderImage.imageName);
-    const uploads = container.uploads as { file: string; content?: string; source?: string; sourceHash?: string }[];
-    expect(uploads.slice(1).map(({ file, source, sourceHash }) => ({ file, source: source === undefined ? undefined : source.startsWith(cacheDir) ? "(cache)" : source, sourceHash }))).toEqual([
-      { file: "/netboot-lab/input/booter/boot.efi", source: media.booter, sourceHash: sha256(media.booter) },
-      { file: "/netboot-lab/input/kernel/mach_kernel", source: media.kernel, sourceHash: sha256(media.kernel) },
-      { file: "/netboot-lab/input/rootImage/NetInstall.dmg", source: media.rootImage, sourceHash: sha256(media.rootImage) },
-      { file: "/netboot-lab/input/pxeBooter/boot1pxe", source: media.pxeBooter, sourceHash: sha256(media.pxeBooter) },
-      { file: "/netboot-lab/input/mkext/i386.mkext", source: "(cache)", sourceHash: expect.stringMatching(/^[0-9a-f]{64}$/) },
+    const build = run.resources[3]!.inputs!;
+    expect(build.builderImage).toBe(builderImage.imageName);
+    // User files go to the tree's media folder, named by content; the provider streams them from these paths.
+    const mediaPath = (path: string, name: string) => `/srv/boot/.netboot-lab-media/snow/${sha256(path)}/${name}`;
+    expect(build.media).toEqual([
+      { localPath: media.booter, containerPath: mediaPath(media.booter, "boot.efi"), sha256: sha256(media.booter), size: statSync(media.booter).size },
+      { localPath: media.kernel, containerPath: mediaPath(media.kernel, "mach_kernel"), sha256: sha256(media.kernel), size: statSync(media.kernel).size },
+      { localPath: media.rootImage, containerPath: mediaPath(media.rootImage, "NetInstall.dmg"), sha256: sha256(media.rootImage), size: statSync(media.rootImage).size },
+      { localPath: media.pxeBooter, containerPath: mediaPath(media.pxeBooter, "boot1pxe"), sha256: sha256(media.pxeBooter), size: statSync(media.pxeBooter).size },
     ]);
-    const mkext = readMkext(readFileSync(uploads[5]!.source!));
+    // The mkext is read from the cache folder by the provider, so its bytes stay out of the stack's state.
+    const generated = build.generated as { containerPath: string; content?: string; localPath?: string }[];
+    expect(generated.map(({ containerPath, localPath }) => ({ containerPath, cached: localPath?.startsWith(cacheDir) ?? false }))).toEqual([
+      { containerPath: "/netboot-lab/spec.json", cached: false },
+      { containerPath: "/netboot-lab/input/mkext/i386.mkext", cached: true },
+    ]);
+    const mkext = readMkext(readFileSync(generated[1]!.localPath!));
     expect(mkext.slices[0]!.kexts.map((kext) => kext.bundleId)).toContain("com.apple.driver.AppleIntel8254XEthernet");
-    const spec = JSON.parse(uploads[0]!.content!);
-    expect(spec.image.booter).toBe("/netboot-lab/input/booter/boot.efi");
+    const spec = JSON.parse(generated[0]!.content!);
+    expect(spec.image.booter).toBe(mediaPath(media.booter, "boot.efi"));
     expect(spec.mkexts).toEqual({ i386: "/netboot-lab/input/mkext/i386.mkext" });
     expect(run.outputs!.kexts).toContain("com.apple.driver.AppleIntel8254XEthernet");
     expect(run.outputs!.nicChecks).toEqual([expect.objectContaining({ client: "mac1", nic: "vmware-e1000", ok: true })]);

@@ -60,6 +60,23 @@ describe("netboot-lab render", () => {
     expect(existsSync(join(workDir, "bad"))).toBe(false);
   });
 
+  it("renders a stack whose keys were set with `pulumi config set` (JSON strings), and reports an encrypted one", async () => {
+    const project = join(workDir, "config-set-project");
+    mkdirSync(join(project, "stacks"), { recursive: true });
+    writeFileSync(
+      join(project, "stacks", "Pulumi.set.yaml"),
+      ["config:", `  netboot-lab:network: '{"subnet": "10.77.0.0/24"}'`, `  netboot-lab:docker: '{"baseImage": "local/debian:bookworm"}'`, ""].join("\n"),
+    );
+    const rendered = await netbootLab("render", "--stack", "set", "--project", project, "--out", join(workDir, "set"));
+    expect(rendered.stderr).toBe("");
+    expect(JSON.parse(readFileSync(join(workDir, "set", "lab.json"), "utf8")).network).toMatchObject({ subnet: "10.77.0.0/24", serverAddress: "10.77.0.2" });
+
+    writeFileSync(join(project, "stacks", "Pulumi.secret.yaml"), ["config:", "  netboot-lab:network:", "    subnet: 10.77.0.0/24", "  netboot-lab:docker:", "    host:", "      secure: v1:abc", ""].join("\n"));
+    const secret = await netbootLab("render", "--stack", "secret", "--project", project, "--out", join(workDir, "secret"));
+    expect(secret.exitCode).toBe(1);
+    expect(secret.stderr).toContain("docker.host: is an encrypted value (secure:), which only the Pulumi CLI decrypts");
+  });
+
   it("names a missing stack file", async () => {
     const result = await netbootLab("render", "--stack", "nope", "--out", join(workDir, "nope"));
     expect(result.exitCode).toBe(1);

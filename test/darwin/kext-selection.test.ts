@@ -3,6 +3,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { KextError, loadKexts } from "../../lib/darwin/kext";
 import { KextDependencyError, selectKexts, type SelectionOptions } from "../../lib/darwin/select";
+import { buildMkext } from "../../lib/darwin/build";
+import { DarwinInputError } from "../../lib/darwin/errors";
 import { scratchDir, writeKext, writeSnowLeopardExtensions, type FakeKext } from "./fixtures";
 
 const cleanups: (() => void)[] = [];
@@ -208,5 +210,43 @@ describe("architectures", () => {
     const x64 = select([dir], { arch: "x86_64" }).kexts.find(({ kext }) => kext.bundleId === "com.example.fat")!;
     expect(x64.executable!.readUInt32LE(0)).toBe(0xfeedfacf);
     expect(x64.executable!.length).toBe(5032);
+  });
+});
+
+describe("mkext build with nothing usable", () => {
+  it("lists why every kext of the folder was skipped, the first few with a count of the rest", () => {
+    const dir = folder([
+      { id: "com.example.a", version: "one" },
+      { id: "com.example.b", version: "two" },
+      { id: "com.example.c", required: "Network" },
+      { id: "com.example.d", arches: ["i386"] },
+      { id: "com.example.e", version: "five" },
+    ]);
+    let message = "";
+    try {
+      buildMkext({ paths: [dir], format: 2, arch: "i386", networkRoot: true });
+    } catch (error) {
+      expect(error).toBeInstanceOf(DarwinInputError);
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^no kexts selected for i386: all 5 kexts found are invalid and were skipped:\n/);
+    expect(message).toMatch(/\n {2}- .*\/a\.kext: CFBundleVersion "one" is not a kext version/);
+    expect(message).toMatch(/\n {2}- .*\/b\.kext: CFBundleVersion "two"/);
+    expect(message).toMatch(/\n {2}- .*\/c\.kext: OSBundleRequired is "Network"/);
+    expect(message).toContain("\n  … and 2 more");
+    expect(message).not.toContain("left out all 0");
+    expect(message).toMatch(/fix or replace those kexts, or check the paths$/);
+  });
+
+  it("names the folder when it holds no kexts at all", () => {
+    const dir = folder([]);
+    expect(() => buildMkext({ paths: [dir], format: 2, arch: "i386" })).toThrow(`no kexts selected for i386: ${dir} holds no .kext bundles; check the paths`);
+  });
+
+  it("counts the kexts the OSBundleRequired filter left out beside the invalid ones", () => {
+    const dir = folder([{ id: "com.example.plain" }, { id: "com.example.broken", version: "x" }]);
+    expect(() => buildMkext({ paths: [dir], format: 2, arch: "i386", networkRoot: true })).toThrow(
+      /^no kexts selected for i386: 1 of the kexts found is invalid and was skipped:\n {2}- .*broken\.kext: .*; 1 left out by the OSBundleRequired filter \(Network-Root, Root, Console\)\nwiden the filter/,
+    );
   });
 });

@@ -9,6 +9,7 @@ import { readFile } from "node:fs/promises";
 import Docker from "dockerode";
 import { pack } from "tar-stream";
 import { DEFAULT_DOCKER_HOST, DockerNames, planDockerApply, type BuildImageStep, type ContainerStep, type DockerStep, type PlanOptions, type Upload } from "./docker-plan";
+import { runSerializedProvider } from "./dynamic-provider";
 import { PROJECT_DIR, type DeclaredResource } from "./pulumi-harness";
 
 export interface ApplyOptions extends Omit<PlanOptions, "projectDir"> {
@@ -23,8 +24,17 @@ export interface AppliedLab {
   dockerName(kind: "network" | "volume" | "container", declaredName: string): string;
   /** Output of containers declared with `attach` and `logs`, by engine name. */
   readonly containerLogs: Readonly<Record<string, string>>;
+  /** What each dynamic resource's `create` returned (`{ id, outs }`) and its provider process's peak memory, by declared name. */
+  readonly dynamicResults: Readonly<Record<string, DynamicResult>>;
   /** Removes every container (with its anonymous volumes), network and volume created; safe to call twice. */
   teardown(): Promise<void>;
+}
+
+export interface DynamicResult {
+  readonly id: string;
+  readonly outs: Record<string, unknown>;
+  readonly maxRssMiB: number;
+  readonly seconds: number;
 }
 
 export async function applyToDocker(resources: readonly DeclaredResource[], options: ApplyOptions): Promise<AppliedLab> {
@@ -36,9 +46,10 @@ export async function applyToDocker(resources: readonly DeclaredResource[], opti
   });
   const created = new CreatedObjects(docker);
   const containerLogs: Record<string, string> = {};
+  const dynamicResults: Record<string, DynamicResult> = {};
   try {
     for (const step of steps) {
-      await applyStep(docker, step, created, containerLogs).catch((error: unknown) => {
+      await applyStep(docker, step, created, containerLogs, dynamicResults).catch((error: unknown) => {
         throw new Error(`applying ${step.kind} ${step.resource} failed: ${describe(error)}`, { cause: error });
       });
     }
@@ -49,7 +60,7 @@ export async function applyToDocker(resources: readonly DeclaredResource[], opti
     throw error;
   }
   const names = new DockerNames(resources, options.namePrefix);
-  return { dockerName: (kind, declaredName) => names.of(kind, declaredName), containerLogs, teardown: () => created.removeAll() };
+  return { dockerName: (kind, declaredName) => names.of(kind, declaredName), containerLogs, dynamicResults, teardown: () => created.removeAll() };
 }
 
 /** What this run created, so teardown never touches anything else on a shared engine. */
@@ -89,7 +100,13 @@ class CreatedObjects {
   }
 }
 
-async function applyStep(docker: Docker, step: DockerStep, created: CreatedObjects, containerLogs: Record<string, string>): Promise<void> {
+async function applyStep(
+  docker: Docker,
+  step: DockerStep,
+  created: CreatedObjects,
+  containerLogs: Record<string, string>,
+  dynamicResults: Record<string, DynamicResult>,
+): Promise<void> {
   switch (step.kind) {
     case "network":
       await docker.createNetwork(step.create);
@@ -112,6 +129,13 @@ async function applyStep(docker: Docker, step: DockerStep, created: CreatedObjec
       return;
     case "container":
       return runContainer(docker, step, created, containerLogs);
+    case "dynamic":
+      // Whatever it writes lives in volumes this run created; its own containers are gone when it returns.
+    {
+      const { result, maxRssMiB, seconds } = await runSerializedProvider<{ id: string; outs: Record<string, unknown> }>(step.provider, "create", [step.inputs]);
+      dynamicResults[step.resource] = { ...result, maxRssMiB, seconds };
+      return;
+    }
   }
 }
 

@@ -94,7 +94,19 @@ export interface ContainerStep {
   readonly logs: boolean;
 }
 
-export type DockerStep = NetworkStep | VolumeStep | BuildImageStep | LocalImageStep | ContainerStep;
+/**
+ * A BootImageBuild (the repository's one dynamic resource): its serialized provider runs
+ * `create` with these inputs, volume names and labels mapped like every other step's.
+ */
+export interface DynamicStep {
+  readonly kind: "dynamic";
+  readonly resource: string;
+  /** The serialized provider (`__provider`), run as the engine runs it. */
+  readonly provider: string;
+  readonly inputs: Record<string, unknown>;
+}
+
+export type DockerStep = NetworkStep | VolumeStep | BuildImageStep | LocalImageStep | ContainerStep | DynamicStep;
 
 export class UnsupportedInputsError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -113,6 +125,7 @@ const TYPES = {
   image: "docker:index/image:Image",
   remoteImage: "docker:index/remoteImage:RemoteImage",
   container: "docker:index/container:Container",
+  dynamic: "pulumi-nodejs:dynamic:Resource",
 } as const;
 
 export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
@@ -165,6 +178,10 @@ class InputReader {
 
   boolean(key: string): boolean | undefined {
     return this.typed(key, "a boolean", (value): value is boolean => typeof value === "boolean");
+  }
+
+  number(key: string): number | undefined {
+    return this.typed(key, "a number", (value): value is number => typeof value === "number");
   }
 
   strings(key: string): string[] | undefined {
@@ -288,6 +305,8 @@ function planResource(resource: DeclaredResource, reader: InputReader, context: 
       return planRemoteImage(resource, reader);
     case TYPES.container:
       return planContainer(resource, reader, context);
+    case TYPES.dynamic:
+      return planDynamic(resource, reader, context);
     default:
       context.problems.push(`${resource.type} ${resource.name}: this resource type has no mapping onto the Docker engine`);
       // Its inputs are not the point; don't list each of them too.
@@ -423,6 +442,31 @@ function planContainer(resource: DeclaredResource, reader: InputReader, context:
   };
 }
 
+/** BootImageBuild's inputs: the engine must be the local one, the volume is renamed, the test's labels are added. */
+function planDynamic(resource: DeclaredResource, reader: InputReader, context: PlanContext): DynamicStep {
+  const provider = reader.requiredString("__provider", "a dynamic resource carries its serialized provider");
+  const dockerHost = reader.string("dockerHost");
+  const local = context.options.localDockerHost ?? DEFAULT_DOCKER_HOST;
+  if (dockerHost && dockerHost !== local) reader.problem("dockerHost", `${JSON.stringify(dockerHost)} is not the local engine (${local})`);
+  const inputs = {
+    dockerHost: dockerHost ?? "",
+    sshOptions: reader.strings("sshOptions") ?? [],
+    builderImage: reader.requiredString("builderImage", "the build runs in the builder image"),
+    bootTreeVolume: context.names.of("volume", reader.requiredString("bootTreeVolume", "the build writes into the boot-tree volume")),
+    bootTreePath: reader.requiredString("bootTreePath", "the volume's mount point"),
+    imageName: reader.requiredString("imageName", "the image's folder"),
+    command: reader.strings("command") ?? [],
+    media: reader.objects("media", (file) => ({ localPath: file.requiredString("localPath", "the file to upload"), containerPath: file.requiredString("containerPath", "where it lands"), sha256: file.string("sha256"), size: file.number("size") })) ?? [],
+    generated: reader.objects("generated", (file) => defined({ containerPath: file.requiredString("containerPath", "where it lands"), localPath: file.string("localPath"), content: file.string("content") })) ?? [],
+    contentHash: reader.requiredString("contentHash", "the build reruns when it changes"),
+    labels: { ...reader.stringMap("labels"), ...context.options.labels },
+  };
+  // Outputs the provider fills in.
+  reader.irrelevant("buildLog");
+  reader.irrelevant("uploaded");
+  return { kind: "dynamic", resource: resource.name, provider, inputs };
+}
+
 function planNetworkMode(reader: InputReader, names: DockerNames): string | undefined {
   const mode = reader.string("networkMode");
   if (mode === "host") {
@@ -475,7 +519,7 @@ function planUpload(upload: InputReader, projectDir: string): Upload {
  * container joining another's network namespace comes after it.
  */
 function orderSteps(steps: readonly DockerStep[]): DockerStep[] {
-  const rank: Record<DockerStep["kind"], number> = { network: 0, volume: 1, "build-image": 2, "local-image": 2, container: 3 };
+  const rank: Record<DockerStep["kind"], number> = { network: 0, volume: 1, "build-image": 2, "local-image": 2, dynamic: 3, container: 4 };
   const infrastructure = steps.filter((step) => step.kind !== "container").sort((a, b) => rank[a.kind] - rank[b.kind]);
   return [...infrastructure, ...orderContainers(steps.filter((step): step is ContainerStep => step.kind === "container"))];
 }

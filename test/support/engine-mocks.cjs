@@ -45,15 +45,14 @@ function engineConfig(config, projectName) {
 const DOCKER_NAMED_TYPES = new Set(["docker:index/network:Network", "docker:index/volume:Volume", "docker:index/container:Container"]);
 
 /**
- * Ids and state as the real provider would report them. `containerState` is merged into every
- * container's state: what the provider reports after creating it (a one-shot's exitCode, containerLogs).
+ * Ids and state as the real provider would report them. `dynamicState` is merged into every
+ * dynamic resource's state: what its provider's create returns.
  */
-function mockResource(args, containerState = {}) {
+function mockResource(args, dynamicState = {}) {
   const inputs = args.inputs;
   if (DOCKER_NAMED_TYPES.has(args.type)) {
     const name = typeof inputs.name === "string" ? inputs.name : args.name;
-    const reported = args.type === "docker:index/container:Container" ? containerState : {};
-    return { id: name, state: { ...inputs, name, ...reported } };
+    return { id: name, state: { ...inputs, name } };
   }
   if (args.type === "docker:index/image:Image") {
     const imageName = String(inputs.imageName);
@@ -63,6 +62,7 @@ function mockResource(args, containerState = {}) {
     const name = String(inputs.name);
     return { id: name, state: { ...inputs, imageId: name, repoDigest: name } };
   }
+  if (args.type.startsWith("pulumi-nodejs:dynamic")) return { id: args.name, state: { ...inputs, ...dynamicState } };
   return { id: args.custom ? args.name : undefined, state: inputs };
 }
 

@@ -8,4 +8,4 @@ export interface PulumiProject {
 export function readProject(projectDir: string): PulumiProject;
 export function mergeConfig(base: Record<string, unknown>, overrides: Record<string, unknown>): Record<string, unknown>;
 export function engineConfig(config: Record<string, unknown>, projectName: string): Record<string, string>;
-export function mockResource(args: pulumi.runtime.MockResourceArgs, containerState?: Record<string, unknown>): pulumi.runtime.MockResourceResult;
+export function mockResource(args: pulumi.runtime.MockResourceArgs, dynamicState?: Record<string, unknown>): pulumi.runtime.MockResourceResult;

@@ -38,7 +38,8 @@ pulumi.runtime.setMocks(
 const { runtime } = yaml.load(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8"));
 process.env.PULUMI_NODEJS_TYPESCRIPT = String(runtime.options.typescript);
 process.env.PULUMI_NODEJS_TSCONFIG_PATH = runtime.options.tsconfig;
-process.on("exit", () => process.stdout.write(`${JSON.stringify({ declared })}\n`));
+// Peak memory too: the program hashes the user's media, which must not cost memory in proportion.
+process.on("exit", () => process.stdout.write(`${JSON.stringify({ declared, maxRssKiB: process.resourceUsage().maxRSS })}\n`));
 // cmd/run parses process.argv as the language host passes it; the monitor address is never
 // dialled because the mocks stand in for it.
 process.argv = [process.argv[0], "run", "--monitor=127.0.0.1:1", `--project=${project.name}`, `--stack=${stack}`, `--pwd=${projectDir}`, "."];

@@ -56,8 +56,8 @@ export interface RunStackOptions {
   readonly program?: string;
   /** How long registrations may take before the run counts as hung; default 60 s. */
   readonly settleTimeoutMs?: number;
-  /** Merged into every container's state, as the provider reports it after creation (e.g. a one-shot's `exitCode`, `containerLogs`). */
-  readonly containerState?: Record<string, unknown>;
+  /** Merged into every dynamic resource's state, as its provider's create returns it. */
+  readonly dynamicState?: Record<string, unknown>;
 }
 
 const DEFAULT_SETTLE_TIMEOUT_MS = 60_000;
@@ -151,7 +151,7 @@ export interface ComponentRun {
  */
 export async function declareComponents(
   build: () => Promise<Record<string, unknown>>,
-  options: Pick<RunStackOptions, "settleTimeoutMs" | "containerState"> = {},
+  options: Pick<RunStackOptions, "settleTimeoutMs" | "dynamicState"> = {},
 ): Promise<ComponentRun> {
   pulumi.runtime.setAllConfig({});
   const evaluation = await evaluateProgram("netboot-lab", "test", build, options);
@@ -162,13 +162,13 @@ async function evaluateProgram(
   projectName: string,
   stack: string,
   body: () => Promise<Record<string, unknown>>,
-  options: Pick<RunStackOptions, "settleTimeoutMs" | "containerState">,
+  options: Pick<RunStackOptions, "settleTimeoutMs" | "dynamicState">,
 ): Promise<Evaluation> {
   const registrations: Registration[] = [];
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        const result = mockResource(args, options.containerState);
+        const result = mockResource(args, options.dynamicState);
         registrations.push({ type: args.type, name: args.name, inputs: args.inputs, providerReference: args.provider, id: result.id });
         return result;
       },

@@ -1,0 +1,78 @@
+/**
+ * Stack config read the way Pulumi hands it to the program: `netboot-lab render` (loadStackLab)
+ * and the stack program under `pulumi up` must agree on every form Pulumi writes.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { LabConfigError, loadStackLab } from "../../lib/model";
+import { runStack, runStackExpectingError } from "../support/pulumi-harness";
+
+const projects = mkdtempSync(join(tmpdir(), "nbl-stack-config-"));
+afterAll(() => rmSync(projects, { recursive: true, force: true }));
+
+/** A project folder holding one stack file with `lines` under `config:`. */
+function stackProject(name: string, lines: readonly string[]): string {
+  const dir = join(projects, name);
+  mkdirSync(join(dir, "stacks"), { recursive: true });
+  writeFileSync(join(dir, "stacks", "Pulumi.lab.yaml"), ["config:", ...lines.map((line) => `  ${line}`), ""].join("\n"));
+  return dir;
+}
+
+const NETWORK = ["netboot-lab:network:", "  subnet: 10.77.0.0/24"];
+
+function loadError(dir: string): LabConfigError {
+  try {
+    loadStackLab(dir, "lab");
+  } catch (error) {
+    if (error instanceof LabConfigError) return error;
+    throw error;
+  }
+  throw new Error("expected a LabConfigError");
+}
+
+describe("loadStackLab reads stack files as Pulumi does", () => {
+  const yaml = loadStackLab(stackProject("yaml", [...NETWORK, "netboot-lab:docker:", "  baseImage: local/debian:bookworm", "  namePrefix: lab1"]), "lab");
+
+  it("takes a structured key stored as a JSON string, as `pulumi config set` writes it, like the YAML structure", () => {
+    const json = loadStackLab(stackProject("json", [...NETWORK, `netboot-lab:docker: '{"baseImage": "local/debian:bookworm", "namePrefix": "lab1"}'`]), "lab");
+    expect(json.docker).toEqual(yaml.docker);
+    expect(json).toEqual(yaml);
+  });
+
+  it("takes keys without a namespace as the project's (netboot-lab:)", () => {
+    const bare = loadStackLab(stackProject("bare", ["network:", "  subnet: 10.77.0.0/24", "docker:", "  baseImage: local/debian:bookworm", "  namePrefix: lab1"]), "lab");
+    expect(bare).toEqual(yaml);
+  });
+
+  it("reports a structured key whose text is not JSON, naming the key", () => {
+    const error = loadError(stackProject("not-json", [...NETWORK, "netboot-lab:docker: baseImage=local/debian"]));
+    expect(error.problems).toEqual([{ field: "docker", message: expect.stringContaining('is the text "baseImage=local/debian", not JSON') }]);
+  });
+
+  it("recognises encrypted values, top-level and nested, and says it does not decrypt them", () => {
+    const error = loadError(
+      stackProject("secure", [...NETWORK, "netboot-lab:mediaDir:", "  secure: v1:abc:def", "netboot-lab:docker:", "  host:", "    secure: v1:ghi:jkl"]),
+    );
+    expect(error.problems.map((problem) => problem.field)).toEqual(["mediaDir", "docker.host"]);
+    expect(error.problems[0]!.message).toMatch(/^is an encrypted value \(secure:\), which only the Pulumi CLI decrypts/);
+    expect(error.message).toContain("stacks/Pulumi.lab.yaml");
+  });
+});
+
+describe("the stack program reads the same config", () => {
+  it("accepts the docker key as a JSON string and builds the lab render shows", async () => {
+    const { resources } = await runStack("kvm", { configOverrides: { "netboot-lab:docker": JSON.stringify({ baseImage: "local/debian:bookworm", namePrefix: "nbtjson" }) } });
+    const network = resources.find((resource) => resource.type === "docker:index/network:Network")!;
+    expect(network.inputs.name).toBe("nbtjson");
+    const server = resources.find((resource) => resource.type === "docker:index/image:Image" && resource.name === "nbl-kvm-image")!;
+    expect(server.inputs.build).toMatchObject({ args: { BASE_IMAGE: "local/debian:bookworm" } });
+  });
+
+  it("stops on a structured key that is not JSON with the field named, before declaring anything", async () => {
+    const { error, resources } = await runStackExpectingError("kvm", { configOverrides: { "netboot-lab:docker": "baseImage=local/debian" } });
+    expect(error.message).toContain('docker: is the text "baseImage=local/debian", not JSON');
+    expect(resources.filter((resource) => resource.type.startsWith("docker:"))).toEqual([]);
+  });
+});
