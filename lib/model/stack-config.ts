@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { load } from "js-yaml";
-import { CONFIG_KEYS, CONFIG_NAMESPACE } from "./schema";
+import { CONFIG_KEYS, CONFIG_NAMESPACE, SECRET_CONFIG_KEYS } from "./schema";
 import { LabConfigError } from "./errors";
 import { validateLab, type LabModel } from "./validate";
 
@@ -43,12 +43,11 @@ export function labConfigFrom(get: (key: string) => unknown): Record<string, unk
 export function loadStackLab(projectDir: string, stack: string): LabModel {
   const path = stackFilePath(projectDir, stack);
   const map = readStackConfigMap(path);
-  const unknownKeys = Object.keys(map).filter(
-    (key) => key.startsWith(`${CONFIG_NAMESPACE}:`) && !(CONFIG_KEYS as readonly string[]).includes(key.slice(CONFIG_NAMESPACE.length + 1)),
-  );
+  const known: readonly string[] = [...CONFIG_KEYS, ...SECRET_CONFIG_KEYS];
+  const unknownKeys = Object.keys(map).filter((key) => key.startsWith(`${CONFIG_NAMESPACE}:`) && !known.includes(key.slice(CONFIG_NAMESPACE.length + 1)));
   if (unknownKeys.length) {
     throw new LabConfigError(
-      unknownKeys.map((key) => ({ field: key, message: `unknown key; the lab reads ${CONFIG_KEYS.map((name) => `${CONFIG_NAMESPACE}:${name}`).join(", ")}` })),
+      unknownKeys.map((key) => ({ field: key, message: `unknown key; the lab reads ${known.map((name) => `${CONFIG_NAMESPACE}:${name}`).join(", ")}` })),
       path,
     );
   }

@@ -145,7 +145,7 @@ describe("lab validation names the field and the fix", () => {
   });
 
   it("requires a parent interface for macvlan and host networking", () => {
-    expect(problemsOf(minimalLab({ network: { subnet: "10.77.0.0/24", mode: "macvlan" } }))).toEqual([
+    expect(problemsOf(minimalLab({ network: { subnet: "10.77.0.0/24", mode: "macvlan" }, clients: [] }))).toEqual([
       'network.parentInterface: is required when network.mode is "macvlan": name the host interface on the clients\' layer-2 network (the one VMware bridges to), e.g. eth1',
     ]);
   });
