@@ -10,11 +10,12 @@ import { dirname, join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { renderVmx } from "../../lib/client/vmx";
+import { macGuestWithVnc, VNC_PASSWORD } from "./fixtures";
 import { isSecretInput, startDynamicProviderHost, withoutSecretWrappers, type DynamicProviderHost } from "../support/dynamic-provider-host";
 import { mockResource } from "../support/pulumi-harness";
 
 const TYPE = "pulumi-nodejs:dynamic/client:VmxBundle";
-const PASSWORD = "Vnc8pass";
+const PASSWORD = VNC_PASSWORD;
 
 let workDir: string;
 let plugin: DynamicProviderHost;
@@ -37,16 +38,7 @@ interface Recorded {
 }
 
 test("the .vmx with a VNC password is a secret input, and neither the recorded state, the outputs nor the plugin's logs hold the password", async () => {
-  const vmxText = renderVmx({
-    displayName: "mac",
-    guestOS: "darwin10",
-    firmware: "efi",
-    memoryMiB: 2048,
-    cpus: 1,
-    nic: { virtualDev: "e1000", mac: "00:50:56:00:00:10", connection: { type: "custom", vnet: "vmnet2" } },
-    serialLogPath: "serial.log",
-    vnc: { port: 5901, password: PASSWORD },
-  });
+  const vmxText = renderVmx(macGuestWithVnc);
   const recorded: Recorded[] = [];
   await pulumi.runtime.setMocks(
     {

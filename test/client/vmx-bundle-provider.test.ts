@@ -8,25 +8,15 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { renderVmx, type VmxSpec } from "../../lib/client/vmx";
+import { renderVmx } from "../../lib/client/vmx";
+import { macGuestWithVnc, VNC_PASSWORD } from "./fixtures";
 import { registeredInputs, startDynamicProviderHost, type DynamicProviderHost } from "../support/dynamic-provider-host";
 
 const TYPE = "pulumi-nodejs:dynamic/client:VmxBundle";
 const URN = `urn:pulumi:provider-test::netboot-lab::${TYPE}::mac`;
-const PASSWORD = "Vnc8pass";
-
-const spec: VmxSpec = {
-  displayName: "snow leopard",
-  guestOS: "darwin10",
-  firmware: "efi",
-  memoryMiB: 2048,
-  cpus: 1,
-  nic: { virtualDev: "e1000", mac: "00:50:56:00:00:10", connection: { type: "bridged", hostInterface: "en0" } },
-  serialLogPath: "serial.log",
-  vnc: { port: 5901, password: PASSWORD },
-};
-const vmxText = renderVmx(spec);
-const biggerVmxText = renderVmx({ ...spec, memoryMiB: 4096 });
+const PASSWORD = VNC_PASSWORD;
+const vmxText = renderVmx(macGuestWithVnc);
+const biggerVmxText = renderVmx({ ...macGuestWithVnc, memoryMiB: 4096 });
 
 /** `vmrun -T fusion list|start|stop` with a one-VM power state kept next to the script. */
 const FAKE_VMRUN = `#!/bin/sh
