@@ -312,6 +312,6 @@ export class QemuProcess extends pulumi.dynamic.Resource {
   declare public readonly note: pulumi.Output<string>;
 
   constructor(name: string, args: QemuProcessArgs, opts?: pulumi.CustomResourceOptions) {
-    super(qemuProcessProvider, name, { ...args, process: undefined, running: undefined, note: undefined }, opts, "netboot-lab", "QemuProcess");
+    super(qemuProcessProvider, name, { ...args, process: undefined, running: undefined, note: undefined }, opts, "client", "QemuProcess");
   }
 }

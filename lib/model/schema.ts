@@ -227,7 +227,7 @@ export const clientSchema = z.strictObject({
   /** QEMU: overrides `qemu.accel` for this guest. */
   accel: z.enum(QEMU_ACCELERATORS).optional(),
   /** Fusion: the VM's name in the library and of its `<displayName>.vmwarevm` folder; default the client name. */
-  displayName: z.string().regex(/^[^/:\u0000-\u001f"]{1,64}$/, "must be 1-64 characters without / : \" or control characters").optional(),
+  displayName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, "must start with a letter or digit and use only letters, digits, space, '.', '_' and '-' (at most 64 characters)").optional(),
   /** Fusion: VMware's guestOS key (darwin10, netbsd, other5xlinux-64, …); default derived from the boot image. */
   guestOS: z.string().optional(),
   /** Fusion: overrides `fusion.connection` for this VM. */

@@ -16,6 +16,8 @@ import {
   subnetMask,
   type Ipv4Subnet,
 } from "../net/ipv4";
+import { defaultGuestOs, findGuestOs, guestOsFitsImage, VMWARE_GUEST_OS } from "../client/guest-os";
+import { isVmwareStaticMac } from "../client/vmx";
 import { bootFilesFor, type BootFileSet, type BootRequester } from "./boot-files";
 import { LabConfigError, type ConfigProblem } from "./errors";
 import {
@@ -103,8 +105,8 @@ export interface FusionClientModel {
   readonly displayName: string;
   /** Folder holding the bundle, as configured (`~` unexpanded). */
   readonly vmFolder: string;
-  /** VMware's guestOS key, when the stack names one. */
-  readonly guestOS?: string;
+  /** VMware's guestOS id: as the stack names it, else the default for the boot image's kind. */
+  readonly guestOS: string;
   readonly connection: VmxConnectionConfig;
   readonly vnc?: { readonly port: number };
   readonly efiRom?: { readonly efi32?: string; readonly efi64?: string };
@@ -345,8 +347,6 @@ function resolveClients(
       report(`${field}.nic`, `${nic} is a ${nicPlatform === "fusion" ? "VMware" : "QEMU"} NIC but the client's platform is ${client.platform}; pick a ${client.platform === "fusion" ? "vmware-*" : "qemu-*"} model`);
     }
 
-    const platformFields = resolvePlatform(config, client, field, nic, mac, report);
-
     const image = images.get(client.bootImage);
     const fileSet = bootFileSets[client.bootImage];
     if (!image || !fileSet) {
@@ -360,6 +360,7 @@ function resolveClients(
       report(`${field}.firmware`, `boot image "${image.name}" (${image.kind}) cannot boot ${client.firmware} firmware; it supports ${supported.join(", ")}${image.kind === "darwin-nbi" && client.firmware === "bios" ? " (give the image a pxeBooter for BIOS clients)" : ""}`);
       return;
     }
+    const platformFields = resolvePlatform(config, client, image, field, nic, mac, report);
     if (!mac) return;
     clients.push({
       name: client.name,
@@ -407,7 +408,7 @@ const FUSION_ONLY_FIELDS = ["displayName", "guestOS", "connection", "vnc", "efiR
 type PlatformFields = Pick<ClientModel, "memoryMiB" | "cpus" | "autostart" | "serialLog" | "qemu" | "fusion">;
 
 /** The client's VM settings on its platform, and the rules only that platform has. */
-function resolvePlatform(config: LabConfig, client: ClientConfig, field: string, nic: NicModel, mac: string | undefined, report: Report): PlatformFields {
+function resolvePlatform(config: LabConfig, client: ClientConfig, image: BootImageConfig, field: string, nic: NicModel, mac: string | undefined, report: Report): PlatformFields {
   const misplaced = client.platform === "qemu" ? FUSION_ONLY_FIELDS : QEMU_ONLY_FIELDS;
   for (const key of misplaced) {
     if (client[key] !== undefined) report(`${field}.${key}`, `only applies to platform ${client.platform === "qemu" ? "fusion" : "qemu"}; remove it, or set platform: ${client.platform === "qemu" ? "fusion" : "qemu"}`);
@@ -434,15 +435,30 @@ function resolvePlatform(config: LabConfig, client: ClientConfig, field: string,
   }
   const settings = config.fusion;
   const displayName = client.displayName ?? client.name;
+  if (mac && !isVmwareStaticMac(mac)) {
+    report(`${field}.mac`, `${mac} is outside VMware's range for static MACs (00:50:56:00:00:00 to 00:50:56:3f:ff:ff); Fusion replaces any other with a generated one, which dhcpd does not know. Use e.g. 00:50:56:00:${mac.slice(12)}`);
+  }
+  const memory = client.memoryMiB ?? settings.memoryMiB;
+  if (memory % 4 !== 0) report(client.memoryMiB === undefined ? "fusion.memoryMiB" : `${field}.memoryMiB`, `${memory} is not a multiple of 4; VMware sizes guest memory in 4 MiB steps`);
+  const defaultOs = defaultGuestOs(image.kind, image.kind === "darwin-nbi" ? image.mkext.arch : undefined);
+  if (client.guestOS !== undefined) {
+    const known = findGuestOs(client.guestOS);
+    if (!known) {
+      report(`${field}.guestOS`, `"${client.guestOS}" is not a VMware guestOS id netboot-lab knows; use one of ${VMWARE_GUEST_OS.map((entry) => entry.id).join(", ")} (default for this image: ${defaultOs})`);
+    } else if (!guestOsFitsImage(client.guestOS, image.kind)) {
+      report(`${field}.guestOS`, `${client.guestOS} (${known.label}) does not fit boot image "${image.name}" (${image.kind}); use ${defaultOs}, or leave guestOS out for that default`);
+    }
+  }
+  if (client.efiRom && client.firmware === "bios") report(`${field}.efiRom`, `replaces EFI firmware, but the client's firmware is bios; remove efiRom or set firmware: efi-x64 / efi-ia32`);
   return {
-    memoryMiB: client.memoryMiB ?? settings.memoryMiB,
+    memoryMiB: memory,
     cpus: client.cpus ?? settings.cpus,
     autostart: client.autostart,
     serialLog: `${settings.vmFolder}/${displayName}.vmwarevm/serial.log`,
     fusion: {
       displayName,
       vmFolder: settings.vmFolder,
-      guestOS: client.guestOS,
+      guestOS: client.guestOS ?? defaultOs,
       connection: client.connection ?? settings.connection,
       vnc: client.vnc,
       efiRom: client.efiRom,

@@ -9,12 +9,14 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QemuProcess, type QemuProcessInputs } from "../../components/client/qemu-process";
-import { DynamicProviderHost, declaredInputs, urnOf, type Properties } from "../support/dynamic-provider";
+import { registeredInputs, startDynamicProviderHost, type DynamicProviderHost } from "../support/dynamic-provider-host";
 import { uniqueName } from "../support/netns";
 
 const bridge = uniqueName("br");
 const runDir = mkdtempSync(join(tmpdir(), "nbt-qemu-process-"));
-const TYPE = "pulumi-nodejs:dynamic/netboot-lab:QemuProcess";
+const TYPE = "pulumi-nodejs:dynamic/client:QemuProcess";
+const urnOf = (name: string) => `urn:pulumi:provider-test::netboot-lab::${TYPE}::${name}`;
+type Properties = Record<string, unknown>;
 let host: DynamicProviderHost;
 let provider: string;
 
@@ -50,11 +52,9 @@ const onBridge = (tap: string) => existsSync(`/sys/class/net/${bridge}/brif/${ta
 beforeAll(async () => {
   await execa("ip", ["link", "add", bridge, "type", "bridge"]);
   await execa("ip", ["link", "set", bridge, "up"]);
-  const declared = await declaredInputs(() => {
-    new QemuProcess("guest", { ...(inputs("guest") as unknown as QemuProcessInputs), args: [...(inputs("guest").args as string[])], copies: [] });
-  });
-  provider = declared.get("guest")!.__provider as string;
-  host = await DynamicProviderHost.start();
+  const declared = await registeredInputs(TYPE, () => new QemuProcess("guest", { ...(inputs("guest") as unknown as QemuProcessInputs), args: [...(inputs("guest").args as string[])], copies: [] }));
+  provider = declared.__provider as string;
+  host = await startDynamicProviderHost({ env: process.env });
 });
 
 afterAll(async () => {
@@ -73,7 +73,7 @@ describe("the serialized provider", () => {
 
 describe("QemuProcess through Pulumi's dynamic-provider host", () => {
   it("create starts a detached QEMU, records its PID and start identity, and puts its tap on the bridge", async () => {
-    const { id, outs } = await host.create(urnOf(TYPE, "a"), inputs("a"));
+    const { id, properties: outs } = await host.create(urnOf("a"), inputs("a"));
     try {
       expect(outs).toMatchObject({ running: true, note: "", process: { pid: expect.any(Number), startTicks: expect.stringMatching(/^\d+$/), bootId: expect.any(String) } });
       const pid = pidOf(outs)!;
@@ -83,62 +83,62 @@ describe("QemuProcess through Pulumi's dynamic-provider host", () => {
       // Not a child of the host: it survives the provider process that started it.
       expect(readFileSync(`/proc/${pid}/stat`, "latin1")).toBeTruthy();
     } finally {
-      await host.delete(urnOf(TYPE, "a"), id, outs);
+      await host.delete(urnOf("a"), id, outs);
     }
     expect(alive(pidOf(outs))).toBe(false);
     expect(existsSync(`/sys/class/net/${tapOf("a")}`)).toBe(false);
   });
 
   it("diff: nothing for equal inputs, a delete-first replacement for a new command line, an update for start", async () => {
-    const { id, outs } = await host.create(urnOf(TYPE, "b"), inputs("b"));
+    const { id, properties: outs } = await host.create(urnOf("b"), inputs("b"));
     try {
-      expect(await host.diff(urnOf(TYPE, "b"), id, outs, inputs("b"))).toEqual({ changes: "none", replaces: [], deleteBeforeReplace: false });
+      expect(await host.diff(urnOf("b"), id, outs, inputs("b"))).toEqual({ changes: "none", replaces: [] });
       const bigger = inputs("b", { args: [...(inputs("b").args as string[]).map((arg) => (arg === "64" ? "128" : arg))] });
-      expect(await host.diff(urnOf(TYPE, "b"), id, outs, bigger)).toEqual({ changes: "some", replaces: ["args"], deleteBeforeReplace: true });
-      expect(await host.diff(urnOf(TYPE, "b"), id, outs, inputs("b", { start: false }))).toEqual({ changes: "some", replaces: [], deleteBeforeReplace: false });
+      expect(await host.diff(urnOf("b"), id, outs, bigger)).toEqual({ changes: "some", replaces: ["args"], deleteBeforeReplace: true });
+      expect(await host.diff(urnOf("b"), id, outs, inputs("b", { start: false }))).toEqual({ changes: "some", replaces: [] });
     } finally {
-      await host.delete(urnOf(TYPE, "b"), id, outs);
+      await host.delete(urnOf("b"), id, outs);
     }
   });
 
   it("update stops the guest for start: false and starts a new process for start: true", async () => {
-    const { id, outs } = await host.create(urnOf(TYPE, "c"), inputs("c"));
+    const { id, properties: outs } = await host.create(urnOf("c"), inputs("c"));
     const first = pidOf(outs);
-    const stopped = await host.update(urnOf(TYPE, "c"), id, outs, inputs("c", { start: false }));
+    const stopped = await host.update(urnOf("c"), id, outs, inputs("c", { start: false }));
     expect(stopped).toMatchObject({ running: false });
     expect(alive(first)).toBe(false);
     expect(existsSync(`/sys/class/net/${tapOf("c")}`)).toBe(false);
-    const started = await host.update(urnOf(TYPE, "c"), id, stopped, inputs("c"));
+    const started = await host.update(urnOf("c"), id, stopped, inputs("c"));
     try {
       expect(started).toMatchObject({ running: true });
       expect(pidOf(started)).not.toBe(first);
       expect(alive(pidOf(started))).toBe(true);
     } finally {
-      await host.delete(urnOf(TYPE, "c"), id, started);
+      await host.delete(urnOf("c"), id, started);
     }
     expect(alive(pidOf(started))).toBe(false);
   });
 
   it("autostart off: create declares the guest without a process", async () => {
-    const { id, outs } = await host.create(urnOf(TYPE, "d"), inputs("d", { start: false }));
+    const { id, properties: outs } = await host.create(urnOf("d"), inputs("d", { start: false }));
     expect(outs).toMatchObject({ running: false, note: "" });
     expect(outs.process).toBeUndefined();
     expect(existsSync(`/sys/class/net/${tapOf("d")}`)).toBe(false);
-    await host.delete(urnOf(TYPE, "d"), id, outs);
+    await host.delete(urnOf("d"), id, outs);
   });
 
   it("a guest that died: refresh reports it, up starts it again, delete tolerates it and signals nothing", async () => {
-    const { id, outs } = await host.create(urnOf(TYPE, "e"), inputs("e"));
+    const { id, properties: outs } = await host.create(urnOf("e"), inputs("e"));
     process.kill(pidOf(outs)!, "SIGKILL");
     while (alive(pidOf(outs))) await new Promise((resolveWait) => setTimeout(resolveWait, 50));
-    expect(await host.read(urnOf(TYPE, "e"), id, outs)).toMatchObject({ running: false, note: expect.stringContaining(`PID ${pidOf(outs)} has exited`) });
-    expect((await host.diff(urnOf(TYPE, "e"), id, outs, inputs("e"))).changes).toBe("some");
-    const restarted = await host.update(urnOf(TYPE, "e"), id, outs, inputs("e"));
+    expect(await host.read(urnOf("e"), id, outs)).toMatchObject({ running: false, note: expect.stringContaining(`PID ${pidOf(outs)} has exited`) });
+    expect((await host.diff(urnOf("e"), id, outs, inputs("e"))).changes).toBe("some");
+    const restarted = await host.update(urnOf("e"), id, outs, inputs("e"));
     expect(restarted).toMatchObject({ running: true, note: expect.stringContaining("started it again") });
     process.kill(pidOf(restarted)!, "SIGKILL");
     while (alive(pidOf(restarted))) await new Promise((resolveWait) => setTimeout(resolveWait, 50));
-    await host.delete(urnOf(TYPE, "e"), id, restarted);
-    expect(host.log).toContain(`QEMU of client e was not running any more (PID ${pidOf(restarted)} has exited); nothing was signalled`);
+    await host.delete(urnOf("e"), id, restarted);
+    expect(host.output()).toContain(`QEMU of client e was not running any more (PID ${pidOf(restarted)} has exited); nothing was signalled`);
     expect(existsSync(`/sys/class/net/${tapOf("e")}`)).toBe(false);
   });
 
@@ -152,14 +152,14 @@ describe("QemuProcess through Pulumi's dynamic-provider host", () => {
       const recorded = (process: { pid: number; startTicks: string; bootId: string }) => ({ ...inputs("f"), process, running: true, note: "" });
       // Same PID, another start time: the PID was reused after our QEMU exited.
       const reused = recorded({ pid, startTicks: String(Number(startTicks) - 1), bootId });
-      expect(await host.read(urnOf(TYPE, "f"), "f", reused)).toMatchObject({ running: false, note: expect.stringContaining("started later") });
-      await host.delete(urnOf(TYPE, "f"), "f", reused);
+      expect(await host.read(urnOf("f"), "f", reused)).toMatchObject({ running: false, note: expect.stringContaining("started later") });
+      await host.delete(urnOf("f"), "f", reused);
       // Same PID and start time, another command line: not QEMU.
       const other = recorded({ pid, startTicks, bootId });
-      expect(await host.read(urnOf(TYPE, "f"), "f", other)).toMatchObject({ running: false, note: expect.stringContaining("runs another command") });
-      await host.delete(urnOf(TYPE, "f"), "f", other);
+      expect(await host.read(urnOf("f"), "f", other)).toMatchObject({ running: false, note: expect.stringContaining("runs another command") });
+      await host.delete(urnOf("f"), "f", other);
       // Recorded in an earlier boot of the host.
-      await host.delete(urnOf(TYPE, "f"), "f", recorded({ pid, startTicks, bootId: "an-earlier-boot" }));
+      await host.delete(urnOf("f"), "f", recorded({ pid, startTicks, bootId: "an-earlier-boot" }));
       expect(alive(pid)).toBe(true);
     } finally {
       bystander.kill("SIGKILL");
@@ -169,7 +169,7 @@ describe("QemuProcess through Pulumi's dynamic-provider host", () => {
 
   it("a failed start reports QEMU's own error", async () => {
     const broken = inputs("g", { args: ["-accel", "tcg", "-display", "none", "-qmp", `unix:${join(runDir, "g.qmp.sock")},server=on,wait=off`, "-no-such-option"] });
-    await expect(host.create(urnOf(TYPE, "g"), broken)).rejects.toThrow(/QEMU exited at start-up:[\s\S]*no-such-option/);
+    await expect(host.create(urnOf("g"), broken)).rejects.toThrow(/QEMU exited at start-up:[\s\S]*no-such-option/);
     expect(existsSync(`/sys/class/net/${tapOf("g")}`)).toBe(false);
   });
 });

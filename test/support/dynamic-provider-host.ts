@@ -18,6 +18,8 @@ type Properties = Record<string, unknown>;
 export interface DiffResult {
   readonly changes: "none" | "some" | "unknown";
   readonly replaces: string[];
+  /** Present (true) only when the provider asks for the old resource to go before its replacement is created. */
+  readonly deleteBeforeReplace?: true;
 }
 
 export interface DynamicProviderHost {
@@ -25,6 +27,8 @@ export interface DynamicProviderHost {
   diff(urn: string, id: string, olds: Properties, news: Properties): Promise<DiffResult>;
   create(urn: string, properties: Properties): Promise<{ id: string; properties: Properties }>;
   update(urn: string, id: string, olds: Properties, news: Properties): Promise<Properties>;
+  /** What `pulumi refresh` asks: the resource's state as the provider finds it now. */
+  read(urn: string, id: string, properties: Properties): Promise<Properties>;
   delete(urn: string, id: string, properties: Properties): Promise<void>;
   /** Everything the plugin printed so far (stdout and stderr). */
   output(): string;
@@ -85,7 +89,7 @@ export async function startDynamicProviderHost(options: HostOptions): Promise<Dy
       const response = await call<provproto.DiffRequest, provproto.DiffResponse>(client.diff, request);
       const { DIFF_NONE, DIFF_SOME } = provproto.DiffResponse.DiffChanges;
       const changes = response.getChanges() === DIFF_NONE ? "none" : response.getChanges() === DIFF_SOME ? "some" : "unknown";
-      return { changes, replaces: response.getReplacesList() };
+      return { changes, replaces: response.getReplacesList(), ...(response.getDeletebeforereplace() ? { deleteBeforeReplace: true as const } : {}) };
     },
     async create(urn, properties) {
       const request = new provproto.CreateRequest();
@@ -101,6 +105,14 @@ export async function startDynamicProviderHost(options: HostOptions): Promise<Dy
       request.setOlds(struct(olds));
       request.setNews(struct(news));
       const response = await call<provproto.UpdateRequest, provproto.UpdateResponse>(client.update, request);
+      return response.getProperties()!.toJavaScript() as Properties;
+    },
+    async read(urn, id, properties) {
+      const request = new provproto.ReadRequest();
+      request.setUrn(urn);
+      request.setId(id);
+      request.setProperties(struct(properties));
+      const response = await call<provproto.ReadRequest, provproto.ReadResponse>(client.read, request);
       return response.getProperties()!.toJavaScript() as Properties;
     },
     async delete(urn, id, properties) {
