@@ -5,6 +5,8 @@ export default defineConfig({
     // Pulumi's closure serialization needs real processes, not worker threads.
     pool: "forks",
     include: ["test/**/*.test.ts"],
+    // The end-to-end run has its own command (npm run test:e2e, vitest.e2e.config.mts).
+    exclude: ["test/e2e/**", "node_modules/**"],
     testTimeout: 120_000,
     hookTimeout: 300_000,
     globalSetup: ["test/global-setup.ts"],

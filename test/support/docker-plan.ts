@@ -270,6 +270,9 @@ export function planDockerApply(resources: readonly DeclaredResource[], options:
   for (const resource of resources) {
     // Component resources have no physical id and create nothing themselves.
     if (resource.id === undefined) continue;
+    // Dynamic resources (the clients' QEMU processes and .vmx bundles) act on the machine running
+    // Pulumi, not on the engine: a test creates them through their own provider (dynamic-provider-host.ts).
+    if (resource.type.startsWith("pulumi-nodejs:dynamic")) continue;
     const step = readAll(resource.inputs, `${resource.type} ${resource.name}: inputs`, context.problems, (reader) => planResource(resource, reader, context));
     if (step) steps.push(step);
   }

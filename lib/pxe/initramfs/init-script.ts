@@ -73,6 +73,7 @@ if [ -n "$nfsroot" ] && [ -n "$ip" ]; then
   server=\${nfsroot%%:*}
   if mount -t nfs -o ro,nolock,vers=3 "$nfsroot" /mnt 2>/dev/null ||
      mount -t nfs4 -o ro,vers=4.1,addr="$server" "$nfsroot" /mnt; then
+    say "NFS root mounted: $(grep ' /mnt ' /proc/mounts)"
     mark "${NFS_ROOT_MARKER} $nfsroot $(head -n 1 /mnt/${NFS_ROOT_MARKER_FILE} 2>/dev/null)"
   else
     say "cannot mount NFS root $nfsroot"
