@@ -167,13 +167,15 @@ describe("pulumi destroy", () => {
     expect(await dockerObjectsOf(labels)).toEqual([]);
   });
 
-  it("the DHCP answers came from the lab's server, with the address each guest reported", () => {
+  it("the DHCP answers came from the lab's server with the address each guest reported, and its router solicitations were answered", () => {
     for (const [name, boot] of boots) {
       const client = clientOutputs().find((candidate) => candidate.name === name)!;
       const timeline = bootTimeline(frames ?? [], client.mac, boot.startedMs, boot.serial);
       const reported = new RegExp(`${BOOTED_MARKER} image=\\S+ ip=(\\S+)`).exec(boot.serial.text)?.[1];
       expect(timeline.dhcpAck, name).toEqual({ yiaddr: reported, server });
       expect(timeline.stages.firstBootFileRequest, name).not.toBeNull();
+      // radvd on the lab bridge answered: iPXE's wait for an IPv6 router is over at once.
+      if (timeline.routerSolicitations > 0) expect(timeline.routerAdvertisements, name).toBeGreaterThan(0);
     }
   });
 });
