@@ -100,8 +100,7 @@ export const clients = lab.clients.map(({ name, mac, ipv4, platform, firmware, n
     address: client.address,
     serialLog: client.serialLog,
     running: client.running,
-    note: client.note,
-    ...(platform === "qemu" ? { qemuCommand: client.qemuCommand } : { vmxPath: client.vmxPath }),
+    ...(platform === "qemu" ? { qemuCommand: client.qemuCommand, note: client.note } : { vmxPath: client.vmxPath, howToStart: client.howToStart }),
   };
 });
 export const bootImages = Object.fromEntries(

@@ -42,9 +42,11 @@ export class Client extends pulumi.ComponentResource {
   public readonly qemuCommand: pulumi.Output<string | undefined>;
   /** Fusion: the written .vmx. */
   public readonly vmxPath: pulumi.Output<string | undefined>;
+  /** Fusion: how to open the VM by hand (`open '<bundle>'`, or the vmrun command) when vmrun did not start it. */
+  public readonly howToStart: pulumi.Output<string | undefined>;
   /** Whether the VM was running after the last update (Fusion: started through vmrun). */
   public readonly running: pulumi.Output<boolean>;
-  /** What needs the user: a QEMU guest that had died, or how to open a Fusion VM that vmrun did not start. */
+  /** QEMU: what the provider found that needs the user (a guest that had died and was started again), or empty. */
   public readonly note: pulumi.Output<string>;
 
   constructor(name: string, args: ClientArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -79,6 +81,7 @@ export class Client extends pulumi.ComponentResource {
       this.serialLog = pulumi.output(launch.serialLog);
       this.qemuCommand = pulumi.output(renderQemuScript(launch));
       this.vmxPath = pulumi.output(undefined);
+      this.howToStart = pulumi.output(undefined);
       this.running = qemu.running;
       this.note = qemu.note;
     } else {
@@ -92,8 +95,9 @@ export class Client extends pulumi.ComponentResource {
       this.serialLog = pulumi.output(hostPath(client.serialLog, baseDir));
       this.qemuCommand = pulumi.output(undefined);
       this.vmxPath = bundle.vmxPath;
+      this.howToStart = bundle.howToStart;
       this.running = bundle.started;
-      this.note = pulumi.all([bundle.started, bundle.howToStart]).apply(([started, howToStart]) => (started || !client.autostart ? "" : howToStart));
+      this.note = pulumi.output("");
     }
     this.registerOutputs({
       platform: this.platform,
@@ -102,6 +106,7 @@ export class Client extends pulumi.ComponentResource {
       serialLog: this.serialLog,
       qemuCommand: this.qemuCommand,
       vmxPath: this.vmxPath,
+      howToStart: this.howToStart,
       running: this.running,
       note: this.note,
     });

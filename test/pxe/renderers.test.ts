@@ -55,7 +55,7 @@ describe("grub.cfg", () => {
         "serial --unit=0 --speed=115200",
         "terminal_input console serial",
         "terminal_output console serial",
-        "set timeout=1",
+        "set timeout=0",
         "set default=0",
         "",
         'menuentry "g (netboot-lab)" {',

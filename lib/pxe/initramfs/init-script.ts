@@ -41,24 +41,34 @@ mark() {
 }
 parameter() { tr ' ' '\\n' </proc/cmdline | sed -n "s/^$1=//p" | tail -n 1; }
 
-while read -r module; do
-  insmod "/lib/modules/$module" 2>/dev/null || say "insmod $module failed"
-done </${MODULE_LIST_PATH}
+# Modules load in the background, NIC drivers first: DHCP starts as soon as a NIC shows up and
+# overlaps with loading the NFS modules, which only the mount below waits for.
+(
+  while read -r module; do
+    insmod "/lib/modules/$module" 2>/dev/null || say "insmod $module failed"
+  done </${MODULE_LIST_PATH}
+) &
+modules_loading=$!
 
 interface=
-for _ in $(seq 1 20); do
+for _ in $(seq 1 200); do
   for path in /sys/class/net/*; do
     name=\${path##*/}
     [ "$name" = lo ] || { interface=$name; break; }
   done
   [ -n "$interface" ] && break
-  sleep 1
+  usleep 100000
 done
 ip link set lo up
 if [ -z "$interface" ]; then
   say "no network interface appeared; the NIC's driver is not among the initramfs modules"
 else
   ip link set "$interface" up
+  # A DISCOVER sent before the link is up is lost and costs udhcpc's 2 s retry: wait for carrier.
+  for _ in $(seq 1 100); do
+    [ "$(cat "/sys/class/net/$interface/carrier" 2>/dev/null)" = 1 ] && break
+    usleep 100000
+  done
   if udhcpc -i "$interface" -n -q -t 10 -T 2 -O rootpath -s /${UDHCPC_SCRIPT_PATH}; then
     . ${LEASE_FILE}
     mark "${BOOTED_MARKER} image=$image ip=$ip"
@@ -67,6 +77,7 @@ else
   fi
 fi
 
+wait "$modules_loading"
 nfsroot=$(parameter nfsroot)
 [ -n "$nfsroot" ] || nfsroot=$rootpath
 if [ -n "$nfsroot" ] && [ -n "$ip" ]; then
