@@ -63,19 +63,7 @@ export class Client extends pulumi.ComponentResource {
     if (launch) {
       const qemu = new QemuProcess(
         `${name}-qemu`,
-        {
-          client: client.name,
-          binary: launch.binary,
-          args: [...launch.args],
-          bridge: launch.bridge,
-          ...(launch.tap ? { tap: launch.tap } : {}),
-          serialLog: launch.serialLog,
-          processLog: launch.processLog,
-          qmpSocket: launch.qmpSocket,
-          copies: launch.copies.map((copy) => ({ ...copy })),
-          stopTimeoutSeconds: launch.stopTimeoutSeconds,
-          start: client.autostart,
-        },
+        { ...launch, args: [...launch.args], copies: launch.copies.map((copy) => ({ ...copy })), start: client.autostart },
         { parent: this },
       );
       this.serialLog = pulumi.output(launch.serialLog);

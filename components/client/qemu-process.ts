@@ -11,21 +11,10 @@
  * small functions below.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { QemuLaunch } from "../../lib/client/qemu";
 
-export interface QemuProcessInputs {
-  /** Client name, for messages. */
-  readonly client: string;
-  readonly binary: string;
-  readonly args: readonly string[];
-  /** Linux bridge the guest's NIC joins; it must exist when the guest starts. */
-  readonly bridge: string;
-  /** Tap to create on `bridge` before starting (and remove after stopping); absent with QEMU's bridge helper. */
-  readonly tap?: string;
-  readonly serialLog: string;
-  readonly processLog: string;
-  readonly qmpSocket: string;
-  readonly copies: readonly { readonly from: string; readonly to: string }[];
-  readonly stopTimeoutSeconds: number;
+/** The launch planned from the model (lib/client/qemu.ts), and whether the guest should run. */
+export interface QemuProcessInputs extends QemuLaunch {
   /** false: declared, not started. */
   readonly start: boolean;
 }

@@ -11,6 +11,7 @@ import { parseVmx } from "../../lib/client/vmx";
 import { isSecretInput } from "../support/dynamic-provider-host";
 import { fusionMedia } from "../support/fake-media";
 import { PROJECT_DIR, runStack, runStackExpectingError, type DeclaredResource } from "../support/pulumi-harness";
+import { optionPairs } from "./fixtures";
 
 const media = fusionMedia();
 afterAll(() => media.cleanup());
@@ -24,16 +25,6 @@ function child(resources: DeclaredResource[], parent: string, type: string): Dec
   const found = resources.find((resource) => resource.parent === parent && resource.type === type);
   if (!found) throw new Error(`no ${type} under ${parent}`);
   return found;
-}
-
-/** `-option value` pairs, as one reads a QEMU command line. */
-function pairs(args: unknown): string[] {
-  const out: string[] = [];
-  for (const arg of args as string[]) {
-    if (arg.startsWith("-")) out.push(arg);
-    else out[out.length - 1] += ` ${arg}`;
-  }
-  return out;
 }
 
 describe("kvm stack: each client a QEMU guest that pulumi up starts", async () => {
@@ -67,7 +58,7 @@ describe("kvm stack: each client a QEMU guest that pulumi up starts", async () =
       stopTimeoutSeconds: 10,
       start: true,
     });
-    expect(pairs(qemu.args)).toEqual([
+    expect(optionPairs(qemu.args)).toEqual([
       "-name guest=efi-grub",
       "-machine pc",
       // auto: this machine's /dev/kvm is not backed by kvm_intel/kvm_amd.
@@ -105,7 +96,7 @@ describe("kvm stack: each client a QEMU guest that pulumi up starts", async () =
     });
     const qemu = child(run.resources, "nbl-kvm-idle", QEMU_PROCESS).inputs;
     expect(qemu.start).toBe(false);
-    expect(pairs(qemu.args)).toEqual(expect.arrayContaining(["-m 512", "-smp 2"]));
+    expect(optionPairs(qemu.args)).toEqual(expect.arrayContaining(["-m 512", "-smp 2"]));
   });
 });
 
@@ -114,7 +105,7 @@ describe("netbsd-kvm stack: iPXE ROM, pxeboot_ia32_com0.bin, the kernel, an NFS 
 
   it("boots the NetBSD guest from the network on a tap of nblab1 with an e1000 NetBSD drives", () => {
     const qemu = child(resources, "nbl-netbsd-kvm-netbsd", QEMU_PROCESS).inputs;
-    expect(pairs(qemu.args)).toEqual(
+    expect(optionPairs(qemu.args)).toEqual(
       expect.arrayContaining([
         "-boot n",
         `-serial file:${join(runDir, "netbsd.serial.log")}`,

@@ -14,3 +14,13 @@ export const macGuestWithVnc: VmxSpec = {
   serialLogPath: "serial.log",
   vnc: { port: 5901, password: VNC_PASSWORD },
 };
+
+/** QEMU arguments as `-option value` pairs, the way one reads a command line. */
+export function optionPairs(args: unknown): string[] {
+  const pairs: string[] = [];
+  for (const arg of args as readonly string[]) {
+    if (arg.startsWith("-")) pairs.push(arg);
+    else pairs[pairs.length - 1] += ` ${arg}`;
+  }
+  return pairs;
+}

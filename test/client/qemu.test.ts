@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { qemuLaunch, renderQemuScript, tapName, type QemuHostChoices } from "../../lib/client/qemu";
 import { validateLab, type ClientModel, type LabConfigInput } from "../../lib/model";
 import { minimalLab } from "../model/fixtures";
+import { optionPairs } from "./fixtures";
 import { uniqueName } from "../support/netns";
 
 const TCG_TAP: QemuHostChoices = { accel: "tcg", attach: "tap" };
@@ -19,23 +20,13 @@ function client(overrides: Partial<NonNullable<LabConfigInput["clients"]>[number
   return validateLab(minimalLab({ bootImages, clients: [{ name: "vm1", mac: "52:54:00:77:00:10", bootImage: "linux", ...overrides }], ...lab })).clients[0]!;
 }
 
-/** The arguments as `-option value` pairs, the way one reads a QEMU command line. */
-function pairs(args: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const arg of args) {
-    if (arg.startsWith("-")) out.push(arg);
-    else out[out.length - 1] += ` ${arg}`;
-  }
-  return out;
-}
-
 describe("qemuLaunch", () => {
   it("BIOS, e1000, tap, TCG: SeaBIOS with QEMU's iPXE ROM, network boot, serial to a file, QMP for power-off", () => {
     const launch = qemuLaunch(client(), "nblab0", "/run/lab", TCG_TAP);
     const tap = tapName("nblab0", "vm1");
     expect(tap).toMatch(/^nbl[0-9a-f]{10}$/);
     expect(launch.binary).toBe("qemu-system-x86_64");
-    expect(pairs(launch.args)).toEqual([
+    expect(optionPairs(launch.args)).toEqual([
       "-name guest=vm1",
       "-machine pc",
       "-accel tcg",
@@ -53,14 +44,14 @@ describe("qemuLaunch", () => {
   });
 
   it("EFI x64: OVMF as the BIOS image", () => {
-    const args = pairs(qemuLaunch(client({ firmware: "efi-x64" }), "nblab0", "/run/lab", TCG_TAP).args);
+    const args = optionPairs(qemuLaunch(client({ firmware: "efi-x64" }), "nblab0", "/run/lab", TCG_TAP).args);
     expect(args.slice(9, 11)).toEqual(["-boot n", "-bios /usr/share/qemu/OVMF.fd"]);
   });
 
   it("EFI ia32: qemu-system-i386, q35 with SMM, OVMF ia32 code read-only and the guest's own copy of its variable store", () => {
     const launch = qemuLaunch(client({ firmware: "efi-ia32", nic: "qemu-virtio", bootImage: "snow" }), "nblab0", "/run/lab", TCG_TAP);
     expect(launch.binary).toBe("qemu-system-i386");
-    expect(pairs(launch.args)).toEqual(
+    expect(optionPairs(launch.args)).toEqual(
       expect.arrayContaining([
         "-machine q35,smm=on",
         "-global driver=cfi.pflash01,property=secure,value=on",
@@ -74,7 +65,7 @@ describe("qemuLaunch", () => {
 
   it("maps each qemu-* NIC model to its QEMU device", () => {
     const devices = (["qemu-e1000", "qemu-e1000e", "qemu-rtl8139", "qemu-virtio", "qemu-pcnet", "qemu-vmxnet3"] as const).map(
-      (nic) => pairs(qemuLaunch(client({ nic }), "nblab0", "/run/lab", TCG_TAP).args).at(-1),
+      (nic) => optionPairs(qemuLaunch(client({ nic }), "nblab0", "/run/lab", TCG_TAP).args).at(-1),
     );
     expect(devices).toEqual([
       "-device e1000,netdev=lab,mac=52:54:00:77:00:10",
@@ -88,7 +79,7 @@ describe("qemuLaunch", () => {
 
   it("KVM, memory, CPUs and the bridge helper come from the model and the host's choices", () => {
     const launch = qemuLaunch(client({ memoryMiB: 2048, cpus: 2 }), "labbr", "/run/lab", { accel: "kvm", attach: "bridge-helper" });
-    expect(pairs(launch.args)).toEqual(expect.arrayContaining(["-accel kvm", "-m 2048", "-smp 2", "-netdev bridge,id=lab,br=labbr"]));
+    expect(optionPairs(launch.args)).toEqual(expect.arrayContaining(["-accel kvm", "-m 2048", "-smp 2", "-netdev bridge,id=lab,br=labbr"]));
     expect(launch.tap).toBeUndefined();
   });
 

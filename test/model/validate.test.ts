@@ -1,16 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { LabConfigError, validateLab, type LabConfigInput } from "../../lib/model";
-import { minimalLab } from "./fixtures";
-
-function problemsOf(config: unknown): string[] {
-  try {
-    validateLab(config);
-  } catch (error) {
-    expect(error).toBeInstanceOf(LabConfigError);
-    return (error as LabConfigError).problems.map((problem) => `${problem.field}: ${problem.message}`);
-  }
-  throw new Error("expected the lab to be rejected");
-}
+import { validateLab, type LabConfigInput } from "../../lib/model";
+import { minimalLab, problemsOf } from "./fixtures";
 
 describe("lab model defaults", () => {
   it("fills a minimal stack with server, gateway, bridge and a pool in the upper half", () => {

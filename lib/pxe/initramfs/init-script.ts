@@ -1,6 +1,7 @@
 /**
  * The /init of the busybox initramfs the builder makes for Linux boot images: loads the
- * NIC and NFS modules (Debian's kernel has both as modules and no IP autoconfiguration),
+ * NIC modules, and the NFS ones when it mounts an NFS root (Debian's kernel has both as
+ * modules and no IP autoconfiguration),
  * takes an address with udhcpc, optionally mounts the image's NFS root read-only, and
  * prints marker lines on the serial console that tests and users can wait for.
  */
@@ -13,8 +14,10 @@ export const NFS_ROOT_MARKER = "NETBOOT-LAB-NFS-ROOT";
 export const NFS_ROOT_MARKER_FILE = "netboot-lab-root.txt";
 /** Kernel parameter: power the guest off after the markers instead of starting a shell. */
 export const POWEROFF_PARAMETER = "netboot_lab.poweroff";
-/** Where the initramfs lists its modules (paths under /lib/modules), in load order. */
+/** Where the initramfs lists the modules it loads at start (paths under /lib/modules), in load order. */
 export const MODULE_LIST_PATH = "etc/netboot-lab/modules";
+/** The modules loaded only before an NFS root is mounted, in load order. */
+export const NFS_MODULE_LIST_PATH = "etc/netboot-lab/modules-nfs";
 export const UDHCPC_SCRIPT_PATH = "etc/netboot-lab/udhcpc.script";
 const LEASE_FILE = "/run/netboot-lab.lease";
 
@@ -41,14 +44,13 @@ mark() {
 }
 parameter() { tr ' ' '\\n' </proc/cmdline | sed -n "s/^$1=//p" | tail -n 1; }
 
-# Modules load in the background, NIC drivers first: DHCP starts as soon as a NIC shows up and
-# overlaps with loading the NFS modules, which only the mount below waits for.
-(
+load_modules() {
   while read -r module; do
     insmod "/lib/modules/$module" 2>/dev/null || say "insmod $module failed"
-  done </${MODULE_LIST_PATH}
-) &
-modules_loading=$!
+  done <"$1"
+}
+# The NIC drivers now; the NFS client only if the root is mounted over NFS.
+load_modules /${MODULE_LIST_PATH}
 
 interface=
 for _ in $(seq 1 200); do
@@ -77,11 +79,11 @@ else
   fi
 fi
 
-wait "$modules_loading"
 nfsroot=$(parameter nfsroot)
 [ -n "$nfsroot" ] || nfsroot=$rootpath
 if [ -n "$nfsroot" ] && [ -n "$ip" ]; then
   server=\${nfsroot%%:*}
+  load_modules /${NFS_MODULE_LIST_PATH}
   if mount -t nfs -o ro,nolock,vers=3 "$nfsroot" /mnt 2>/dev/null ||
      mount -t nfs4 -o ro,vers=4.1,addr="$server" "$nfsroot" /mnt; then
     say "NFS root mounted: $(grep ' /mnt ' /proc/mounts)"
