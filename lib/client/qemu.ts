@@ -10,7 +10,9 @@ import type { ClientModel, Firmware, NicModel } from "../model";
 
 /** QEMU's `-device` for each qemu-* NIC model; QEMU loads each one's iPXE option ROM (package ipxe-qemu) by itself. */
 export const QEMU_NIC_DEVICES: Partial<Record<NicModel, string>> = {
-  "qemu-e1000": "e1000",
+  // QEMU's e1000 emulates a 500 ms autonegotiation every time a driver resets the PHY (iPXE,
+  // then Linux or NetBSD): seconds of "waiting for link" on every boot for a virtual cable.
+  "qemu-e1000": "e1000,autonegotiation=off",
   "qemu-e1000e": "e1000e",
   "qemu-rtl8139": "rtl8139",
   "qemu-virtio": "virtio-net-pci",

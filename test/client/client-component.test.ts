@@ -72,7 +72,7 @@ describe("kvm stack: each client a QEMU guest that pulumi up starts", async () =
       "-boot n",
       "-bios /usr/share/qemu/OVMF.fd",
       `-netdev tap,id=lab,ifname=${tapName("nblab0", "efi-grub")},script=no,downscript=no`,
-      "-device e1000,netdev=lab,mac=52:54:00:77:00:11",
+      "-device e1000,autonegotiation=off,netdev=lab,mac=52:54:00:77:00:11",
     ]);
     expect(typeof qemu.__provider).toBe("string");
   });
@@ -110,7 +110,7 @@ describe("netbsd-kvm stack: iPXE ROM, pxeboot_ia32_com0.bin, the kernel, an NFS 
         "-boot n",
         `-serial file:${join(runDir, "netbsd.serial.log")}`,
         `-netdev tap,id=lab,ifname=${tapName("nblab1", "netbsd")},script=no,downscript=no`,
-        "-device e1000,netdev=lab,mac=52:54:00:78:00:10",
+        "-device e1000,autonegotiation=off,netdev=lab,mac=52:54:00:78:00:10",
       ]),
     );
     expect(outputs.clients).toEqual([

@@ -38,7 +38,7 @@ describe("qemuLaunch", () => {
       "-qmp unix:/run/lab/vm1.qmp.sock,server=on,wait=off",
       "-boot n",
       `-netdev tap,id=lab,ifname=${tap},script=no,downscript=no`,
-      "-device e1000,netdev=lab,mac=52:54:00:77:00:10",
+      "-device e1000,autonegotiation=off,netdev=lab,mac=52:54:00:77:00:10",
     ]);
     expect(launch).toMatchObject({ bridge: "nblab0", tap, serialLog: "/run/lab/vm1.serial.log", processLog: "/run/lab/vm1.qemu.log", qmpSocket: "/run/lab/vm1.qmp.sock", copies: [], stopTimeoutSeconds: 10 });
   });
@@ -68,7 +68,7 @@ describe("qemuLaunch", () => {
       (nic) => optionPairs(qemuLaunch(client({ nic }), "nblab0", "/run/lab", TCG_TAP).args).at(-1),
     );
     expect(devices).toEqual([
-      "-device e1000,netdev=lab,mac=52:54:00:77:00:10",
+      "-device e1000,autonegotiation=off,netdev=lab,mac=52:54:00:77:00:10",
       "-device e1000e,netdev=lab,mac=52:54:00:77:00:10",
       "-device rtl8139,netdev=lab,mac=52:54:00:77:00:10",
       "-device virtio-net-pci,netdev=lab,mac=52:54:00:77:00:10",
@@ -113,7 +113,7 @@ describe("renderQemuScript", () => {
         "  -qmp unix:/run/lab/vm1.qmp.sock,server=on,wait=off \\",
         "  -boot n \\",
         `  -netdev tap,id=lab,ifname=${tap},script=no,downscript=no \\`,
-        "  -device e1000,netdev=lab,mac=52:54:00:77:00:10",
+        "  -device e1000,autonegotiation=off,netdev=lab,mac=52:54:00:77:00:10",
         "",
       ].join("\n"),
     );

@@ -3,8 +3,8 @@
  * realized on the local Docker engine the way `pulumi up` would: the program under Pulumi's
  * mocks, its Docker resources applied to the engine, and each client's QemuProcess created by
  * Pulumi's own dynamic-provider host, which starts QEMU (software emulation) on the lab
- * bridge. Every guest must netboot to its final marker; the serial logs and per-stage timings
- * land in test-results/e2e/. Afterwards nothing of the lab remains, even when a boot failed.
+ * bridge. Every guest must netboot to its final marker; the serial logs, per-stage timings and
+ * a capture of the lab bridge land in test-results/e2e/. Afterwards nothing of the lab remains, even when a boot failed.
  *
  * Only the lab's addresses and names are randomized (bridge, subnet, Docker names, run folder),
  * so parallel runs and the real nblab0 are never touched.
@@ -86,7 +86,8 @@ beforeAll(async () => {
   qemuResources = run.resources.filter((resource) => resource.type === QEMU_PROCESS);
   // Every Docker name gets this run's prefix, the one-shot build containers' too: other runs share the engine.
   lab = await applyToDocker(run.resources, { labels, namePrefix: `nbt${id}-` });
-  capture = await captureOn(bridge, join(runDir, "lab-bridge.pcap"));
+  // Kept with the logs: every DHCP, TFTP, HTTP and NDP exchange of the boots, for a look with tcpdump -r.
+  capture = await captureOn(bridge, join(resultsDir, "lab-bridge.pcap"));
   host = await startDynamicProviderHost({ env: process.env });
 }, 1_200_000);
 
