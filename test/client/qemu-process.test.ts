@@ -11,9 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QemuProcess, type QemuProcessInputs } from "../../components/client/qemu-process";
 import { registeredInputs, startDynamicProviderHost, type DynamicProviderHost } from "../support/dynamic-provider-host";
 import { uniqueName } from "../support/netns";
+import { GUEST_RUN_DIR_PREFIX } from "../support/qemu";
+import { testRunId } from "../support/test-run";
 
 const bridge = uniqueName("br");
-const runDir = mkdtempSync(join(tmpdir(), "nbt-qemu-process-"));
+const runDir = mkdtempSync(join(tmpdir(), `${GUEST_RUN_DIR_PREFIX}${testRunId()}-provider-`));
 const TYPE = "pulumi-nodejs:dynamic/client:QemuProcess";
 const urnOf = (name: string) => `urn:pulumi:provider-test::netboot-lab::${TYPE}::${name}`;
 type Properties = Record<string, unknown>;

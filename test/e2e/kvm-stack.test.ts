@@ -23,14 +23,15 @@ import { applyToDocker, type AppliedLab } from "../support/docker-apply";
 import { startDynamicProviderHost, type DynamicProviderHost } from "../support/dynamic-provider-host";
 import { captureOn, type Capture, type Frame } from "../support/pcap";
 import { PROJECT_DIR, runStack, type DeclaredResource } from "../support/pulumi-harness";
-import { dockerObjectsOf, testCaseLabels } from "../support/test-run";
+import { GUEST_RUN_DIR_PREFIX } from "../support/qemu";
+import { dockerObjectsOf, testCaseLabels, testRunId } from "../support/test-run";
 
 const id = randomBytes(3).toString("hex");
 const net = `10.216.${randomInt(0, 256)}`;
 const server = `${net}.2`;
 const bridge = `nbtbr${id}`;
 const labels = testCaseLabels(`e2e-${id}`);
-const runDir = mkdtempSync(join(tmpdir(), "nbt-e2e-qemu-"));
+const runDir = mkdtempSync(join(tmpdir(), `${GUEST_RUN_DIR_PREFIX}${testRunId()}-e2e-`));
 const resultsDir = join(PROJECT_DIR, "test-results", "e2e");
 const QEMU_PROCESS = "pulumi-nodejs:dynamic/client:QemuProcess";
 const BOOT_TIMEOUT_MS = 240_000;
