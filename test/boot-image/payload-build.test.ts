@@ -88,7 +88,7 @@ describe("Linux payloads", () => {
 
     expect(lab.bootFileSets.g!.files).toEqual({ bios: "g/boot/grub/i386-pc/core.0", "efi-x64": "g/boot/grub/x86_64-efi/core.efi" });
     expect(result.files).toEqual(expect.arrayContaining(["g/boot/grub/i386-pc/core.0", "g/boot/grub/x86_64-efi/core.efi", "g/boot/grub/grub.cfg", "g/vmlinuz", "g/initrd.img"]));
-    expect(readFileSync(join(tree, "g/boot/grub/grub.cfg"), "utf8")).toContain("linux /g/vmlinuz console=ttyS0");
+    expect(readFileSync(join(tree, "g/boot/grub/grub.cfg"), "utf8")).toContain("linux (http,10.77.0.2)/g/vmlinuz console=ttyS0");
   });
 
   test("pxelinux: BIOS loader with ldlinux.c32, efi64 loader with ldlinux.e64, one config in both folders", () => {

@@ -132,6 +132,12 @@ async function bootClient(name: string): Promise<{ client: StackClientOutput; se
 }
 
 describe("pulumi up of the kvm stack boots every guest", () => {
+  it("builds every boot image (BootImage fails the update otherwise)", () => {
+    const failed = Object.entries(lab!.containerExitCodes).filter(([, code]) => code !== 0);
+    expect(failed.map(([name, code]) => `${name} exited ${code}:\n${lab!.containerLogs[name]}`)).toEqual([]);
+    expect(Object.keys(lab!.containerExitCodes)).toHaveLength(3);
+  });
+
   it("declares one QemuProcess per client, on this run's bridge, started by up", () => {
     expect(qemuResources.map((resource) => resource.parent).sort()).toEqual(stackClients.map((client) => `nbl-kvm-${client.name}`).sort());
     for (const resource of qemuResources) expect(resource.inputs).toMatchObject({ bridge, start: true, tap: tapName(bridge, String(resource.inputs.client)) });

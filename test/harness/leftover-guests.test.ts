@@ -1,5 +1,5 @@
 /** A crashed run's detached QEMU guests are found by their run folder and removed, with their taps; a live run's are left alone. */
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { uniqueName } from "../support/netns";
@@ -31,6 +31,7 @@ describe("removeLeftoverGuests", () => {
       live.kill("SIGKILL");
       await Promise.all([crashed, live]);
       for (const tap of [crashedTap, liveTap]) await execa("ip", ["link", "del", tap], { reject: false });
+      for (const runId of ["run-999999991", "run-999999992"]) rmSync(`/tmp/${GUEST_RUN_DIR_PREFIX}${runId}-leftover.serial.log`, { force: true });
     }
   });
 });

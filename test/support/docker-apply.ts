@@ -23,6 +23,8 @@ export interface AppliedLab {
   dockerName(kind: "network" | "volume" | "container", declaredName: string): string;
   /** Output of containers declared with `attach` and `logs`, by engine name. */
   readonly containerLogs: Readonly<Record<string, string>>;
+  /** Exit code of every container declared with `attach` (a one-shot job such as a boot-image build), by engine name. */
+  readonly containerExitCodes: Readonly<Record<string, number>>;
   /** Removes every container (with its anonymous volumes), network and volume created; safe to call twice. */
   teardown(): Promise<void>;
 }
@@ -36,9 +38,10 @@ export async function applyToDocker(resources: readonly DeclaredResource[], opti
   });
   const created = new CreatedObjects(docker);
   const containerLogs: Record<string, string> = {};
+  const containerExitCodes: Record<string, number> = {};
   try {
     for (const step of steps) {
-      await applyStep(docker, step, created, containerLogs).catch((error: unknown) => {
+      await applyStep(docker, step, created, containerLogs, containerExitCodes).catch((error: unknown) => {
         throw new Error(`applying ${step.kind} ${step.resource} failed: ${describe(error)}`, { cause: error });
       });
     }
@@ -49,7 +52,7 @@ export async function applyToDocker(resources: readonly DeclaredResource[], opti
     throw error;
   }
   const names = new DockerNames(resources, options.namePrefix);
-  return { dockerName: (kind, declaredName) => names.of(kind, declaredName), containerLogs, teardown: () => created.removeAll() };
+  return { dockerName: (kind, declaredName) => names.of(kind, declaredName), containerLogs, containerExitCodes, teardown: () => created.removeAll() };
 }
 
 /** What this run created, so teardown never touches anything else on a shared engine. */
@@ -89,7 +92,13 @@ class CreatedObjects {
   }
 }
 
-async function applyStep(docker: Docker, step: DockerStep, created: CreatedObjects, containerLogs: Record<string, string>): Promise<void> {
+async function applyStep(
+  docker: Docker,
+  step: DockerStep,
+  created: CreatedObjects,
+  containerLogs: Record<string, string>,
+  containerExitCodes: Record<string, number>,
+): Promise<void> {
   switch (step.kind) {
     case "network":
       await docker.createNetwork(step.create);
@@ -111,7 +120,7 @@ async function applyStep(docker: Docker, step: DockerStep, created: CreatedObjec
       }
       return;
     case "container":
-      return runContainer(docker, step, created, containerLogs);
+      return runContainer(docker, step, created, containerLogs, containerExitCodes);
   }
 }
 
@@ -128,7 +137,13 @@ async function buildImage(docker: Docker, step: BuildImageStep): Promise<void> {
 }
 
 /** As the provider does: create, leave the default bridge for `networksAdvanced`, upload, start, then check or wait. */
-async function runContainer(docker: Docker, step: ContainerStep, created: CreatedObjects, containerLogs: Record<string, string>): Promise<void> {
+async function runContainer(
+  docker: Docker,
+  step: ContainerStep,
+  created: CreatedObjects,
+  containerLogs: Record<string, string>,
+  containerExitCodes: Record<string, number>,
+): Promise<void> {
   const { name } = step.create;
   let container: Docker.Container;
   try {
@@ -150,7 +165,7 @@ async function runContainer(docker: Docker, step: ContainerStep, created: Create
   if (!step.start) return;
   await container.start();
   if (step.attach) {
-    await container.wait();
+    containerExitCodes[name] = ((await container.wait()) as { StatusCode: number }).StatusCode;
     if (step.logs) containerLogs[name] = demuxLogs(await container.logs({ stdout: true, stderr: true, follow: false }));
   }
   const { State } = await container.inspect();
