@@ -64,14 +64,12 @@ const bootImageResources = lab.bootImages.map(
     ),
 );
 
-// Clients start once the servers run and every boot image is built.
+// Clients start once the servers run and every boot image is built. They run on this machine
+// (QEMU) or this Mac (Fusion), never through the Docker provider.
+const vncPassword = config.getSecret("vncPassword");
 const clientResources = lab.clients.map(
   (client) =>
-    new Client(
-      `nbl-${stack}-${client.name}`,
-      { client, network: lab.network, qemuLaunch: qemuLaunches[client.name], vncPassword: config.getSecret("vncPassword") },
-      { providers, dependsOn: [server, ...bootImageResources] },
-    ),
+    new Client(`nbl-${stack}-${client.name}`, { client, network: lab.network, qemuLaunch: qemuLaunches[client.name], vncPassword }, { dependsOn: [server, ...bootImageResources] }),
 );
 
 export const serverAddress = server.serverAddress;

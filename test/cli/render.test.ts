@@ -38,10 +38,10 @@ describe("netboot-lab render", () => {
     const out = join(workDir, "kvm-clients");
     expect((await netbootLab("render", "--stack", "kvm", "--out", out)).exitCode).toBe(0);
     const { resources } = await runStack("kvm");
-    // Stand-ins for ip and QEMU on PATH: the script runs as written and QEMU's argv is recorded.
+    // Stand-ins for ip, mkdir (the run folder in the project) and QEMU on PATH: the script runs as written and QEMU's argv is recorded.
     const bin = join(workDir, "bin");
     mkdirSync(bin, { recursive: true });
-    writeFileSync(join(bin, "ip"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    for (const tool of ["ip", "mkdir"]) writeFileSync(join(bin, tool), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
     writeFileSync(join(bin, "qemu-system-x86_64"), `#!/bin/sh\nprintf '%s\\0' "$0" "$@" >"${join(workDir, "argv")}"\n`, { mode: 0o755 });
     for (const name of ["bios-ipxe", "efi-grub", "bios-pxelinux"]) {
       const script = join(out, "clients", `${name}.qemu.sh`);

@@ -58,22 +58,18 @@ describe("kvm stack: each client a QEMU guest that pulumi up starts", async () =
       stopTimeoutSeconds: 10,
       start: true,
     });
-    expect(optionPairs(qemu.args)).toEqual([
-      "-name guest=efi-grub",
-      "-machine pc",
-      // auto: this machine's /dev/kvm is not backed by kvm_intel/kvm_amd.
-      "-accel tcg",
-      "-m 1024",
-      "-smp 1",
-      "-display none",
-      "-monitor none",
-      `-serial file:${join(runDir, "efi-grub.serial.log")}`,
-      `-qmp unix:${join(runDir, "efi-grub.qmp.sock")},server=on,wait=off`,
-      "-boot n",
-      "-bios /usr/share/qemu/OVMF.fd",
-      `-netdev tap,id=lab,ifname=${tapName("nblab0", "efi-grub")},script=no,downscript=no`,
-      "-device e1000,autonegotiation=off,netdev=lab,mac=52:54:00:77:00:11",
-    ]);
+    // Every argument is spelled out in qemu.test.ts; here, what this stack and this machine decide.
+    expect(optionPairs(qemu.args)).toEqual(
+      expect.arrayContaining([
+        // auto: this machine's /dev/kvm is not backed by kvm_intel/kvm_amd.
+        "-accel tcg",
+        `-serial file:${join(runDir, "efi-grub.serial.log")}`,
+        "-boot n",
+        "-bios /usr/share/qemu/OVMF.fd",
+        `-netdev tap,id=lab,ifname=${tapName("nblab0", "efi-grub")},script=no,downscript=no`,
+        "-device e1000,autonegotiation=off,netdev=lab,mac=52:54:00:77:00:11",
+      ]),
+    );
     expect(typeof qemu.__provider).toBe("string");
   });
 
