@@ -14,6 +14,12 @@ export default tseslint.config(
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },
   {
+    // Dynamic providers are serialized into the stack's state and run by the engine in another
+    // process: they load packages with require() inside each method, never through imports.
+    files: ["components/client/qemu-process.ts", "components/client/vmx-bundle.ts", "components/boot-image/build-provider.ts"],
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+  {
     files: ["**/*.mjs"],
     languageOptions: { globals: { process: "readonly", console: "readonly" } },
   },

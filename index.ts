@@ -6,9 +6,12 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { BootImage, BootImageBuilder, planLabPayloads } from "./components/boot-image";
+import { Client } from "./components/client";
 import { NetbootServer } from "./components/netboot-server";
-import { UserError } from "./lib/errors";
 import { formatImageId } from "./lib/bsdp/image-id";
+import { planQemuClient } from "./lib/client/plan";
+import { probeQemuHost, qemuHostProblems, QemuHostError } from "./lib/client/qemu-host";
+import { UserError } from "./lib/errors";
 import { labNamePrefix } from "./lib/lab-names";
 import { CONFIG_NAMESPACE, labConfigFromEngine, validateLab } from "./lib/model";
 
@@ -30,6 +33,14 @@ const lab = explained(() => validateLab(labConfigFromEngine((key) => config.get(
 // Every boot image is planned before anything is declared: a missing file from the user's media,
 // or a client NIC without a driver in its image, stops the preview here.
 const bootImagePlans = explained(() => planLabPayloads(lab, lab.mediaDir));
+// QEMU guests run on this machine: QEMU, their firmware and the way onto the lab bridge must be
+// here before anything is declared. Relative run folders resolve from the project folder.
+const qemuHost = probeQemuHost();
+const qemuLaunches = explained(() => {
+  const problems = qemuHostProblems(lab.clients, lab.network.bridge, qemuHost);
+  if (problems.length) throw new QemuHostError(problems);
+  return Object.fromEntries(lab.clients.filter((client) => client.qemu).map((client) => [client.name, planQemuClient(client, lab.network, process.cwd(), qemuHost)]));
+});
 
 // A remote Docker host (ssh://user@host) is how a Fusion lab reaches the layer-2 network of its
 // guests; children inherit the provider from the component.
@@ -61,6 +72,13 @@ const bootImageResources = lab.bootImages.map(
     ),
 );
 
+// Clients start once the servers run and every boot image is built. They run on this machine
+// (QEMU) or this Mac (Fusion), never through the Docker provider.
+const vncPassword = config.getSecret("vncPassword");
+const clientResources = lab.clients.map(
+  (client) =>
+    new Client(`nbl-${stack}-${client.name}`, { client, network: lab.network, qemuLaunch: qemuLaunches[client.name], vncPassword }, { dependsOn: [server, ...bootImageResources] }),
+);
 
 export const serverAddress = server.serverAddress;
 /** How clients join the lab: a bridge for QEMU taps, or the host interface VMware guests are bridged to. */
@@ -73,7 +91,24 @@ export const leasesVolume = server.leasesVolume;
 export const containers = server.containers;
 export const commands = server.commands;
 export const configs = server.configs;
-export const clients = lab.clients.map(({ name, mac, ipv4, firmware, bootFile, rootPath }) => ({ name, mac, ipv4, firmware, bootFile, rootPath }));
+/** Per client: what dhcpd knows of it, where its serial console goes, and how it runs (the QEMU command or the .vmx). */
+export const clients = lab.clients.map(({ name, mac, ipv4, platform, firmware, nic, bootFile, rootPath }, index) => {
+  const client = clientResources[index]!;
+  return {
+    name,
+    mac,
+    ipv4,
+    platform,
+    firmware,
+    nic,
+    bootFile,
+    rootPath,
+    address: client.address,
+    serialLog: client.serialLog,
+    running: client.running,
+    ...(platform === "qemu" ? { qemuCommand: client.qemuCommand, note: client.note } : { vmxPath: client.vmxPath, howToStart: client.howToStart }),
+  };
+});
 export const bootImages = Object.fromEntries(
   bootImageResources.map((bootImage, index) => [
     lab.bootImages[index]!.name,

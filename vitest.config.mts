@@ -6,7 +6,8 @@ export default defineConfig({
     pool: "forks",
     include: ["test/**/*.test.ts"],
     // They restart the Docker engine: `npm run test:faults` runs them alone, after this suite.
-    exclude: [...configDefaults.exclude, "test/faults/**"],
+    // The end-to-end run has its own command (npm run test:e2e, vitest.e2e.config.mts).
+    exclude: [...configDefaults.exclude, "test/faults/**", "test/e2e/**"],
     testTimeout: 120_000,
     hookTimeout: 300_000,
     globalSetup: ["test/global-setup.ts"],

@@ -26,6 +26,8 @@ export interface LabSummary {
     /** The file dhcpd hands the client's firmware. */
     readonly bootFile: string;
     readonly rootPath: string | null;
+    /** Where the VM's first serial port is written, as configured (relative to the project folder; `~` is the home folder). */
+    readonly serialLog: string;
   }[];
   /** What Macs are offered over BSDP (answered by the `bsdp` container when `enabled`). */
   readonly bsdp: {
@@ -64,6 +66,7 @@ export function labSummary(lab: LabModel): LabSummary {
       bootImage: client.bootImage,
       bootFile: client.bootFile,
       rootPath: client.rootPath ?? null,
+      serialLog: client.serialLog,
     })),
     bsdp: {
       enabled: lab.bsdp.enabled,

@@ -9,7 +9,7 @@ PACKAGES=(
   docker.io debootstrap iproute2 iptables
   isc-dhcp-server isc-dhcp-client tftpd-hpa tftp-hpa curl
   nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils
-  qemu-system-x86 ipxe-qemu ipxe ovmf grub-efi-amd64-bin grub-pc-bin pxelinux syslinux-common syslinux-efi
+  qemu-system-x86 ipxe-qemu ipxe ovmf ovmf-ia32 tcpdump grub-efi-amd64-bin grub-pc-bin pxelinux syslinux-common syslinux-efi
   busybox-static cpio
   time gzip
   openssh-server openssh-client dnsmasq-base

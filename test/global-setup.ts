@@ -5,6 +5,7 @@
  */
 import { execa } from "execa";
 import { removeLeftoverTestHosts } from "./support/netns";
+import { removeLeftoverGuests } from "./support/qemu";
 import { isRunFinished, TEST_LABEL, testRunId } from "./support/test-run";
 
 export { TEST_LABEL } from "./support/test-run";
@@ -34,12 +35,14 @@ async function removeLeftoverDockerObjects(all: boolean): Promise<void> {
 export async function setup(): Promise<void> {
   testRunId();
   await execa("node", ["scripts/build-cli.mjs", "--quiet"], { stdio: "inherit" });
+  await removeLeftoverGuests((runId) => isRunFinished(runId));
   await removeLeftoverDockerObjects(false);
   await removeLeftoverTestHosts((runId) => isRunFinished(runId));
 }
 
 export async function teardown(): Promise<void> {
   const mine = (runId: string) => runId === testRunId() || isRunFinished(runId);
+  await removeLeftoverGuests(mine);
   await removeLeftoverDockerObjects(false);
   const rows = await dockerLines("ps", "-a", "--filter", `label=${TEST_LABEL}=${testRunId()}`, "-q");
   if (rows.length) await dockerLines("rm", "-f", "-v", ...rows);

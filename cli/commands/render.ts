@@ -1,13 +1,15 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { probeQemuHost } from "../../lib/client/qemu-host";
+import { renderClientFiles } from "../../lib/client/render";
 import { loadStackLab } from "../../lib/model";
 import { renderLabFiles } from "../../lib/render-lab";
 import { CliError, type Command } from "../cli-error";
 
 export const renderCommand: Command = {
   usage: "render --stack NAME --out DIR [--project DIR]",
-  summary: "validate stacks/Pulumi.NAME.yaml and write every rendered config (dhcpd/dhcpd.conf, …) and lab.json to DIR",
+  summary: "validate stacks/Pulumi.NAME.yaml and write every rendered config (dhcpd/dhcpd.conf, …), lab.json and each client's clients/NAME.qemu.sh or clients/NAME.vmx to DIR",
   async run(args) {
     const { values } = parseArgs({
       args,
@@ -16,12 +18,15 @@ export const renderCommand: Command = {
     });
     if (!values.stack) throw new CliError("render: --stack NAME is required (a stack file stacks/Pulumi.NAME.yaml)", 2);
     if (!values.out) throw new CliError("render: --out DIR is required", 2);
-    const lab = loadStackLab(resolve(values.project), values.stack);
+    const projectDir = resolve(values.project);
+    const lab = loadStackLab(projectDir, values.stack);
     const outDir = resolve(values.out);
-    for (const file of renderLabFiles(lab)) {
+    // Relative QEMU run folders resolve from the project folder, as they do for `pulumi up` there.
+    for (const file of [...renderLabFiles(lab), ...renderClientFiles(lab, projectDir, probeQemuHost())]) {
       const target = join(outDir, file.path);
       mkdirSync(dirname(target), { recursive: true });
       writeFileSync(target, file.content);
+      if ("executable" in file && file.executable) chmodSync(target, 0o755);
     }
     process.stdout.write(`rendered stack ${values.stack} into ${outDir}\n`);
     return 0;

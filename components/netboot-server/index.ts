@@ -115,6 +115,8 @@ export class NetbootServer extends pulumi.ComponentResource {
         entrypoints: ["sleep", "infinity"],
         capabilities: { drops: ["ALL"] },
         restart: "unless-stopped",
+        // Docker turns IPv6 off in containers on an IPv4-only network; radvd (bridge mode) needs its link-local address.
+        ...(lab.network.mode === "bridge" ? { sysctls: { "net.ipv6.conf.all.disable_ipv6": "0" } } : {}),
         hostname: prefix,
         networksAdvanced: [{ name: network.name, ipv4Address: lab.network.serverAddress }],
         labels: labels("pod"),

@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { GRUB_FILES, IPXE_FILES, LINUX_INITRD_FILE, LINUX_KERNEL_FILE, NFS_ROOT_DIR, PXELINUX_FILES, type BootFileSet } from "../model";
 import { renderGrubConfig, grubSubdirectory } from "../pxe/grub";
 import { renderIpxeScript } from "../pxe/ipxe";
-import { INITRAMFS_MODULES, NFS_ROOT_MARKER_FILE, buildInitramfs, moduleLoadOrder, parseModuleIndex } from "../pxe/initramfs";
+import { INITRAMFS_NFS_MODULES, INITRAMFS_NIC_MODULES, NFS_ROOT_MARKER_FILE, buildInitramfs, moduleLoadOrder, parseModuleIndex } from "../pxe/initramfs";
 import type { LinuxLoaderImage } from "../pxe/linux";
 import { renderPxelinuxConfig } from "../pxe/pxelinux";
 import { kernelPath, newestKernelVersion, type Toolchain } from "./toolchain";
@@ -30,8 +30,10 @@ function defaultInitramfs(imageName: string, toolchain: Toolchain, version: stri
   if (!version) return buildInitramfs({ imageName, busybox, modules: [] });
   const moduleDir = join(toolchain.modulesRoot, version);
   const index = parseModuleIndex(readFileSync(join(moduleDir, "modules.dep"), "utf8"), readOptional(join(moduleDir, "modules.builtin")));
-  const modules = moduleLoadOrder(index, INITRAMFS_MODULES, version).map((path) => ({ path, data: readFileSync(join(moduleDir, path)) }));
-  return buildInitramfs({ imageName, busybox, modules });
+  const read = (path: string) => ({ path, data: readFileSync(join(moduleDir, path)) });
+  const nicModules = moduleLoadOrder(index, INITRAMFS_NIC_MODULES, version);
+  const nfsModules = moduleLoadOrder(index, INITRAMFS_NFS_MODULES, version).filter((path) => !nicModules.includes(path));
+  return buildInitramfs({ imageName, busybox, modules: nicModules.map(read), nfsModules: nfsModules.map(read) });
 }
 
 /** Notes for the build log; the kernel + initrd land in `imageDir`. */

@@ -38,6 +38,7 @@ export interface PayloadSpec {
 const bootFileSetSchema = z.strictObject({
   files: z.partialRecord(z.enum(BOOT_REQUESTERS), z.string()),
   rootPath: z.string().optional(),
+  httpBaseUrl: z.string().optional(),
 });
 
 const payloadSpecSchema = z.strictObject({

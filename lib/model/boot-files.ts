@@ -27,6 +27,11 @@ export interface BootFileSet {
   readonly files: Partial<Record<BootRequester, string>>;
   /** DHCP root-path (option 17) for clients of this image, when its kernel mounts its root over the network. */
   readonly rootPath?: string;
+  /**
+   * grub: the lab's HTTP server (base URL, no trailing slash) when it serves the tree on port 80,
+   * where GRUB fetches the kernel and initrd: its TFTP goes one 1 KiB block per round trip.
+   */
+  readonly httpBaseUrl?: string;
 }
 
 export interface ServedLocations {
@@ -85,6 +90,8 @@ export function bootFilesFor(image: BootImageConfig, served: ServedLocations): B
           "efi-x64": file(`${GRUB_FILES.dir}/${GRUB_FILES.efiX64}`),
         },
         rootPath: image.nfsRoot ? nfsRoot : undefined,
+        // GRUB's (http,host) device names no port.
+        ...(served.httpBaseUrl && !/:\d+$/.test(served.httpBaseUrl) ? { httpBaseUrl: served.httpBaseUrl } : {}),
       };
     case "pxelinux":
       return {

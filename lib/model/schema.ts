@@ -183,6 +183,49 @@ export const bootImageSchema = z.discriminatedUnion("kind", [
   }),
 ]);
 
+/** How QEMU runs guest code: `kvm` (hardware virtualization), `tcg` (software emulation), or `auto` (KVM when it is usable, else TCG). */
+export const QEMU_ACCELERATORS = ["auto", "kvm", "tcg"] as const;
+export type QemuAccelerator = (typeof QEMU_ACCELERATORS)[number];
+
+/**
+ * How a QEMU guest's NIC joins the lab bridge: `tap` (a tap the provider creates and enslaves;
+ * needs root), `bridge-helper` (QEMU's setuid qemu-bridge-helper; needs `allow <bridge>` in
+ * /etc/qemu/bridge.conf), or `auto` (tap as root, the bridge helper otherwise).
+ */
+export const QEMU_ATTACHMENTS = ["auto", "tap", "bridge-helper"] as const;
+export type QemuAttachment = (typeof QEMU_ATTACHMENTS)[number];
+
+/** What a Fusion VM's NIC is connected to: bridged to a named host interface (en0), or a custom vmnet (vmnet2). */
+const vmxConnection = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("bridged"), hostInterface: z.string().regex(/^[a-z][a-z0-9]{0,14}$/, "must be a macOS interface name such as en0") }),
+  z.strictObject({ type: z.literal("custom"), vnet: z.string().regex(/^vmnet\d{1,3}$/, "must name a vmnet such as vmnet2") }),
+]);
+
+const memoryMiB = z.number().int().min(32).max(1048576);
+const cpus = z.number().int().min(1).max(64);
+
+/** `netboot-lab:qemu`: how this machine runs the lab's QEMU clients. */
+export const qemuSettingsSchema = z.strictObject({
+  accel: z.enum(QEMU_ACCELERATORS).default("auto"),
+  attach: z.enum(QEMU_ATTACHMENTS).default("auto"),
+  memoryMiB: memoryMiB.default(1024),
+  cpus: cpus.default(1),
+  /** Folder of each guest's serial log, QEMU log and QMP socket; relative paths resolve from the project folder. */
+  runDir: z.string().min(1).default(".netboot-lab/qemu"),
+  /** How long a guest may take to power off after ACPI shutdown before its QEMU is terminated. */
+  stopTimeoutSeconds: z.number().int().min(0).max(600).default(10),
+});
+
+/** `netboot-lab:fusion`: where and how the lab's VMware Fusion clients are written. */
+export const fusionSettingsSchema = z.strictObject({
+  /** Folder the `<name>.vmwarevm` bundles are written to; `~` is the home folder. */
+  vmFolder: z.string().min(1).default("~/Virtual Machines.localized/netboot-lab"),
+  memoryMiB: memoryMiB.default(2048),
+  cpus: cpus.default(1),
+  /** Default connection of every Fusion client's NIC. */
+  connection: vmxConnection.default({ type: "bridged", hostInterface: "en0" }),
+});
+
 export const clientSchema = z.strictObject({
   name,
   mac: z.string(),
@@ -191,6 +234,24 @@ export const clientSchema = z.strictObject({
   firmware: z.enum(FIRMWARES).default("bios"),
   nic: z.enum(NIC_MODELS).optional(),
   bootImage: z.string(),
+  /** Guest memory; default `qemu.memoryMiB` / `fusion.memoryMiB`. */
+  memoryMiB: memoryMiB.optional(),
+  /** Virtual CPUs; default `qemu.cpus` / `fusion.cpus`. */
+  cpus: cpus.optional(),
+  /** Start the VM on `pulumi up` (QEMU: the managed process; Fusion: `vmrun start` when vmrun is installed). */
+  autostart: z.boolean().default(true),
+  /** QEMU: overrides `qemu.accel` for this guest. */
+  accel: z.enum(QEMU_ACCELERATORS).optional(),
+  /** Fusion: the VM's name in the library and of its `<displayName>.vmwarevm` folder; default the client name. */
+  displayName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, "must start with a letter or digit and use only letters, digits, space, '.', '_' and '-' (at most 64 characters)").optional(),
+  /** Fusion: VMware's guestOS key (darwin10, netbsd, other5xlinux-64, …); default derived from the boot image. */
+  guestOS: z.string().optional(),
+  /** Fusion: overrides `fusion.connection` for this VM. */
+  connection: vmxConnection.optional(),
+  /** Fusion: a VNC server on this port (RemoteDisplay.vnc.*), its password the secret `netboot-lab:vncPassword`. */
+  vnc: z.strictObject({ port: z.number().int().min(1).max(65535) }).optional(),
+  /** Fusion: EFI firmware ROM overrides (`efi32.filename`, `efi64.filename`), paths on the Mac. */
+  efiRom: z.strictObject({ efi32: z.string().min(1).optional(), efi64: z.string().min(1).optional() }).optional(),
 });
 
 /** The lab's answers to Macs' Boot Service Discovery Protocol requests for its darwin-nbi images. */
@@ -215,13 +276,18 @@ export const labConfigSchema = z.strictObject({
   bootImages: z.array(bootImageSchema).default([]),
   clients: z.array(clientSchema).default([]),
   bsdp: bsdpSchema.prefault({}),
+  qemu: qemuSettingsSchema.prefault({}),
+  fusion: fusionSettingsSchema.prefault({}),
 });
 
 export type LabConfigInput = z.input<typeof labConfigSchema>;
 export type LabConfig = z.output<typeof labConfigSchema>;
 export type BootImageConfig = LabConfig["bootImages"][number];
 export type ClientConfig = LabConfig["clients"][number];
+export type VmxConnectionConfig = z.output<typeof vmxConnection>;
 
 /** The stack-config keys the program reads, each under the `netboot-lab:` namespace. */
-export const CONFIG_KEYS = ["network", "mediaDir", "docker", "servers", "bootImages", "clients", "bsdp"] as const;
+export const CONFIG_KEYS = ["network", "mediaDir", "docker", "servers", "bootImages", "clients", "bsdp", "qemu", "fusion"] as const;
+/** Secret stack-config keys: read by the program with `config.getSecret`, never part of the model (the CLI cannot decrypt them). */
+export const SECRET_CONFIG_KEYS = ["vncPassword"] as const;
 export const CONFIG_NAMESPACE = "netboot-lab";

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { load } from "js-yaml";
-import { CONFIG_KEYS, CONFIG_NAMESPACE } from "./schema";
+import { CONFIG_KEYS, CONFIG_NAMESPACE, SECRET_CONFIG_KEYS } from "./schema";
 import { LabConfigError, type ConfigProblem } from "./errors";
 import { validateLab, type LabModel } from "./validate";
 
@@ -101,21 +101,24 @@ export function loadStackLab(projectDir: string, stack: string): LabModel {
 export function readLabConfig(path: string): Record<string, unknown> {
   const map = Object.fromEntries(Object.entries(readStackConfigMap(path)).map(([key, value]) => [key.includes(":") ? key : `${CONFIG_NAMESPACE}:${key}`, value]));
   const labKeys = Object.keys(map).filter((key) => key.startsWith(`${CONFIG_NAMESPACE}:`));
-  const unknownKeys = labKeys.filter((key) => !(CONFIG_KEYS as readonly string[]).includes(key.slice(CONFIG_NAMESPACE.length + 1)));
+  const known: readonly string[] = [...CONFIG_KEYS, ...SECRET_CONFIG_KEYS];
+  const unknownKeys = labKeys.filter((key) => !known.includes(key.slice(CONFIG_NAMESPACE.length + 1)));
   if (unknownKeys.length) {
     throw new LabConfigError(
-      unknownKeys.map((key) => ({ field: key, message: `unknown key; the lab reads ${CONFIG_KEYS.map((name) => `${CONFIG_NAMESPACE}:${name}`).join(", ")}` })),
+      unknownKeys.map((key) => ({ field: key, message: `unknown key; the lab reads ${known.map((name) => `${CONFIG_NAMESPACE}:${name}`).join(", ")}` })),
       path,
     );
   }
-  const secrets = labKeys.flatMap((key) => securePaths(map[key], key.slice(CONFIG_NAMESPACE.length + 1)));
+  // Secret keys (the VNC password) are the program's to decrypt; they are never part of the model.
+  const modelKeys = labKeys.filter((key) => !(SECRET_CONFIG_KEYS as readonly string[]).includes(key.slice(CONFIG_NAMESPACE.length + 1)));
+  const secrets = modelKeys.flatMap((key) => securePaths(map[key], key.slice(CONFIG_NAMESPACE.length + 1)));
   if (secrets.length) {
     throw new LabConfigError(
       secrets.map((field) => ({
         field,
         message:
           "is an encrypted value (secure:), which only the Pulumi CLI decrypts, so netboot-lab does not read it here; " +
-          "the lab's settings hold nothing secret: store it in plain text (pulumi config set without --secret)",
+          `only ${SECRET_CONFIG_KEYS.map((key) => `${CONFIG_NAMESPACE}:${key}`).join(", ")} may be secret: store this one in plain text (pulumi config set without --secret)`,
       })),
       path,
     );

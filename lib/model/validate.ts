@@ -16,6 +16,8 @@ import {
   subnetMask,
   type Ipv4Subnet,
 } from "../net/ipv4";
+import { defaultGuestOs, findGuestOs, guestOsFitsImage, VMWARE_GUEST_OS } from "../client/guest-os";
+import { isVmwareStaticMac } from "../client/vmx";
 import { bootFilesFor, httpBaseUrl, type BootFileSet, type BootRequester } from "./boot-files";
 import { resolveBsdp, type BsdpModel } from "./bsdp";
 import { LabConfigError, type ConfigProblem } from "./errors";
@@ -28,6 +30,9 @@ import {
   type LabConfig,
   type NicModel,
   type Platform,
+  type QemuAccelerator,
+  type QemuAttachment,
+  type VmxConnectionConfig,
 } from "./schema";
 
 export interface PoolModel {
@@ -76,6 +81,36 @@ export interface ClientModel {
   /** Every file dhcpd may hand this client, by requester. */
   readonly bootFiles: Partial<Record<BootRequester, string>>;
   readonly rootPath?: string;
+  readonly memoryMiB: number;
+  readonly cpus: number;
+  /** Started by `pulumi up`; false declares the VM without starting it. */
+  readonly autostart: boolean;
+  /** Where the guest's first serial port is written, as configured (relative to the project folder; `~` is the home folder). */
+  readonly serialLog: string;
+  /** Present exactly when `platform` is qemu. */
+  readonly qemu?: QemuClientModel;
+  /** Present exactly when `platform` is fusion. */
+  readonly fusion?: FusionClientModel;
+}
+
+export interface QemuClientModel {
+  readonly accel: QemuAccelerator;
+  readonly attach: QemuAttachment;
+  /** Folder of the guest's logs and QMP socket, as configured. */
+  readonly runDir: string;
+  readonly stopTimeoutSeconds: number;
+}
+
+export interface FusionClientModel {
+  /** Name in the VMware library and of the bundle folder `<displayName>.vmwarevm`. */
+  readonly displayName: string;
+  /** Folder holding the bundle, as configured (`~` unexpanded). */
+  readonly vmFolder: string;
+  /** VMware's guestOS id: as the stack names it, else the default for the boot image's kind. */
+  readonly guestOS: string;
+  readonly connection: VmxConnectionConfig;
+  readonly vnc?: { readonly port: number };
+  readonly efiRom?: { readonly efi32?: string; readonly efi64?: string };
 }
 
 export interface LabModel {
@@ -326,6 +361,7 @@ function resolveClients(
       report(`${field}.firmware`, `boot image "${image.name}" (${image.kind}) cannot boot ${client.firmware} firmware; it supports ${supported.join(", ")}${image.kind === "darwin-nbi" && client.firmware === "bios" ? " (give the image a pxeBooter for BIOS clients)" : ""}`);
       return;
     }
+    const platformFields = resolvePlatform(config, client, image, field, nic, mac, report);
     if (!mac) return;
     clients.push({
       name: client.name,
@@ -338,7 +374,20 @@ function resolveClients(
       bootFile,
       bootFiles: fileSet.files,
       rootPath: fileSet.rootPath,
+      ...platformFields,
     });
+  });
+
+  const bundles = new Map<string, number>();
+  config.clients.forEach((client, index) => {
+    if (client.platform !== "fusion") return;
+    // macOS file systems ignore case by default: "Lab" and "lab" would be one bundle.
+    const bundle = `${config.fusion.vmFolder}/${client.displayName ?? client.name}.vmwarevm`.toLowerCase();
+    const previous = bundles.get(bundle);
+    if (previous !== undefined) {
+      report(`clients[${index}].displayName`, `"${client.displayName ?? client.name}" names the same VM folder as clients[${previous}] (${bundle}; macOS ignores case); give each Fusion client its own displayName`);
+    }
+    bundles.set(bundle, index);
   });
 
   for (const [address, owner] of network.reserved) {
@@ -351,4 +400,69 @@ function resolveClients(
     report("network.pools", `hold ${poolSize} address(es) but ${dynamicClients} client(s) have no ipv4 and need one from a pool; enlarge the pools or give those clients an ipv4`);
   }
   return clients;
+}
+
+const REMOTE_DOCKER_HOST = /^(ssh|tcp):\/\//;
+const QEMU_ONLY_FIELDS = ["accel"] as const;
+const FUSION_ONLY_FIELDS = ["displayName", "guestOS", "connection", "vnc", "efiRom"] as const;
+
+type PlatformFields = Pick<ClientModel, "memoryMiB" | "cpus" | "autostart" | "serialLog" | "qemu" | "fusion">;
+
+/** The client's VM settings on its platform, and the rules only that platform has. */
+function resolvePlatform(config: LabConfig, client: ClientConfig, image: BootImageConfig, field: string, nic: NicModel, mac: string | undefined, report: Report): PlatformFields {
+  const misplaced = client.platform === "qemu" ? FUSION_ONLY_FIELDS : QEMU_ONLY_FIELDS;
+  for (const key of misplaced) {
+    if (client[key] !== undefined) report(`${field}.${key}`, `only applies to platform ${client.platform === "qemu" ? "fusion" : "qemu"}; remove it, or set platform: ${client.platform === "qemu" ? "fusion" : "qemu"}`);
+  }
+  if (client.platform === "qemu") {
+    const settings = config.qemu;
+    if (mac && /^(00:){5}00$/.test(mac)) report(`${field}.mac`, `${mac} is the all-zero MAC, which QEMU and dhcpd cannot tell apart from none; use a unicast MAC such as 52:54:00:…`);
+    if (config.docker.host && REMOTE_DOCKER_HOST.test(config.docker.host)) {
+      report(`${field}.platform`, `qemu clients run on this machine and join the lab bridge here, but docker.host (${config.docker.host}) puts the lab on another machine; remove docker.host, or run this stack on that machine, or use platform: fusion`);
+    } else if (config.network.mode !== "bridge") {
+      report(`${field}.platform`, `qemu clients join the lab bridge, but network.mode is ${config.network.mode}; set network.mode: bridge, or use platform: fusion`);
+    }
+    // OVMF's ia32 build has no driver for QEMU's other NICs, and their iPXE ROMs carry BIOS and x64 EFI code only.
+    if (client.firmware === "efi-ia32" && nic !== "qemu-virtio") {
+      report(`${field}.nic`, `efi-ia32 firmware (OVMF ia32) netboots only through virtio; set nic: qemu-virtio`);
+    }
+    return {
+      memoryMiB: client.memoryMiB ?? settings.memoryMiB,
+      cpus: client.cpus ?? settings.cpus,
+      autostart: client.autostart,
+      serialLog: `${settings.runDir}/${client.name}.serial.log`,
+      qemu: { accel: client.accel ?? settings.accel, attach: settings.attach, runDir: settings.runDir, stopTimeoutSeconds: settings.stopTimeoutSeconds },
+    };
+  }
+  const settings = config.fusion;
+  const displayName = client.displayName ?? client.name;
+  if (mac && !isVmwareStaticMac(mac)) {
+    report(`${field}.mac`, `${mac} is outside VMware's range for static MACs (00:50:56:00:00:00 to 00:50:56:3f:ff:ff); Fusion replaces any other with a generated one, which dhcpd does not know. Use e.g. 00:50:56:00:${mac.slice(12)}`);
+  }
+  const memory = client.memoryMiB ?? settings.memoryMiB;
+  if (memory % 4 !== 0) report(client.memoryMiB === undefined ? "fusion.memoryMiB" : `${field}.memoryMiB`, `${memory} is not a multiple of 4; VMware sizes guest memory in 4 MiB steps`);
+  const defaultOs = defaultGuestOs(image.kind, image.kind === "darwin-nbi" ? image.mkext.arch : undefined);
+  if (client.guestOS !== undefined) {
+    const known = findGuestOs(client.guestOS);
+    if (!known) {
+      report(`${field}.guestOS`, `"${client.guestOS}" is not a VMware guestOS id netboot-lab knows; use one of ${VMWARE_GUEST_OS.map((entry) => entry.id).join(", ")} (default for this image: ${defaultOs})`);
+    } else if (!guestOsFitsImage(client.guestOS, image.kind)) {
+      report(`${field}.guestOS`, `${client.guestOS} (${known.label}) does not fit boot image "${image.name}" (${image.kind}); use ${defaultOs}, or leave guestOS out for that default`);
+    }
+  }
+  if (client.efiRom && client.firmware === "bios") report(`${field}.efiRom`, `replaces EFI firmware, but the client's firmware is bios; remove efiRom or set firmware: efi-x64 / efi-ia32`);
+  return {
+    memoryMiB: memory,
+    cpus: client.cpus ?? settings.cpus,
+    autostart: client.autostart,
+    serialLog: `${settings.vmFolder}/${displayName}.vmwarevm/serial.log`,
+    fusion: {
+      displayName,
+      vmFolder: settings.vmFolder,
+      guestOS: client.guestOS ?? defaultOs,
+      connection: client.connection ?? settings.connection,
+      vnc: client.vnc,
+      efiRom: client.efiRom,
+    },
+  };
 }

@@ -7,6 +7,7 @@
  *  3. firmware that never requests root-path -> the PRL is extended with option 17 (hex 11).
  *  4. BIOS / EFI ia32 / EFI x64 / iPXE need different files -> iPXE first, then option 93.
  *  5. answering on the wrong network -> one subnet, `deny unknown-clients`, one interface.
+ *  6. iPXE waiting for ProxyDHCP offers on every DHCP -> option 175.176 (no-pxedhcp).
  */
 import type { BootRequester } from "../model/boot-files";
 import type { ClientModel, LabModel } from "../model/validate";
@@ -101,6 +102,13 @@ export function renderDhcpdConf(lab: LabModel): string {
     "",
     "# Known client-architecture option (RFC 4578) under a name the conditions below use.",
     "option client-arch code 93 = unsigned integer 16;",
+    "",
+    "# iPXE waits about 3 s per DHCP exchange for ProxyDHCP offers, which this lab never makes;",
+    "# its option 175.176 (no-pxedhcp) says not to. Only iPXE requests option 175.",
+    "option space ipxe;",
+    "option ipxe-encap-opts code 175 = encapsulate ipxe;",
+    "option ipxe.no-pxedhcp code 176 = unsigned integer 8;",
+    "option ipxe.no-pxedhcp 1;",
     "",
     "ddns-update-style none;",
     "ping-check false;",

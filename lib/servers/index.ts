@@ -3,6 +3,7 @@ import { bsdpServer } from "./bsdp";
 import { dhcpdServer } from "./dhcpd";
 import { httpServer } from "./http";
 import { nfsServer } from "./nfs";
+import { radvdServer } from "./radvd";
 import type { ServerContainerSpec } from "./spec";
 import { tftpServer } from "./tftp";
 
@@ -18,5 +19,7 @@ export function labServers(lab: LabModel): ServerContainerSpec[] {
     ...(servers.tftp.enabled ? [tftpServer(lab)] : []),
     ...(servers.nfs.enabled ? [nfsServer({ exportPath: servers.nfs.exportPath, clientSubnet: network.subnet, serverAddress: network.serverAddress })] : []),
     ...(servers.http.enabled ? [httpServer(lab)] : []),
+    // Only on the lab's own bridge: see radvd.ts.
+    ...(network.mode === "bridge" ? [radvdServer(lab)] : []),
   ];
 }

@@ -1,8 +1,10 @@
 import { execa } from "execa";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { parseVmx } from "../../lib/client/vmx";
+import { runStack } from "../support/pulumi-harness";
 
 const workDir = mkdtempSync(join(tmpdir(), "nbl-render-"));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
@@ -30,6 +32,41 @@ describe("netboot-lab render", () => {
 
     const check = await execa("dhcpd", ["-t", "-4", "-cf", join(out, "dhcpd/dhcpd.conf")], { reject: false });
     expect(check.exitCode).toBe(0);
+  });
+
+  it("writes each kvm client's clients/<name>.qemu.sh: exactly the command its QemuProcess runs", async () => {
+    const out = join(workDir, "kvm-clients");
+    expect((await netbootLab("render", "--stack", "kvm", "--out", out)).exitCode).toBe(0);
+    const { resources } = await runStack("kvm");
+    // Stand-ins for ip, mkdir (the run folder in the project) and QEMU on PATH: the script runs as written and QEMU's argv is recorded.
+    const bin = join(workDir, "bin");
+    mkdirSync(bin, { recursive: true });
+    for (const tool of ["ip", "mkdir"]) writeFileSync(join(bin, tool), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    writeFileSync(join(bin, "qemu-system-x86_64"), `#!/bin/sh\nprintf '%s\\0' "$0" "$@" >"${join(workDir, "argv")}"\n`, { mode: 0o755 });
+    for (const name of ["bios-ipxe", "efi-grub", "bios-pxelinux"]) {
+      const script = join(out, "clients", `${name}.qemu.sh`);
+      expect(statSync(script).mode & 0o111, name).not.toBe(0);
+      await execa("sh", [script], { env: { PATH: `${bin}:${process.env.PATH}` } });
+      const argv = readFileSync(join(workDir, "argv"), "utf8").split("\0").slice(1, -1);
+      const qemu = resources.find((resource) => resource.name === `nbl-kvm-${name}-qemu`)!;
+      expect(argv, name).toEqual(qemu.inputs.args);
+    }
+    const lab = JSON.parse(readFileSync(join(out, "lab.json"), "utf8"));
+    expect(lab.clients.map((client: { platform: string; nic: string; serialLog: string }) => [client.platform, client.nic, client.serialLog])).toEqual([
+      ["qemu", "qemu-e1000", ".netboot-lab/qemu/bios-ipxe.serial.log"],
+      ["qemu", "qemu-e1000", ".netboot-lab/qemu/efi-grub.serial.log"],
+      ["qemu", "qemu-e1000", ".netboot-lab/qemu/bios-pxelinux.serial.log"],
+    ]);
+  });
+
+  it("writes each fusion client's clients/<name>.vmx, without the VNC password", async () => {
+    const out = join(workDir, "fusion-clients");
+    expect((await netbootLab("render", "--stack", "fusion", "--out", out)).exitCode).toBe(0);
+    const vmx = parseVmx(readFileSync(join(out, "clients", "snowleopard-server.vmx"), "utf8"));
+    expect(vmx.get("ethernet0.address")).toBe("00:50:56:00:00:28");
+    expect(vmx.get("guestOS")).toBe("darwin10");
+    expect([...vmx.keys()].filter((key) => /password/i.test(key))).toEqual([]);
+    expect(parseVmx(readFileSync(join(out, "clients", "netbsd5.vmx"), "utf8")).get("ethernet0.virtualDev")).toBe("vlance");
   });
 
   it("writes the fusion stack's Darwin boot file and root path", async () => {

@@ -18,12 +18,15 @@ describe("the program under Pulumi's Node.js language host", () => {
   const media = fusionMedia();
   afterAll(() => media.cleanup());
 
-  for (const stack of ["kvm", "fusion"]) {
+  // A client of each stack: its dynamic provider serialized under ts-node, as `pulumi up` does it.
+  const clients = { kvm: "QemuProcess nbl-kvm-bios-ipxe-qemu", fusion: "VmxBundle nbl-fusion-netbsd5-vmx", "netbsd-kvm": "QemuProcess nbl-netbsd-kvm-netbsd-qemu" };
+  for (const [stack, client] of Object.entries(clients)) {
     it(`loads through ts-node with tsconfig.pulumi.json and declares the ${stack} lab`, async () => {
       const { code, declared, output } = await languageHost(stack, { "netboot-lab:mediaDir": media.dir });
       expect(code, output).toBe(0);
       expect(declared).toContain(`netboot-lab:index:NetbootServer nbl-${stack}`);
       expect(declared).toContain(`docker:index/container:Container nbl-${stack}-dhcpd`);
+      expect(declared).toContain(`pulumi-nodejs:dynamic/client:${client}`);
     });
   }
 
@@ -45,6 +48,6 @@ describe("Pulumi.yaml", () => {
     };
     expect(project).toMatchObject({ name: "netboot-lab", runtime: { name: "nodejs", options: { typescript: true, packagemanager: "npm" } }, stackConfigDir: "stacks" });
     expect(existsSync(resolve(PROJECT_DIR, project.runtime.options.tsconfig))).toBe(true);
-    for (const stack of ["kvm", "fusion"]) expect(existsSync(resolve(PROJECT_DIR, project.stackConfigDir, `Pulumi.${stack}.yaml`))).toBe(true);
+    for (const stack of ["kvm", "fusion", "netbsd-kvm"]) expect(existsSync(resolve(PROJECT_DIR, project.stackConfigDir, `Pulumi.${stack}.yaml`))).toBe(true);
   });
 });

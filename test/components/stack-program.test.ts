@@ -25,7 +25,7 @@ describe("kvm stack", async () => {
   it("declares the NetbootServer component with every Docker child parented to it", () => {
     expect(named(resources, "nbl-kvm").type).toBe("netboot-lab:index:NetbootServer");
     expect(serverChildren.map((resource) => resource.name).sort()).toEqual(
-      ["nbl-kvm-boot-tree", "nbl-kvm-dhcpd", "nbl-kvm-http", "nbl-kvm-image", "nbl-kvm-leases", "nbl-kvm-network", "nbl-kvm-nfs", "nbl-kvm-pod", "nbl-kvm-tftp"].sort(),
+      ["nbl-kvm-boot-tree", "nbl-kvm-dhcpd", "nbl-kvm-http", "nbl-kvm-image", "nbl-kvm-leases", "nbl-kvm-network", "nbl-kvm-nfs", "nbl-kvm-pod", "nbl-kvm-radvd", "nbl-kvm-tftp"].sort(),
     );
   });
 
@@ -70,6 +70,7 @@ describe("kvm stack", async () => {
       "nbl-kvm-tftp": { drops: ["ALL"], adds: ["NET_BIND_SERVICE", "SYS_CHROOT", "SETUID", "SETGID"] },
       "nbl-kvm-nfs": { drops: ["ALL"], adds: ["DAC_READ_SEARCH", "SETUID", "SETGID", "NET_BIND_SERVICE"] },
       "nbl-kvm-http": { drops: ["ALL"], adds: ["NET_BIND_SERVICE", "SETUID", "SETGID", "CHOWN"] },
+      "nbl-kvm-radvd": { drops: ["ALL"], adds: ["NET_RAW", "SETUID", "SETGID"] },
     });
     for (const container of byType(resources, "container:Container")) expect(container.inputs.privileged).toBeUndefined();
     expect(named(resources, "nbl-kvm-nfs").inputs.securityOpts).toEqual(["seccomp=unconfined"]);

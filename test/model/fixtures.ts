@@ -1,5 +1,6 @@
 /** Small lab descriptions for unit tests, written as a user would write them in a stack file. */
-import type { LabConfigInput } from "../../lib/model";
+import { expect } from "vitest";
+import { LabConfigError, validateLab, type LabConfigInput } from "../../lib/model";
 
 export function minimalLab(overrides: Partial<LabConfigInput> = {}): LabConfigInput {
   return {
@@ -8,4 +9,15 @@ export function minimalLab(overrides: Partial<LabConfigInput> = {}): LabConfigIn
     clients: [{ name: "vm1", mac: "52:54:00:00:00:01", ipv4: "10.77.0.10", bootImage: "linux" }],
     ...overrides,
   };
+}
+
+/** The problems validation reports for `config`, each as `field: message`; fails when it is accepted. */
+export function problemsOf(config: unknown): string[] {
+  try {
+    validateLab(config);
+  } catch (error) {
+    expect(error).toBeInstanceOf(LabConfigError);
+    return (error as LabConfigError).problems.map((problem) => `${problem.field}: ${problem.message}`);
+  }
+  throw new Error("expected the lab to be rejected");
 }

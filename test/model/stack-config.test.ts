@@ -59,6 +59,11 @@ describe("loadStackLab reads stack files as Pulumi does", () => {
     expect(error.problems[0]!.message).toMatch(/^is an encrypted value \(secure:\), which only the Pulumi CLI decrypts/);
     expect(error.message).toContain("stacks/Pulumi.lab.yaml");
   });
+
+  it("leaves the encrypted VNC password to the program: the lab reads without it", () => {
+    const lab = loadStackLab(stackProject("vnc-secret", [...NETWORK, "netboot-lab:docker:", "  baseImage: local/debian:bookworm", "  namePrefix: lab1", "netboot-lab:vncPassword:", "  secure: v1:abc:def"]), "lab");
+    expect(lab).toEqual(yaml);
+  });
 });
 
 describe("the stack program reads the same config", () => {

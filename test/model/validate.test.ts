@@ -1,16 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { LabConfigError, validateLab, type LabConfigInput } from "../../lib/model";
-import { minimalLab } from "./fixtures";
-
-function problemsOf(config: unknown): string[] {
-  try {
-    validateLab(config);
-  } catch (error) {
-    expect(error).toBeInstanceOf(LabConfigError);
-    return (error as LabConfigError).problems.map((problem) => `${problem.field}: ${problem.message}`);
-  }
-  throw new Error("expected the lab to be rejected");
-}
+import { validateLab, type LabConfigInput } from "../../lib/model";
+import { minimalLab, problemsOf } from "./fixtures";
 
 describe("lab model defaults", () => {
   it("fills a minimal stack with server, gateway, bridge and a pool in the upper half", () => {
@@ -145,7 +135,7 @@ describe("lab validation names the field and the fix", () => {
   });
 
   it("requires a parent interface for macvlan and host networking", () => {
-    expect(problemsOf(minimalLab({ network: { subnet: "10.77.0.0/24", mode: "macvlan" } }))).toEqual([
+    expect(problemsOf(minimalLab({ network: { subnet: "10.77.0.0/24", mode: "macvlan" }, clients: [] }))).toEqual([
       'network.parentInterface: is required when network.mode is "macvlan": name the host interface on the clients\' layer-2 network (the one VMware bridges to), e.g. eth1',
     ]);
   });

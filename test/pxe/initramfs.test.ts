@@ -89,6 +89,7 @@ describe("busybox initramfs", () => {
     expect(readlinkSync(join(dir, "bin/sh"))).toBe("busybox");
     expect(statSync(join(dir, "init")).mode & 0o111).not.toBe(0);
     expect(readFileSync(join(dir, "etc/netboot-lab/modules"), "utf8")).toBe("kernel/net/sunrpc/sunrpc.ko\nkernel/fs/nfs/nfs.ko\n");
+    expect(readFileSync(join(dir, "etc/netboot-lab/modules-nfs"), "utf8")).toBe("");
     expect(readFileSync(join(dir, "lib/modules/kernel/fs/nfs/nfs.ko"), "utf8")).toBe("nfs module");
     expect(statSync(join(dir, "etc/netboot-lab/udhcpc.script")).mode & 0o111).not.toBe(0);
   });

@@ -46,8 +46,20 @@ describe("iPXE script", () => {
 });
 
 describe("grub.cfg", () => {
-  test("boots the kernel from the TFTP root with a serial terminal", () => {
+  test("fetches the kernel and initrd from the lab's HTTP server, with a serial terminal", () => {
     const { image, bootFiles } = imageOf(labWith({ name: "g", kind: "grub", nfsRoot: true }), "grub");
+
+    expect(renderGrubConfig(image, bootFiles).split("\n").slice(8, 13)).toEqual([
+      '  echo "netboot-lab: loading g"',
+      "  insmod http",
+      "  linux (http,10.77.0.2)/g/vmlinuz console=ttyS0 nfsroot=10.77.0.2:/netboot/g/root",
+      "  initrd (http,10.77.0.2)/g/initrd.img",
+      "}",
+    ]);
+  });
+
+  test("boots the kernel from the TFTP root when the lab has no HTTP server on port 80", () => {
+    const { image, bootFiles } = imageOf(labWith({ name: "g", kind: "grub", nfsRoot: true }, { http: { enabled: false } }), "grub");
 
     expect(renderGrubConfig(image, bootFiles)).toBe(
       [
@@ -55,7 +67,7 @@ describe("grub.cfg", () => {
         "serial --unit=0 --speed=115200",
         "terminal_input console serial",
         "terminal_output console serial",
-        "set timeout=1",
+        "set timeout=0",
         "set default=0",
         "",
         'menuentry "g (netboot-lab)" {',

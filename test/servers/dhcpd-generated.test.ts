@@ -61,6 +61,8 @@ const labs = fc
             mac: `52:54:00:00:${(index >> 8).toString(16).padStart(2, "0")}:${(index & 0xff).toString(16).padStart(2, "0")}`,
             ...(client.fixed ? { ipv4: formatIpv4(first + 10 + index) } : {}),
             firmware,
+            // OVMF's ia32 build netboots a QEMU guest through virtio only.
+            ...(firmware === "efi-ia32" ? { nic: "qemu-virtio" as const } : {}),
             bootImage: image.name,
           };
         }),

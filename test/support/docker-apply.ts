@@ -152,7 +152,12 @@ async function buildImage(docker: Docker, step: BuildImageStep): Promise<void> {
 }
 
 /** As the provider does: create, leave the default bridge for `networksAdvanced`, upload, start, then check or wait. */
-async function runContainer(docker: Docker, step: ContainerStep, created: CreatedObjects, containerLogs: Record<string, string>): Promise<void> {
+async function runContainer(
+  docker: Docker,
+  step: ContainerStep,
+  created: CreatedObjects,
+  containerLogs: Record<string, string>,
+): Promise<void> {
   const { name } = step.create;
   let container: Docker.Container;
   try {

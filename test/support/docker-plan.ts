@@ -95,7 +95,7 @@ export interface ContainerStep {
 }
 
 /**
- * A BootImageBuild (the repository's one dynamic resource): its serialized provider runs
+ * A BootImageBuild (the one dynamic resource that acts on the engine): its serialized provider runs
  * `create` with these inputs, volume names and labels mapped like every other step's.
  */
 export interface DynamicStep {
@@ -105,6 +105,9 @@ export interface DynamicStep {
   readonly provider: string;
   readonly inputs: Record<string, unknown>;
 }
+
+/** Type tokens of the Client component's dynamic resources (`pulumi-nodejs:dynamic/client:QemuProcess`, …). */
+const CLIENT_DYNAMIC_TYPE_PREFIX = "pulumi-nodejs:dynamic/client:";
 
 export type DockerStep = NetworkStep | VolumeStep | BuildImageStep | LocalImageStep | ContainerStep | DynamicStep;
 
@@ -284,6 +287,9 @@ export function planDockerApply(resources: readonly DeclaredResource[], options:
   for (const resource of resources) {
     // Component resources have no physical id and create nothing themselves.
     if (resource.id === undefined) continue;
+    // The clients' dynamic resources (QEMU processes, .vmx bundles) act on the machine running
+    // Pulumi, not on the engine: a test creates them through their own provider (dynamic-provider-host.ts).
+    if (resource.type.startsWith(CLIENT_DYNAMIC_TYPE_PREFIX)) continue;
     const step = readAll(resource.inputs, `${resource.type} ${resource.name}: inputs`, context.problems, (reader) => planResource(resource, reader, context));
     if (step) steps.push(step);
   }
@@ -425,6 +431,7 @@ function planContainer(resource: DeclaredResource, reader: InputReader, context:
       Init: false,
       RestartPolicy: { Name: reader.choice("restart", RESTART_POLICIES) ?? "no", MaximumRetryCount: 0 },
       Tmpfs: reader.stringMap("tmpfs"),
+      Sysctls: reader.stringMap("sysctls"),
       Mounts: reader.objects("mounts", (mount) => planMount(mount, names)),
       LogConfig: defined({ Type: "json-file", Config: undefined }),
     }),

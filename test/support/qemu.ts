@@ -2,6 +2,7 @@
  * QEMU guests for boot tests: software emulation (TCG), serial console on stdout, no display.
  * A guest is killed by its own PID as soon as its console shows what the test waits for.
  */
+import { readdirSync, readFileSync } from "node:fs";
 import { execa } from "execa";
 
 export interface GuestBoot {
@@ -55,3 +56,36 @@ export function tapNetwork(tap: string, mac: string): string[] {
   return ["-netdev", `tap,id=lab,ifname=${tap},script=no,downscript=no`, "-device", `e1000,netdev=lab,mac=${mac}`];
 }
 
+
+/** Prefix of the run folders of QEMU guests the tests start through the lab's provider; the run id follows it. */
+export const GUEST_RUN_DIR_PREFIX = "nbt-guests-";
+
+/**
+ * Guests started through the QemuProcess provider run detached, so a crashed run (killed before
+ * its afterAll) leaves them running. Their command lines name their run folder, which carries
+ * the run id: kill those of finished runs, by PID, and remove the tap each one named.
+ */
+export async function removeLeftoverGuests(isFinished: (runId: string) => boolean): Promise<void> {
+  for (const pid of readdirSync("/proc").filter((entry) => /^\d+$/.test(entry))) {
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${pid}/cmdline`, "latin1").split("\0");
+    } catch {
+      continue;
+    }
+    if (!/^qemu-system-/.test(argv[0]?.split("/").pop() ?? "")) continue;
+    const runId = argv.map((arg) => new RegExp(`${GUEST_RUN_DIR_PREFIX}(run-\\d+)-`).exec(arg)?.[1]).find(Boolean);
+    if (!runId || !isFinished(runId)) continue;
+    try {
+      process.kill(Number(pid), "SIGKILL");
+    } catch {
+      continue;
+    }
+    const tap = argv.map((arg) => /ifname=([^,]+)/.exec(arg)?.[1]).find(Boolean);
+    // The tap goes once QEMU has closed it.
+    for (let tries = 0; tap && tries < 20; tries++) {
+      if ((await execa("ip", ["link", "del", tap], { reject: false })).exitCode === 0) break;
+      await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+    }
+  }
+}

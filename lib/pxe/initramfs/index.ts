@@ -1,32 +1,32 @@
 /** The busybox initramfs for Linux boot images: its file list and the gzip-compressed archive. */
 import { gzipSync } from "node:zlib";
 import { writeCpioNewc, type CpioEntry } from "./cpio";
-import { MODULE_LIST_PATH, UDHCPC_SCRIPT_PATH, renderInitScript, renderUdhcpcScript } from "./init-script";
+import { MODULE_LIST_PATH, NFS_MODULE_LIST_PATH, UDHCPC_SCRIPT_PATH, renderInitScript, renderUdhcpcScript } from "./init-script";
 
 export * from "./cpio";
 export * from "./init-script";
 export * from "./modules";
 
-/** Modules the initramfs loads: the drivers of every NIC the lab emulates, then the NFS client. */
-export const INITRAMFS_MODULES = [
-  "e1000",
-  "e1000e",
-  "8139cp",
-  "8139too",
-  "pcnet32",
-  "vmxnet3",
-  "virtio_pci",
-  "virtio_net",
-  "nfsv3",
-  "nfsv4",
-] as const;
+/** Loaded at start: the drivers of every NIC the lab emulates. */
+export const INITRAMFS_NIC_MODULES = ["e1000", "e1000e", "8139cp", "8139too", "pcnet32", "vmxnet3", "virtio_pci", "virtio_net"] as const;
+/** Loaded only before an NFS root is mounted: the NFS client (under TCG, loading it costs seconds a guest without NFS root need not spend). */
+export const INITRAMFS_NFS_MODULES = ["nfsv3", "nfsv4"] as const;
+/** Every module the initramfs carries. */
+export const INITRAMFS_MODULES = [...INITRAMFS_NIC_MODULES, ...INITRAMFS_NFS_MODULES] as const;
 
 export interface InitramfsInput {
   readonly imageName: string;
   /** A statically linked busybox: the initramfs has no libc. */
   readonly busybox: Buffer;
-  /** Module files, paths relative to /lib/modules/<version>, in load order. */
-  readonly modules: readonly { readonly path: string; readonly data: Buffer }[];
+  /** Module files loaded at start (the NIC drivers), paths relative to /lib/modules/<version>, in load order. */
+  readonly modules: readonly InitramfsModule[];
+  /** Module files loaded only before an NFS root is mounted, in load order. Default: none. */
+  readonly nfsModules?: readonly InitramfsModule[];
+}
+
+export interface InitramfsModule {
+  readonly path: string;
+  readonly data: Buffer;
 }
 
 function parentDirectories(paths: readonly string[]): string[] {
@@ -39,7 +39,10 @@ function parentDirectories(paths: readonly string[]): string[] {
 }
 
 export function initramfsEntries(input: InitramfsInput): CpioEntry[] {
-  const modulePaths = input.modules.map((module) => `lib/modules/${module.path}`);
+  const nfsModules = input.nfsModules ?? [];
+  const allModules = [...input.modules, ...nfsModules];
+  const modulePaths = allModules.map((module) => `lib/modules/${module.path}`);
+  const list = (modules: readonly InitramfsModule[]) => Buffer.from(modules.map((module) => `${module.path}\n`).join(""));
   const fixedDirectories = ["bin", "dev", "etc", "etc/netboot-lab", "mnt", "proc", "run", "sys", "tmp"];
   const directories = [...new Set([...fixedDirectories, ...parentDirectories(modulePaths)])].sort();
   return [
@@ -49,8 +52,9 @@ export function initramfsEntries(input: InitramfsInput): CpioEntry[] {
     { kind: "symlink", path: "bin/sh", target: "busybox" },
     { kind: "file", path: "init", data: Buffer.from(renderInitScript(input.imageName)), mode: 0o755 },
     { kind: "file", path: UDHCPC_SCRIPT_PATH, data: Buffer.from(renderUdhcpcScript()), mode: 0o755 },
-    { kind: "file", path: MODULE_LIST_PATH, data: Buffer.from(input.modules.map((module) => `${module.path}\n`).join("")) },
-    ...input.modules.map((module, index): CpioEntry => ({ kind: "file", path: modulePaths[index]!, data: module.data })),
+    { kind: "file", path: MODULE_LIST_PATH, data: list(input.modules) },
+    { kind: "file", path: NFS_MODULE_LIST_PATH, data: list(nfsModules) },
+    ...allModules.map((module, index): CpioEntry => ({ kind: "file", path: modulePaths[index]!, data: module.data })),
   ];
 }
 

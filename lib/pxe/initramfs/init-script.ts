@@ -1,6 +1,7 @@
 /**
  * The /init of the busybox initramfs the builder makes for Linux boot images: loads the
- * NIC and NFS modules (Debian's kernel has both as modules and no IP autoconfiguration),
+ * NIC modules, and the NFS ones when it mounts an NFS root (Debian's kernel has both as
+ * modules and no IP autoconfiguration),
  * takes an address with udhcpc, optionally mounts the image's NFS root read-only, and
  * prints marker lines on the serial console that tests and users can wait for.
  */
@@ -13,8 +14,10 @@ export const NFS_ROOT_MARKER = "NETBOOT-LAB-NFS-ROOT";
 export const NFS_ROOT_MARKER_FILE = "netboot-lab-root.txt";
 /** Kernel parameter: power the guest off after the markers instead of starting a shell. */
 export const POWEROFF_PARAMETER = "netboot_lab.poweroff";
-/** Where the initramfs lists its modules (paths under /lib/modules), in load order. */
+/** Where the initramfs lists the modules it loads at start (paths under /lib/modules), in load order. */
 export const MODULE_LIST_PATH = "etc/netboot-lab/modules";
+/** The modules loaded only before an NFS root is mounted, in load order. */
+export const NFS_MODULE_LIST_PATH = "etc/netboot-lab/modules-nfs";
 export const UDHCPC_SCRIPT_PATH = "etc/netboot-lab/udhcpc.script";
 const LEASE_FILE = "/run/netboot-lab.lease";
 
@@ -41,24 +44,33 @@ mark() {
 }
 parameter() { tr ' ' '\\n' </proc/cmdline | sed -n "s/^$1=//p" | tail -n 1; }
 
-while read -r module; do
-  insmod "/lib/modules/$module" 2>/dev/null || say "insmod $module failed"
-done </${MODULE_LIST_PATH}
+load_modules() {
+  while read -r module; do
+    insmod "/lib/modules/$module" 2>/dev/null || say "insmod $module failed"
+  done <"$1"
+}
+# The NIC drivers now; the NFS client only if the root is mounted over NFS.
+load_modules /${MODULE_LIST_PATH}
 
 interface=
-for _ in $(seq 1 20); do
+for _ in $(seq 1 200); do
   for path in /sys/class/net/*; do
     name=\${path##*/}
     [ "$name" = lo ] || { interface=$name; break; }
   done
   [ -n "$interface" ] && break
-  sleep 1
+  usleep 100000
 done
 ip link set lo up
 if [ -z "$interface" ]; then
   say "no network interface appeared; the NIC's driver is not among the initramfs modules"
 else
   ip link set "$interface" up
+  # A DISCOVER sent before the link is up is lost and costs udhcpc's 2 s retry: wait for carrier.
+  for _ in $(seq 1 100); do
+    [ "$(cat "/sys/class/net/$interface/carrier" 2>/dev/null)" = 1 ] && break
+    usleep 100000
+  done
   if udhcpc -i "$interface" -n -q -t 10 -T 2 -O rootpath -s /${UDHCPC_SCRIPT_PATH}; then
     . ${LEASE_FILE}
     mark "${BOOTED_MARKER} image=$image ip=$ip"
@@ -71,8 +83,10 @@ nfsroot=$(parameter nfsroot)
 [ -n "$nfsroot" ] || nfsroot=$rootpath
 if [ -n "$nfsroot" ] && [ -n "$ip" ]; then
   server=\${nfsroot%%:*}
+  load_modules /${NFS_MODULE_LIST_PATH}
   if mount -t nfs -o ro,nolock,vers=3 "$nfsroot" /mnt 2>/dev/null ||
      mount -t nfs4 -o ro,vers=4.1,addr="$server" "$nfsroot" /mnt; then
+    say "NFS root mounted: $(grep ' /mnt ' /proc/mounts)"
     mark "${NFS_ROOT_MARKER} $nfsroot $(head -n 1 /mnt/${NFS_ROOT_MARKER_FILE} 2>/dev/null)"
   else
     say "cannot mount NFS root $nfsroot"

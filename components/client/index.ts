@@ -1,0 +1,3 @@
+export * from "./client";
+export { QemuProcess, type ProcessIdentity, type QemuProcessArgs } from "./qemu-process";
+export { VmxBundle, type VmxBundleArgs } from "./vmx-bundle";

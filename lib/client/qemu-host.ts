@@ -1,0 +1,101 @@
+/**
+ * What the machine that runs the lab's QEMU guests can do, asked before anything is declared:
+ * whether KVM really works, whether taps can be made, and whether the firmware and QEMU
+ * itself are installed. Each missing piece is a problem naming the Debian package.
+ */
+import { accessSync, constants, existsSync, readFileSync } from "node:fs";
+import { delimiter, join } from "node:path";
+import { UserError } from "../errors";
+import type { ClientModel, QemuAccelerator, QemuAttachment } from "../model";
+import { OVMF_IA32, OVMF_X64, type QemuHostChoices } from "./qemu";
+
+export interface QemuHost {
+  /**
+   * /dev/kvm opens read-write and is backed by kvm_intel or kvm_amd. A node backed by anything
+   * else (a paravirtual module in a cloud VM) lets QEMU start and then hangs the guest after
+   * SeaBIOS, so its mere presence does not count.
+   */
+  readonly kvmUsable: boolean;
+  /** Root can create taps; everyone else goes through QEMU's bridge helper. */
+  readonly isRoot: boolean;
+  readonly fileExists: (path: string) => boolean;
+  /** Absolute path of a program on PATH, if any. */
+  readonly which: (program: string) => string | undefined;
+  /** /etc/qemu/bridge.conf lets QEMU's bridge helper attach to the bridge (`allow <bridge>` or `allow all`). */
+  readonly bridgeHelperAllows: (bridge: string) => boolean;
+}
+
+export const BRIDGE_HELPER_CONFIG = "/etc/qemu/bridge.conf";
+
+function bridgeHelperAllows(bridge: string): boolean {
+  let text: string;
+  try {
+    text = readFileSync(BRIDGE_HELPER_CONFIG, "utf8");
+  } catch {
+    return false;
+  }
+  return text.split("\n").some((line) => {
+    const [verb, name] = line.trim().split(/\s+/);
+    return verb === "allow" && (name === bridge || name === "all");
+  });
+}
+
+export function probeQemuHost(): QemuHost {
+  let kvmDevice: boolean;
+  try {
+    accessSync("/dev/kvm", constants.R_OK | constants.W_OK);
+    kvmDevice = true;
+  } catch {
+    kvmDevice = false;
+  }
+  const hardwareBackend = existsSync("/sys/module/kvm_intel") || existsSync("/sys/module/kvm_amd");
+  return {
+    kvmUsable: kvmDevice && hardwareBackend,
+    isRoot: process.getuid?.() === 0,
+    fileExists: existsSync,
+    bridgeHelperAllows,
+    which: (program) => (process.env.PATH ?? "").split(delimiter).map((dir) => join(dir, program)).find((path) => existsSync(path)),
+  };
+}
+
+export function resolveQemuChoices(accel: QemuAccelerator, attach: QemuAttachment, host: QemuHost): QemuHostChoices {
+  return {
+    accel: accel === "auto" ? (host.kvmUsable ? "kvm" : "tcg") : accel,
+    attach: attach === "auto" ? (host.isRoot ? "tap" : "bridge-helper") : attach,
+  };
+}
+
+/** Thrown before anything is declared when this machine cannot run a declared QEMU client. */
+export class QemuHostError extends UserError {
+  constructor(readonly problems: readonly string[]) {
+    super(`This machine cannot run the lab's QEMU clients:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
+  }
+}
+
+const QEMU_PACKAGE = "qemu-system-x86";
+
+/** Every reason the host cannot run these clients (started or not: a declared guest must be startable). */
+export function qemuHostProblems(clients: readonly ClientModel[], bridge: string, host: QemuHost): string[] {
+  const problems: string[] = [];
+  const requireFile = (client: ClientModel, path: string, what: string, pkg: string) => {
+    if (!host.fileExists(path)) problems.push(`clients "${client.name}": ${what} ${path} is missing; install the Debian package ${pkg} (apt-get install ${pkg})`);
+  };
+  for (const client of clients) {
+    if (!client.qemu) continue;
+    const binary = client.firmware === "efi-ia32" ? "qemu-system-i386" : "qemu-system-x86_64";
+    if (!host.which(binary)) problems.push(`clients "${client.name}": ${binary} is not on PATH; install the Debian package ${QEMU_PACKAGE}`);
+    if (client.firmware === "efi-x64") requireFile(client, OVMF_X64.file, "the x64 UEFI firmware", OVMF_X64.package);
+    if (client.firmware === "efi-ia32") requireFile(client, OVMF_IA32.code, "the ia32 UEFI firmware", OVMF_IA32.package);
+    const choices = resolveQemuChoices(client.qemu.accel, client.qemu.attach, host);
+    if (client.qemu.accel === "kvm" && !host.kvmUsable) {
+      problems.push(`clients "${client.name}": accel is kvm but KVM is not usable here (/dev/kvm missing, not writable, or not backed by kvm_intel/kvm_amd); set netboot-lab:qemu.accel (or the client's accel) to auto or tcg`);
+    }
+    if (choices.attach === "tap" && !host.isRoot) {
+      problems.push(`clients "${client.name}": attach is tap, which needs root to create the tap; run as root, or set netboot-lab:qemu.attach: bridge-helper (with "allow ${bridge}" in ${BRIDGE_HELPER_CONFIG})`);
+    }
+    if (choices.attach === "bridge-helper" && !host.bridgeHelperAllows(bridge)) {
+      problems.push(`clients "${client.name}": QEMU's bridge helper may not attach to ${bridge}; add the line "allow ${bridge}" to ${BRIDGE_HELPER_CONFIG} (as root), or run as root so the lab uses a tap`);
+    }
+  }
+  return problems;
+}

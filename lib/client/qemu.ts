@@ -1,0 +1,150 @@
+/**
+ * The QEMU command line of a lab client, from the validated model: firmware, NIC, MAC, the lab
+ * bridge, network boot first, serial console to a log file, headless, and a QMP socket the
+ * managed process is powered off through. Pure: the caller resolves what depends on the
+ * machine (KVM usable? running as root?) and where files go.
+ */
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import type { ClientModel, Firmware, NicModel } from "../model";
+
+/** QEMU's `-device` for each qemu-* NIC model; QEMU loads each one's iPXE option ROM (package ipxe-qemu) by itself. */
+export const QEMU_NIC_DEVICES: Partial<Record<NicModel, string>> = {
+  // QEMU's e1000 emulates a 500 ms autonegotiation every time a driver resets the PHY (iPXE,
+  // then Linux or NetBSD): seconds of "waiting for link" on every boot for a virtual cable.
+  "qemu-e1000": "e1000,autonegotiation=off",
+  "qemu-e1000e": "e1000e",
+  "qemu-rtl8139": "rtl8139",
+  "qemu-virtio": "virtio-net-pci",
+  "qemu-pcnet": "pcnet",
+  "qemu-vmxnet3": "vmxnet3",
+};
+
+/** Firmware files from Debian's packages; BIOS is QEMU's built-in SeaBIOS. */
+export const OVMF_X64 = { file: "/usr/share/qemu/OVMF.fd", package: "ovmf" } as const;
+/** Debian ships the ia32 build only with Secure Boot support, which needs SMM and a q35 machine; it is off with an empty variable store. */
+export const OVMF_IA32 = { code: "/usr/share/OVMF/OVMF32_CODE_4M.secboot.fd", varsTemplate: "/usr/share/OVMF/OVMF32_VARS_4M.fd", package: "ovmf-ia32" } as const;
+
+/** What the machine running the guests decided: `accel` and `attach` with `auto` resolved. */
+export interface QemuHostChoices {
+  readonly accel: "kvm" | "tcg";
+  readonly attach: "tap" | "bridge-helper";
+}
+
+export interface QemuLaunch {
+  readonly client: string;
+  /** qemu-system-x86_64, or qemu-system-i386 for efi-ia32 guests. */
+  readonly binary: string;
+  readonly args: readonly string[];
+  /** Linux bridge the NIC joins (the lab network's). */
+  readonly bridge: string;
+  /** Tap created on `bridge` before QEMU starts and removed after it stops; absent with the bridge helper. */
+  readonly tap?: string;
+  readonly serialLog: string;
+  /** QEMU's own stdout and stderr (start-up errors). */
+  readonly processLog: string;
+  readonly qmpSocket: string;
+  /** Files copied before the first start (a per-guest EFI variable store), `to` kept across restarts. */
+  readonly copies: readonly { readonly from: string; readonly to: string }[];
+  readonly stopTimeoutSeconds: number;
+}
+
+/**
+ * The tap's name: unique per bridge and client, within Linux's 15 characters, and stable, so a
+ * replaced guest reuses its predecessor's.
+ */
+export function tapName(bridge: string, client: string): string {
+  return `nbl${createHash("sha256").update(`${bridge}/${client}`).digest("hex").slice(0, 10)}`;
+}
+
+function firmwareArgs(firmware: Firmware, efiVars: string): string[] {
+  switch (firmware) {
+    case "bios":
+      return [];
+    case "efi-x64":
+      return ["-bios", OVMF_X64.file];
+    case "efi-ia32":
+      return [
+        "-global", "driver=cfi.pflash01,property=secure,value=on",
+        "-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_IA32.code}`,
+        "-drive", `if=pflash,format=raw,unit=1,file=${efiVars}`,
+      ];
+  }
+}
+
+/**
+ * `runDir` is absolute: the folder of the guest's logs and socket. The client must be a
+ * qemu client of a bridge-mode lab (validation guarantees both).
+ */
+export function qemuLaunch(client: ClientModel, bridge: string, runDir: string, host: QemuHostChoices): QemuLaunch {
+  const settings = client.qemu;
+  const device = QEMU_NIC_DEVICES[client.nic];
+  if (!settings || !device) throw new Error(`client "${client.name}" is not a QEMU client (platform ${client.platform}, nic ${client.nic})`);
+  const file = (suffix: string) => join(runDir, `${client.name}${suffix}`);
+  const serialLog = file(".serial.log");
+  const qmpSocket = file(".qmp.sock");
+  const efiVars = file(".efivars.fd");
+  const tap = host.attach === "tap" ? tapName(bridge, client.name) : undefined;
+  const netdev = tap ? `tap,id=lab,ifname=${tap},script=no,downscript=no` : `bridge,id=lab,br=${bridge}`;
+  const args = [
+    "-name", `guest=${client.name}`,
+    "-machine", client.firmware === "efi-ia32" ? "q35,smm=on" : "pc",
+    "-accel", host.accel,
+    "-m", String(client.memoryMiB),
+    "-smp", String(client.cpus),
+    "-display", "none",
+    "-monitor", "none",
+    "-serial", `file:${serialLog}`,
+    "-qmp", `unix:${qmpSocket},server=on,wait=off`,
+    "-boot", "n",
+    ...firmwareArgs(client.firmware, efiVars),
+    "-netdev", netdev,
+    "-device", `${device},netdev=lab,mac=${client.mac}`,
+  ];
+  return {
+    client: client.name,
+    binary: client.firmware === "efi-ia32" ? "qemu-system-i386" : "qemu-system-x86_64",
+    args,
+    bridge,
+    ...(tap ? { tap } : {}),
+    serialLog,
+    processLog: file(".qemu.log"),
+    qmpSocket,
+    copies: client.firmware === "efi-ia32" ? [{ from: OVMF_IA32.varsTemplate, to: efiVars }] : [],
+    stopTimeoutSeconds: settings.stopTimeoutSeconds,
+  };
+}
+
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** One `-option value` pair per line. */
+function optionLines(args: readonly string[]): string[] {
+  const lines: string[] = [];
+  for (const arg of args) {
+    if (arg.startsWith("-") || lines.length === 0) lines.push(shellWord(arg));
+    else lines[lines.length - 1] += ` ${shellWord(arg)}`;
+  }
+  return lines;
+}
+
+/** `clients/<name>.qemu.sh`: what the managed-process provider does, as a script a user can run by hand. */
+export function renderQemuScript(launch: QemuLaunch): string {
+  const lines = [
+    "#!/bin/sh",
+    `# netboot-lab client ${launch.client}: what \`pulumi up\` runs (the provider also records the PID and stops it on destroy).`,
+    "set -e",
+    `mkdir -p ${shellWord(launch.serialLog.slice(0, launch.serialLog.lastIndexOf("/")))}`,
+    ...launch.copies.map((copy) => `[ -e ${shellWord(copy.to)} ] || cp ${shellWord(copy.from)} ${shellWord(copy.to)}`),
+    ...(launch.tap
+      ? [
+          `ip link show ${launch.tap} >/dev/null 2>&1 || ip tuntap add dev ${launch.tap} mode tap`,
+          `ip link set ${launch.tap} master ${shellWord(launch.bridge)} up`,
+        ]
+      : [`# QEMU's bridge helper attaches the NIC to ${launch.bridge}: it needs "allow ${launch.bridge}" in /etc/qemu/bridge.conf`]),
+    `exec ${[launch.binary, ...optionLines(launch.args)].join(" \\\n  ")}`,
+    "",
+  ];
+  return lines.join("\n");
+}

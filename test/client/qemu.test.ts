@@ -1,0 +1,163 @@
+/** The QEMU command line of a lab client: every argument per firmware and NIC, and QEMU itself accepting each. */
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import { afterAll, describe, expect, it } from "vitest";
+import { qemuLaunch, renderQemuScript, tapName, type QemuHostChoices } from "../../lib/client/qemu";
+import { validateLab, type ClientModel, type LabConfigInput } from "../../lib/model";
+import { minimalLab } from "../model/fixtures";
+import { optionPairs } from "./fixtures";
+import { uniqueName } from "../support/netns";
+
+const TCG_TAP: QemuHostChoices = { accel: "tcg", attach: "tap" };
+
+function client(overrides: Partial<NonNullable<LabConfigInput["clients"]>[number]> = {}, lab: Partial<LabConfigInput> = {}): ClientModel {
+  const bootImages: LabConfigInput["bootImages"] = [
+    { name: "linux", kind: "ipxe" },
+    { name: "snow", kind: "darwin-nbi", booter: "b", kernel: "k", extensions: ["E"], rootImage: "r.dmg" },
+  ];
+  return validateLab(minimalLab({ bootImages, clients: [{ name: "vm1", mac: "52:54:00:77:00:10", bootImage: "linux", ...overrides }], ...lab })).clients[0]!;
+}
+
+describe("qemuLaunch", () => {
+  it("BIOS, e1000, tap, TCG: SeaBIOS with QEMU's iPXE ROM, network boot, serial to a file, QMP for power-off", () => {
+    const launch = qemuLaunch(client(), "nblab0", "/run/lab", TCG_TAP);
+    const tap = tapName("nblab0", "vm1");
+    expect(tap).toMatch(/^nbl[0-9a-f]{10}$/);
+    expect(launch.binary).toBe("qemu-system-x86_64");
+    expect(optionPairs(launch.args)).toEqual([
+      "-name guest=vm1",
+      "-machine pc",
+      "-accel tcg",
+      "-m 1024",
+      "-smp 1",
+      "-display none",
+      "-monitor none",
+      "-serial file:/run/lab/vm1.serial.log",
+      "-qmp unix:/run/lab/vm1.qmp.sock,server=on,wait=off",
+      "-boot n",
+      `-netdev tap,id=lab,ifname=${tap},script=no,downscript=no`,
+      "-device e1000,autonegotiation=off,netdev=lab,mac=52:54:00:77:00:10",
+    ]);
+    expect(launch).toMatchObject({ bridge: "nblab0", tap, serialLog: "/run/lab/vm1.serial.log", processLog: "/run/lab/vm1.qemu.log", qmpSocket: "/run/lab/vm1.qmp.sock", copies: [], stopTimeoutSeconds: 10 });
+  });
+
+  it("EFI x64: OVMF as the BIOS image", () => {
+    const args = optionPairs(qemuLaunch(client({ firmware: "efi-x64" }), "nblab0", "/run/lab", TCG_TAP).args);
+    expect(args.slice(9, 11)).toEqual(["-boot n", "-bios /usr/share/qemu/OVMF.fd"]);
+  });
+
+  it("EFI ia32: qemu-system-i386, q35 with SMM, OVMF ia32 code read-only and the guest's own copy of its variable store", () => {
+    const launch = qemuLaunch(client({ firmware: "efi-ia32", nic: "qemu-virtio", bootImage: "snow" }), "nblab0", "/run/lab", TCG_TAP);
+    expect(launch.binary).toBe("qemu-system-i386");
+    expect(optionPairs(launch.args)).toEqual(
+      expect.arrayContaining([
+        "-machine q35,smm=on",
+        "-global driver=cfi.pflash01,property=secure,value=on",
+        "-drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF32_CODE_4M.secboot.fd",
+        "-drive if=pflash,format=raw,unit=1,file=/run/lab/vm1.efivars.fd",
+        "-device virtio-net-pci,netdev=lab,mac=52:54:00:77:00:10",
+      ]),
+    );
+    expect(launch.copies).toEqual([{ from: "/usr/share/OVMF/OVMF32_VARS_4M.fd", to: "/run/lab/vm1.efivars.fd" }]);
+  });
+
+  it("maps each qemu-* NIC model to its QEMU device", () => {
+    const devices = (["qemu-e1000", "qemu-e1000e", "qemu-rtl8139", "qemu-virtio", "qemu-pcnet", "qemu-vmxnet3"] as const).map(
+      (nic) => optionPairs(qemuLaunch(client({ nic }), "nblab0", "/run/lab", TCG_TAP).args).at(-1),
+    );
+    expect(devices).toEqual([
+      "-device e1000,autonegotiation=off,netdev=lab,mac=52:54:00:77:00:10",
+      "-device e1000e,netdev=lab,mac=52:54:00:77:00:10",
+      "-device rtl8139,netdev=lab,mac=52:54:00:77:00:10",
+      "-device virtio-net-pci,netdev=lab,mac=52:54:00:77:00:10",
+      "-device pcnet,netdev=lab,mac=52:54:00:77:00:10",
+      "-device vmxnet3,netdev=lab,mac=52:54:00:77:00:10",
+    ]);
+  });
+
+  it("KVM, memory, CPUs and the bridge helper come from the model and the host's choices", () => {
+    const launch = qemuLaunch(client({ memoryMiB: 2048, cpus: 2 }), "labbr", "/run/lab", { accel: "kvm", attach: "bridge-helper" });
+    expect(optionPairs(launch.args)).toEqual(expect.arrayContaining(["-accel kvm", "-m 2048", "-smp 2", "-netdev bridge,id=lab,br=labbr"]));
+    expect(launch.tap).toBeUndefined();
+  });
+
+  it("refuses a Fusion client", () => {
+    const fusion = client({ platform: "fusion", mac: "00:50:56:00:00:01", firmware: "efi-x64", bootImage: "snow" });
+    expect(() => qemuLaunch(fusion, "nblab0", "/run/lab", TCG_TAP)).toThrow('client "vm1" is not a QEMU client (platform fusion, nic vmware-e1000)');
+  });
+});
+
+describe("renderQemuScript", () => {
+  it("makes the tap, then execs exactly the provider's command, one option per line", () => {
+    const launch = qemuLaunch(client(), "nblab0", "/run/lab", TCG_TAP);
+    const tap = tapName("nblab0", "vm1");
+    expect(renderQemuScript(launch)).toBe(
+      [
+        "#!/bin/sh",
+        "# netboot-lab client vm1: what `pulumi up` runs (the provider also records the PID and stops it on destroy).",
+        "set -e",
+        "mkdir -p /run/lab",
+        `ip link show ${tap} >/dev/null 2>&1 || ip tuntap add dev ${tap} mode tap`,
+        `ip link set ${tap} master nblab0 up`,
+        "exec qemu-system-x86_64 \\",
+        "  -name guest=vm1 \\",
+        "  -machine pc \\",
+        "  -accel tcg \\",
+        "  -m 1024 \\",
+        "  -smp 1 \\",
+        "  -display none \\",
+        "  -monitor none \\",
+        "  -serial file:/run/lab/vm1.serial.log \\",
+        "  -qmp unix:/run/lab/vm1.qmp.sock,server=on,wait=off \\",
+        "  -boot n \\",
+        `  -netdev tap,id=lab,ifname=${tap},script=no,downscript=no \\`,
+        "  -device e1000,autonegotiation=off,netdev=lab,mac=52:54:00:77:00:10",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("quotes paths with spaces, and says what the bridge helper needs", () => {
+    const script = renderQemuScript(qemuLaunch(client(), "nblab0", "/run/my lab", { accel: "tcg", attach: "bridge-helper" }));
+    expect(script).toContain("mkdir -p '/run/my lab'");
+    expect(script).toContain("  -serial 'file:/run/my lab/vm1.serial.log' \\");
+    expect(script).toContain('# QEMU\'s bridge helper attaches the NIC to nblab0: it needs "allow nblab0" in /etc/qemu/bridge.conf');
+  });
+});
+
+describe("QEMU accepts every rendered command line", () => {
+  const bridge = uniqueName("br");
+  const runDir = mkdtempSync(join(tmpdir(), "nbt-qemu-args-"));
+  afterAll(async () => {
+    await execa("ip", ["link", "del", bridge], { reject: false });
+    rmSync(runDir, { recursive: true, force: true });
+  });
+
+  const variants = [
+    ...(["qemu-e1000", "qemu-e1000e", "qemu-rtl8139", "qemu-virtio", "qemu-pcnet", "qemu-vmxnet3"] as const).map((nic) => ({ firmware: "bios" as const, nic, bootImage: "linux" })),
+    { firmware: "efi-x64" as const, nic: "qemu-e1000" as const, bootImage: "linux" },
+    { firmware: "efi-ia32" as const, nic: "qemu-virtio" as const, bootImage: "snow" },
+  ];
+
+  it.each(variants)("$firmware with $nic starts (paused) on a tap of a test bridge", async (variant) => {
+    if (!existsSync(`/sys/class/net/${bridge}`)) await execa("ip", ["link", "add", bridge, "type", "bridge"]);
+    const launch = qemuLaunch(client({ ...variant, name: `vm-${variant.nic.slice(5)}` }), bridge, runDir, TCG_TAP);
+    for (const copy of launch.copies) await execa("cp", [copy.from, copy.to]);
+    await execa("ip", ["tuntap", "add", "dev", launch.tap!, "mode", "tap"]);
+    try {
+      // -S: stop before the first instruction; QEMU has parsed and set up everything by then, and answers on QMP.
+      const qemu = execa(launch.binary, [...launch.args, "-S"], { reject: false });
+      const deadline = Date.now() + 20_000;
+      while (!existsSync(launch.qmpSocket) && qemu.exitCode === null && Date.now() < deadline) await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+      const running = existsSync(launch.qmpSocket);
+      qemu.kill("SIGKILL");
+      const result = await qemu;
+      expect(running, `QEMU exited: ${result.stderr}`).toBe(true);
+    } finally {
+      await execa("ip", ["link", "del", launch.tap!], { reject: false });
+      rmSync(launch.qmpSocket, { force: true });
+    }
+  });
+});
