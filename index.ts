@@ -29,7 +29,12 @@ function explained<T>(read: () => T): T {
 
 const config = new pulumi.Config(CONFIG_NAMESPACE);
 // Read as `netboot-lab render` reads the stack file: structured keys as JSON, `mediaDir` as text.
-const lab = explained(() => validateLab(labConfigFromEngine((key) => config.get(key), `stacks/Pulumi.${stack}.yaml`), `stacks/Pulumi.${stack}.yaml`));
+const lab = explained(() =>
+  validateLab(
+    labConfigFromEngine((key) => config.get(key), `stacks/Pulumi.${stack}.yaml`),
+    `stacks/Pulumi.${stack}.yaml`,
+  ),
+);
 // Every boot image is planned before anything is declared: a missing file from the user's media,
 // or a client NIC without a driver in its image, stops the preview here.
 const bootImagePlans = explained(() => planLabPayloads(lab, lab.mediaDir));
@@ -39,7 +44,9 @@ const qemuHost = probeQemuHost();
 const qemuLaunches = explained(() => {
   const problems = qemuHostProblems(lab.clients, lab.network.bridge, qemuHost);
   if (problems.length) throw new QemuHostError(problems);
-  return Object.fromEntries(lab.clients.filter((client) => client.qemu).map((client) => [client.name, planQemuClient(client, lab.network, process.cwd(), qemuHost)]));
+  return Object.fromEntries(
+    lab.clients.filter((client) => client.qemu).map((client) => [client.name, planQemuClient(client, lab.network, process.cwd(), qemuHost)]),
+  );
 });
 
 // A remote Docker host (ssh://user@host) is how a Fusion lab reaches the layer-2 network of its
@@ -51,11 +58,7 @@ const providers = dockerHost ? [dockerHost] : [];
 // The builder image also carries the CLI whose `bsdp serve` is the lab's BSDP responder.
 const builder = new BootImageBuilder(`nbl-${stack}-builder`, { baseImage: lab.docker.baseImage }, { providers });
 
-const server = new NetbootServer(
-  `nbl-${stack}`,
-  { lab, dockerNamePrefix: labNamePrefix(stack, lab.docker), cliImage: builder.imageName },
-  { providers },
-);
+const server = new NetbootServer(`nbl-${stack}`, { lab, dockerNamePrefix: labNamePrefix(stack, lab.docker), cliImage: builder.imageName }, { providers });
 const bootImageResources = lab.bootImages.map(
   (image) =>
     new BootImage(
@@ -77,7 +80,11 @@ const bootImageResources = lab.bootImages.map(
 const vncPassword = config.getSecret("vncPassword");
 const clientResources = lab.clients.map(
   (client) =>
-    new Client(`nbl-${stack}-${client.name}`, { client, network: lab.network, qemuLaunch: qemuLaunches[client.name], vncPassword }, { dependsOn: [server, ...bootImageResources] }),
+    new Client(
+      `nbl-${stack}-${client.name}`,
+      { client, network: lab.network, qemuLaunch: qemuLaunches[client.name], vncPassword },
+      { dependsOn: [server, ...bootImageResources] },
+    ),
 );
 
 export const serverAddress = server.serverAddress;

@@ -20,7 +20,9 @@ export interface Command {
 
 /** True for node:util parseArgs' errors: an unknown option, a missing value, an unexpected positional. */
 export function isArgumentError(error: unknown): error is Error {
-  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === "string" && (error as NodeJS.ErrnoException).code!.startsWith("ERR_PARSE_ARGS");
+  return (
+    error instanceof Error && typeof (error as NodeJS.ErrnoException).code === "string" && (error as NodeJS.ErrnoException).code!.startsWith("ERR_PARSE_ARGS")
+  );
 }
 
 /**
@@ -31,6 +33,7 @@ export function isArgumentError(error: unknown): error is Error {
 export function inContext(context: string, error: unknown): unknown {
   if (error instanceof CliError) return error;
   if (error instanceof UserError) return new CliError(`${context}: ${error.message}`, error.exitCode, { cause: error });
-  if (error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === "string") return new CliError(`${context}: ${error.message}`, 1, { cause: error });
+  if (error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === "string")
+    return new CliError(`${context}: ${error.message}`, 1, { cause: error });
   return error;
 }

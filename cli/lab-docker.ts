@@ -40,9 +40,13 @@ export function openDeployedLab(stack: string, projectDir: string, configFile: s
     lab,
     names: labDockerNames(labNamePrefix(stack, lab.docker)),
     async docker(args, options = {}) {
-      const result = await execa("docker", [...(host ? ["--host", host] : []), ...args], { reject: false, ...(options.input === undefined ? {} : { input: options.input }) });
+      const result = await execa("docker", [...(host ? ["--host", host] : []), ...args], {
+        reject: false,
+        ...(options.input === undefined ? {} : { input: options.input }),
+      });
       const outcome = { exitCode: result.exitCode ?? 1, stdout: String(result.stdout), stderr: String(result.stderr) };
-      if (outcome.exitCode !== 0 && options.reject !== false) throw new CliError(`docker ${args.join(" ")} failed (exit ${outcome.exitCode}): ${outcome.stderr.trim()}`);
+      if (outcome.exitCode !== 0 && options.reject !== false)
+        throw new CliError(`docker ${args.join(" ")} failed (exit ${outcome.exitCode}): ${outcome.stderr.trim()}`);
       return outcome;
     },
   };

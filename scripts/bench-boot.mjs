@@ -37,6 +37,13 @@ for (const [name, timeline] of Object.entries(timings.clients)) {
   const target = TARGETS[name];
   const marker = timeline.stages.marker;
   const verdict = target === undefined ? "" : marker !== null && marker <= target ? `<= ${target} s ok` : `> ${target} s`;
-  console.log([name.padEnd(14), ...STAGES.map(([key]) => cell(timeline.stages[key])), `${timeline.routerSolicitations}/${timeline.routerAdvertisements}`.padStart(12), verdict.padStart(14)].join(""));
+  console.log(
+    [
+      name.padEnd(14),
+      ...STAGES.map(([key]) => cell(timeline.stages[key])),
+      `${timeline.routerSolicitations}/${timeline.routerAdvertisements}`.padStart(12),
+      verdict.padStart(14),
+    ].join(""),
+  );
 }
 process.exit(status);

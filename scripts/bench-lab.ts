@@ -98,11 +98,22 @@ async function startLab(side: Side, clients: readonly Client[], files: Record<st
   const prefix = `nbb${id}`;
   const { resources } = await runStack("kvm", {
     configOverrides: {
-      "netboot-lab:network": { subnet: `${side.net}.0/24`, serverAddress: side.server, bridge: side.bridge, pools: [{ start: `${side.net}.200`, end: `${side.net}.250` }] },
+      "netboot-lab:network": {
+        subnet: `${side.net}.0/24`,
+        serverAddress: side.server,
+        bridge: side.bridge,
+        pools: [{ start: `${side.net}.200`, end: `${side.net}.250` }],
+      },
       "netboot-lab:docker": { baseImage: BASE_IMAGE, namePrefix: prefix },
       "netboot-lab:servers": { tftp: { enabled: true, maxBlockSize: MAX_BLOCK_SIZE } },
       "netboot-lab:bootImages": [{ name: "linux", kind: "ipxe", nfsRoot: true }],
-      "netboot-lab:clients": clients.map((client) => ({ name: `c${client.index}`, mac: client.mac, ipv4: client.ipv4, firmware: client.role === "efi-x64" ? "efi-x64" : "bios", bootImage: "linux" })),
+      "netboot-lab:clients": clients.map((client) => ({
+        name: `c${client.index}`,
+        mac: client.mac,
+        ipv4: client.ipv4,
+        firmware: client.role === "efi-x64" ? "efi-x64" : "bios",
+        bootImage: "linux",
+      })),
     },
   });
   const servers = resources.filter((resource) => resource.parent === "nbl-kvm");
@@ -114,7 +125,9 @@ async function startLab(side: Side, clients: readonly Client[], files: Record<st
   writeTree(stage, files);
   const tar = await execa("tar", ["--owner=0", "--group=0", "-C", stage, "-c", "."], { encoding: "buffer" });
   const volume = applied.dockerName("volume", `${prefix}-boot-tree`);
-  await execa("docker", ["run", "--rm", "-i", "--label", LABEL, "--network", "none", "-v", `${volume}:/v`, "--entrypoint", "tar", image, "-x", "-C", "/v"], { input: tar.stdout });
+  await execa("docker", ["run", "--rm", "-i", "--label", LABEL, "--network", "none", "-v", `${volume}:/v`, "--entrypoint", "tar", image, "-x", "-C", "/v"], {
+    input: tar.stdout,
+  });
 }
 
 /** A network namespace joined to `bridge` by a veth pair, with `address` (or none) and `mac`. */
@@ -151,20 +164,40 @@ async function startPeer(side: Side, clients: readonly Client[], files: Record<s
   const tree = join(dir, "tree");
   writeTree(tree, files);
   const dnsmasqArgs = [
-    "--keep-in-foreground", "--conf-file=/dev/null", "--port=0", "--interface=eth0", "--bind-interfaces", "--no-resolv", "--no-hosts", "--log-facility=-",
-    `--dhcp-range=${side.net}.200,${side.net}.250,255.255.255.0,1h`, "--dhcp-authoritative", `--dhcp-leasefile=${join(dir, "leases")}`, `--pid-file=${join(dir, "pid")}`,
+    "--keep-in-foreground",
+    "--conf-file=/dev/null",
+    "--port=0",
+    "--interface=eth0",
+    "--bind-interfaces",
+    "--no-resolv",
+    "--no-hosts",
+    "--log-facility=-",
+    `--dhcp-range=${side.net}.200,${side.net}.250,255.255.255.0,1h`,
+    "--dhcp-authoritative",
+    `--dhcp-leasefile=${join(dir, "leases")}`,
+    `--pid-file=${join(dir, "pid")}`,
     ...clients.map((client) => `--dhcp-host=${client.mac},${client.ipv4}`),
-    "--dhcp-match=set:efi64,option:client-arch,7", "--dhcp-userclass=set:ipxe,iPXE",
-    `--dhcp-boot=tag:!ipxe,tag:!efi64,linux/undionly.kpxe,,${side.server}`, `--dhcp-boot=tag:!ipxe,tag:efi64,linux/ipxe.efi,,${side.server}`, `--dhcp-boot=tag:ipxe,http://${side.server}/linux/boot.ipxe`,
-    "--enable-tftp", `--tftp-root=${tree}`, "--user=root",
+    "--dhcp-match=set:efi64,option:client-arch,7",
+    "--dhcp-userclass=set:ipxe,iPXE",
+    `--dhcp-boot=tag:!ipxe,tag:!efi64,linux/undionly.kpxe,,${side.server}`,
+    `--dhcp-boot=tag:!ipxe,tag:efi64,linux/ipxe.efi,,${side.server}`,
+    `--dhcp-boot=tag:ipxe,http://${side.server}/linux/boot.ipxe`,
+    "--enable-tftp",
+    `--tftp-root=${tree}`,
+    "--user=root",
   ];
-  for (const [what, argv] of [["dnsmasq", ["dnsmasq", ...dnsmasqArgs]], ["busybox httpd", ["busybox", "httpd", "-f", "-p", `${side.server}:80`, "-h", tree]]] as const) {
+  for (const [what, argv] of [
+    ["dnsmasq", ["dnsmasq", ...dnsmasqArgs]],
+    ["busybox httpd", ["busybox", "httpd", "-f", "-p", `${side.server}:80`, "-h", tree]],
+  ] as const) {
     const child: ResultPromise = execa("ip", ["netns", "exec", namespace, ...argv], { reject: false, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
     defer(async () => {
       if (child.pid) process.kill(child.pid, "SIGTERM");
       await child;
     });
-    void child.then((result) => result.exitCode && !result.isTerminated && console.error(`${what} exited ${result.exitCode}: ${String(result.stderr).slice(-500)}`));
+    void child.then(
+      (result) => result.exitCode && !result.isTerminated && console.error(`${what} exited ${result.exitCode}: ${String(result.stderr).slice(-500)}`),
+    );
   }
   await new Promise((resolveWait) => setTimeout(resolveWait, 1000));
 }
@@ -174,13 +207,24 @@ async function dhcp(client: Client): Promise<Timing & { lease?: Record<string, s
   const dir = mkdtempSync(join(tmpdir(), "nbb-udhcpc-"));
   const script = join(dir, "script");
   writeFileSync(script, `#!/bin/sh\n[ "$1" = bound ] && env > ${join(dir, "lease")}\nexit 0\n`, { mode: 0o755 });
-  const options = client.role === "ipxe" ? ["-x", `0x4d:${Buffer.from("iPXE").toString("hex")}`] : ["-x", `0x5d:${client.role === "efi-x64" ? "0007" : "0000"}`];
+  const options =
+    client.role === "ipxe" ? ["-x", `0x4d:${Buffer.from("iPXE").toString("hex")}`] : ["-x", `0x5d:${client.role === "efi-x64" ? "0007" : "0000"}`];
   const started = process.hrtime.bigint();
-  const result = await execa("ip", ["netns", "exec", client.namespace!, "busybox", "udhcpc", "-f", "-q", "-n", "-i", "eth0", "-t", "10", "-T", "2", "-s", script, ...options], { reject: false, timeout: STAGE_TIMEOUT_S * 1000 });
+  const result = await execa(
+    "ip",
+    ["netns", "exec", client.namespace!, "busybox", "udhcpc", "-f", "-q", "-n", "-i", "eth0", "-t", "10", "-T", "2", "-s", script, ...options],
+    { reject: false, timeout: STAGE_TIMEOUT_S * 1000 },
+  );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   try {
-    if (result.exitCode !== 0 || !existsSync(join(dir, "lease"))) return { seconds, failure: `udhcpc exited ${result.exitCode}: ${String(result.stderr).slice(-200)}` };
-    const lease = Object.fromEntries(readFileSync(join(dir, "lease"), "utf8").split("\n").filter((line) => line.includes("=")).map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]));
+    if (result.exitCode !== 0 || !existsSync(join(dir, "lease")))
+      return { seconds, failure: `udhcpc exited ${result.exitCode}: ${String(result.stderr).slice(-200)}` };
+    const lease = Object.fromEntries(
+      readFileSync(join(dir, "lease"), "utf8")
+        .split("\n")
+        .filter((line) => line.includes("="))
+        .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+    );
     return { seconds, lease };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -193,8 +237,15 @@ async function fetch(namespace: string, url: string, expected: Buffer, extra: re
   const argv = url.startsWith("nfs://") ? ["nfs-cat", url] : ["curl", "-sSf", "--max-time", String(STAGE_TIMEOUT_S), ...extra, url];
   const result = await execa("ip", ["netns", "exec", namespace, ...argv], { reject: false, encoding: "buffer", timeout: STAGE_TIMEOUT_S * 1000 });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (result.exitCode !== 0) return { seconds, failure: `${argv[0]} ${url} exited ${result.exitCode}: ${Buffer.from(result.stderr as Uint8Array).toString().slice(-200)}` };
-  if (sha256(result.stdout as Uint8Array) !== sha256(expected)) return { seconds, failure: `${url}: ${(result.stdout as Uint8Array).length} bytes, not byte-exact` };
+  if (result.exitCode !== 0)
+    return {
+      seconds,
+      failure: `${argv[0]} ${url} exited ${result.exitCode}: ${Buffer.from(result.stderr as Uint8Array)
+        .toString()
+        .slice(-200)}`,
+    };
+  if (sha256(result.stdout as Uint8Array) !== sha256(expected))
+    return { seconds, failure: `${url}: ${(result.stdout as Uint8Array).length} bytes, not byte-exact` };
   return { seconds };
 }
 
@@ -205,7 +256,12 @@ function percentile(values: readonly number[], p: number): number {
 
 type StageResults = Record<string, Timing[]>;
 
-async function runSide(side: Side, clients: readonly Client[], files: Record<string, Buffer>, withNfs: boolean): Promise<{ stages: StageResults; failures: string[]; throughput: Record<string, number> }> {
+async function runSide(
+  side: Side,
+  clients: readonly Client[],
+  files: Record<string, Buffer>,
+  withNfs: boolean,
+): Promise<{ stages: StageResults; failures: string[]; throughput: Record<string, number> }> {
   const failures: string[] = [];
   const stages: StageResults = {};
   const own = clients.map((client) => ({ ...client }));
@@ -224,7 +280,11 @@ async function runSide(side: Side, clients: readonly Client[], files: Record<str
     return undefined;
   });
   // The clients take the addresses they were given, as a booting loader does.
-  await Promise.all(own.map((client, index) => leases[index]?.lease?.ip && run("ip", ["-n", client.namespace!, "addr", "add", `${leases[index]!.lease!.ip}/24`, "dev", "eth0"])));
+  await Promise.all(
+    own.map(
+      (client, index) => leases[index]?.lease?.ip && run("ip", ["-n", client.namespace!, "addr", "add", `${leases[index]!.lease!.ip}/24`, "dev", "eth0"]),
+    ),
+  );
 
   const payload = await Promise.all(
     own.map(async (client, index): Promise<Timing> => {
@@ -247,7 +307,9 @@ async function runSide(side: Side, clients: readonly Client[], files: Record<str
   payload.forEach((timing, index) => timing.failure && failures.push(`${side.name} c${index} payload: ${timing.failure}`));
 
   if (withNfs) {
-    const nfs = await Promise.all(own.map((client) => fetch(client.namespace!, `nfs://${side.server}/netboot/linux/root/etc/bench.bin?version=3`, files["linux/root/etc/bench.bin"]!)));
+    const nfs = await Promise.all(
+      own.map((client) => fetch(client.namespace!, `nfs://${side.server}/netboot/linux/root/etc/bench.bin?version=3`, files["linux/root/etc/bench.bin"]!)),
+    );
     stages["NFS root read (4 MiB, v3)"] = nfs;
     nfs.forEach((timing, index) => timing.failure && failures.push(`${side.name} c${index} nfs: ${timing.failure}`));
   }
@@ -277,7 +339,11 @@ function report(lab: Awaited<ReturnType<typeof runSide>>, peer: Awaited<ReturnTy
   console.log(`| stage | lab | peer | lab p95 ≤ peer p95 |\n|---|---|---|---|`);
   let withinTarget = true;
   for (const stage of Object.keys(lab.stages)) {
-    const p95 = (timings: Timing[] | undefined) => percentile((timings ?? []).filter((timing) => !timing.failure).map((timing) => timing.seconds), 95);
+    const p95 = (timings: Timing[] | undefined) =>
+      percentile(
+        (timings ?? []).filter((timing) => !timing.failure).map((timing) => timing.seconds),
+        95,
+      );
     const compared = peer.stages[stage] ? p95(lab.stages[stage]) <= p95(peer.stages[stage]) : undefined;
     if (compared === false) withinTarget = false;
     console.log(`| ${stage} | ${cell(lab.stages[stage])} | ${cell(peer.stages[stage])} | ${compared === undefined ? "(no peer)" : compared ? "yes" : "NO"} |`);
@@ -285,7 +351,9 @@ function report(lab: Awaited<ReturnType<typeof runSide>>, peer: Awaited<ReturnTy
   console.log(`\n50 MB delivery to one client, MB/s\n\n| transfer | lab | peer |\n|---|---|---|`);
   for (const label of Object.keys(lab.throughput)) console.log(`| ${label} | ${lab.throughput[label]!.toFixed(1)} | ${peer.throughput[label]!.toFixed(1)} |`);
   const failures = [...lab.failures, ...peer.failures];
-  console.log(`\nfailures: ${failures.length ? `\n  - ${failures.join("\n  - ")}` : "none"} (every address as declared and distinct, every file byte-exact, unless listed)`);
+  console.log(
+    `\nfailures: ${failures.length ? `\n  - ${failures.join("\n  - ")}` : "none"} (every address as declared and distinct, every file byte-exact, unless listed)`,
+  );
   return failures.length === 0 && withinTarget;
 }
 

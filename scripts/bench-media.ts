@@ -65,7 +65,9 @@ async function main(gib: number): Promise<void> {
     };
     const dockerCp = async (target: string, env?: Record<string, string>, host?: string) => {
       const hostArgs = host ? ["-H", host] : [];
-      const container = (await execa("docker", [...hostArgs, "create", "--label", `${LABEL}=${id}`, "--network", "none", "-v", `${target}:/tree`, BASE_IMAGE, "true"], { env })).stdout.trim();
+      const container = (
+        await execa("docker", [...hostArgs, "create", "--label", `${LABEL}=${id}`, "--network", "none", "-v", `${target}:/tree`, BASE_IMAGE, "true"], { env })
+      ).stdout.trim();
       containers.push(container);
       return timed("docker", [...hostArgs, "cp", file, `${container}:/tree/NetInstall.dmg`], env);
     };
@@ -73,7 +75,9 @@ async function main(gib: number): Promise<void> {
     const local = await runUpload(inputs(await volume(`nbb${id}-local`)));
     const localCp = await dockerCp(await volume(`nbb${id}-local-cp`));
     console.log(`\n${gib} GiB root image into a volume\n\n| transport | provider | provider peak RSS | docker cp | ratio |\n|---|---|---|---|---|`);
-    console.log(`| local socket | ${local.seconds.toFixed(1)} s | ${local.maxRssMiB.toFixed(0)} MiB | ${localCp.toFixed(1)} s | ${(local.seconds / localCp).toFixed(2)}× |`);
+    console.log(
+      `| local socket | ${local.seconds.toFixed(1)} s | ${local.maxRssMiB.toFixed(0)} MiB | ${localCp.toFixed(1)} s | ${(local.seconds / localCp).toFixed(2)}× |`,
+    );
 
     ssh = await startTestSshHost();
     const remote = await runUpload(inputs(await volume(`nbb${id}-ssh`), ssh.dockerHost, [...ssh.sshOptions]), ssh.namespace);
@@ -81,9 +85,13 @@ async function main(gib: number): Promise<void> {
     writeFileSync(join(dir, "ssh"), `#!/bin/sh\nexec /usr/bin/ssh ${ssh.sshOptions.map((option) => `'${option}'`).join(" ")} "$@"\n`, { mode: 0o755 });
     const env = { PATH: `${dir}:${process.env.PATH}` };
     const sshVolume = await volume(`nbb${id}-ssh-cp`);
-    const remoteCp = await execa("ip", ["netns", "exec", ssh.namespace, process.execPath, __filename, "--docker-cp", ssh.dockerHost, sshVolume, file, id], { env: { ...process.env, ...env } });
+    const remoteCp = await execa("ip", ["netns", "exec", ssh.namespace, process.execPath, __filename, "--docker-cp", ssh.dockerHost, sshVolume, file, id], {
+      env: { ...process.env, ...env },
+    });
     const remoteCpSeconds = Number(String(remoteCp.stdout).trim());
-    console.log(`| ssh:// (dial-stdio) | ${remote.seconds.toFixed(1)} s | ${remote.maxRssMiB.toFixed(0)} MiB | ${remoteCpSeconds.toFixed(1)} s | ${(remote.seconds / remoteCpSeconds).toFixed(2)}× |`);
+    console.log(
+      `| ssh:// (dial-stdio) | ${remote.seconds.toFixed(1)} s | ${remote.maxRssMiB.toFixed(0)} MiB | ${remoteCpSeconds.toFixed(1)} s | ${(remote.seconds / remoteCpSeconds).toFixed(2)}× |`,
+    );
   } finally {
     await ssh?.stop();
     for (const container of containers) await execa("docker", ["rm", "-f", container], { reject: false });
@@ -96,7 +104,9 @@ async function main(gib: number): Promise<void> {
 
 /** Child mode inside the ssh host's namespace: `docker -H ssh://… cp` of the file into a volume, printing the seconds it took. */
 async function dockerCpOverSsh(host: string, target: string, file: string, id: string): Promise<void> {
-  const container = (await execa("docker", ["-H", host, "create", "--label", `${LABEL}=${id}`, "--network", "none", "-v", `${target}:/tree`, BASE_IMAGE, "true"])).stdout.trim();
+  const container = (
+    await execa("docker", ["-H", host, "create", "--label", `${LABEL}=${id}`, "--network", "none", "-v", `${target}:/tree`, BASE_IMAGE, "true"])
+  ).stdout.trim();
   try {
     process.stdout.write(String(await timed("docker", ["-H", host, "cp", file, `${container}:/tree/NetInstall.dmg`])));
   } finally {
@@ -105,8 +115,13 @@ async function dockerCpOverSsh(host: string, target: string, file: string, id: s
 }
 
 const [mode, ...rest] = process.argv.slice(2);
-const work = mode === "--upload" ? upload(JSON.parse(rest[0]!)) : mode === "--docker-cp" ? dockerCpOverSsh(rest[0]!, rest[1]!, rest[2]!, rest[3]!) : main(Number(mode ?? 8));
+const work =
+  mode === "--upload"
+    ? upload(JSON.parse(rest[0]!))
+    : mode === "--docker-cp"
+      ? dockerCpOverSsh(rest[0]!, rest[1]!, rest[2]!, rest[3]!)
+      : main(Number(mode ?? 8));
 work.catch((error: unknown) => {
-  console.error(error instanceof Error ? error.stack ?? error.message : String(error));
+  console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   process.exit(1);
 });

@@ -31,7 +31,18 @@ function writeTree(dir: string): void {
   const scale = TOTAL_EXECUTABLE_BYTES / weights.reduce((sum, weight) => sum + weight, 0);
   weights.forEach((weight, index) => {
     const id = `com.example.bench.Kext${String(index).padStart(4, "0")}`;
-    writeKext(dir, { id, version: `1.${index % 100}.0`, required: "Root", arches: ["i386"], executableSize: Math.round(weight * scale), libraries: { "com.apple.kpi.iokit": "10.0" } }, index + 1);
+    writeKext(
+      dir,
+      {
+        id,
+        version: `1.${index % 100}.0`,
+        required: "Root",
+        arches: ["i386"],
+        executableSize: Math.round(weight * scale),
+        libraries: { "com.apple.kpi.iokit": "10.0" },
+      },
+      index + 1,
+    );
   });
 }
 
@@ -75,7 +86,12 @@ function measureBuild(format: 1 | 2, dir: string): Measurement & { loadAndWrite:
     const child = timed(process.execPath, [__filename, "--child", String(format), dir]);
     return { ...(JSON.parse(child.stdout) as { seconds: number; outputBytes: number }), peakMiB: child.peakMiB };
   });
-  return { seconds: median(runs.map((run) => run.seconds)), peakMiB: Math.max(...runs.map((run) => run.peakMiB)), outputBytes: runs[0]!.outputBytes, loadAndWrite: runs.map((run) => run.seconds.toFixed(2)).join(" / ") };
+  return {
+    seconds: median(runs.map((run) => run.seconds)),
+    peakMiB: Math.max(...runs.map((run) => run.peakMiB)),
+    outputBytes: runs[0]!.outputBytes,
+    loadAndWrite: runs.map((run) => run.seconds.toFixed(2)).join(" / "),
+  };
 }
 
 function measureCliStartup(): number {

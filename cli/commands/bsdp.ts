@@ -100,7 +100,8 @@ function parseImageId(text: string): number | undefined {
 function parseFilter(text: string | undefined): number[] | undefined {
   if (text === undefined) return undefined;
   const parts = text.split(",").map((part) => part.trim().replace(/^0x/i, ""));
-  if (parts.some((part) => !/^[0-9a-f]{1,4}$/i.test(part))) throw usageError(`--filter "${text}" must be 16-bit attributes in hex separated by commas, e.g. 8100,0100`);
+  if (parts.some((part) => !/^[0-9a-f]{1,4}$/i.test(part)))
+    throw usageError(`--filter "${text}" must be 16-bit attributes in hex separated by commas, e.g. 8100,0100`);
   return parts.map((part) => parseInt(part, 16));
 }
 
@@ -146,7 +147,10 @@ function formatAnswer(answer: BsdpAnswer): string {
 async function runMac(settings: MacSettings, request: MacRequest): Promise<number> {
   const link = await inspectLink(settings.interfaceName);
   const address = settings.address ?? (link.sendAddress === "0.0.0.0" ? undefined : link.sendAddress);
-  if (!address) throw usageError(`${settings.interfaceName} has no IPv4 address; a Mac asks BSDP from the address it already has: give ${settings.interfaceName} one or name it with --address`);
+  if (!address)
+    throw usageError(
+      `${settings.interfaceName} has no IPv4 address; a Mac asks BSDP from the address it already has: give ${settings.interfaceName} one or name it with --address`,
+    );
   const identity: MacIdentity = { mac: settings.mac ?? link.mac, address, arch: "i386", model: settings.model };
   const transport = await openUdpTransport(link, settings.replyPort, settings.sendTo);
   const ask = async (message: MacRequest): Promise<BsdpAnswer> => {
@@ -154,7 +158,9 @@ async function runMac(settings: MacSettings, request: MacRequest): Promise<numbe
     if (!received) {
       throw new CliError(
         `bsdp: no BSDP answer to the INFORM[${message.type}] from ${identity.mac} (${identity.model}) at ${address} within ${settings.timeoutMs} ms. ` +
-          (message.type === "SELECT" ? "A server only answers a SELECT that names it (sub-option 3)." : "No BSDP server runs on this link, or no image is for this Mac (model, MAC, filter)."),
+          (message.type === "SELECT"
+            ? "A server only answers a SELECT that names it (sub-option 3)."
+            : "No BSDP server runs on this link, or no image is for this Mac (model, MAC, filter)."),
         EXIT_NO_ANSWER,
       );
     }
@@ -183,7 +189,8 @@ async function responderImage(dockerArgs: string[], container: string, stack: st
     const { stdout } = await promisify(execFile)("docker", [...dockerArgs, "inspect", "--format", "{{.Config.Image}}", container]);
     return stdout.trim();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new CliError("bsdp: --stack runs the stand-in Mac in a Docker container, and needs the docker CLI; install it, or use --interface", 1);
+    if ((error as NodeJS.ErrnoException).code === "ENOENT")
+      throw new CliError("bsdp: --stack runs the stand-in Mac in a Docker container, and needs the docker CLI; install it, or use --interface", 1);
     throw new CliError(`bsdp: the lab's BSDP responder container ${container} is not there; deploy the stack first (npm run lab -- up ${stack})`, 1);
   }
 }
@@ -193,19 +200,27 @@ function imageIdFor(lab: LabModel, text: string): number {
   if (named) return named.id;
   const id = parseImageId(text);
   if (id === undefined) {
-    throw usageError(`IMAGE "${text}" is neither a darwin-nbi image of the stack (${lab.bsdp.images.map((image) => image.bootImage).join(", ") || "none"}) nor an image ID such as 0x81000abc`);
+    throw usageError(
+      `IMAGE "${text}" is neither a darwin-nbi image of the stack (${lab.bsdp.images.map((image) => image.bootImage).join(", ") || "none"}) nor an image ID such as 0x81000abc`,
+    );
   }
   return id;
 }
 
 async function runInLabContainer(values: Values, stack: string, subcommand: "list" | "select", imageArg: string | undefined): Promise<number> {
   const lab = loadStackLab(resolve(values.project), stack);
-  if (!lab.bsdp.enabled) throw new CliError(`bsdp: stack ${stack} does not answer BSDP (${lab.bsdp.images.length ? "netboot-lab:bsdp.enabled is false" : "it has no darwin-nbi boot image"})`, 1);
+  if (!lab.bsdp.enabled)
+    throw new CliError(
+      `bsdp: stack ${stack} does not answer BSDP (${lab.bsdp.images.length ? "netboot-lab:bsdp.enabled is false" : "it has no darwin-nbi boot image"})`,
+      1,
+    );
   const names = labDockerNames(labNamePrefix(stack, lab.docker));
   const dockerArgs = lab.docker.host ? ["-H", lab.docker.host] : [];
   const image = await responderImage(dockerArgs, names.container("bsdp"), stack);
   const address = checkAddress(values.address, "--address") ?? probeAddress(lab);
-  const passed = (["model", "mac", "reply-port", "filter", "server", "timeout-ms"] as const).flatMap((option) => (values[option] === undefined ? [] : [`--${option}`, String(values[option])]));
+  const passed = (["model", "mac", "reply-port", "filter", "server", "timeout-ms"] as const).flatMap((option) =>
+    values[option] === undefined ? [] : [`--${option}`, String(values[option])],
+  );
   const cliArgs = [
     "bsdp",
     subcommand,
@@ -256,9 +271,12 @@ async function run(args: string[]): Promise<number> {
   }
   const [subcommand, imageArg, ...extra] = positionals;
   if (subcommand === "serve") return serve(values);
-  if (subcommand !== "list" && subcommand !== "select") throw usageError(`say what to do: bsdp list, bsdp select IMAGE or bsdp serve${subcommand ? ` (got "${subcommand}")` : ""}`);
-  if (subcommand === "select" && imageArg === undefined) throw usageError("select needs the IMAGE to select (an ID such as 0x81000abc, or with --stack an image name)");
-  if ((subcommand === "list" ? [imageArg, ...extra] : extra).some((arg) => arg !== undefined)) throw usageError(`unexpected argument(s): ${[...(subcommand === "list" ? [imageArg] : []), ...extra].join(" ")}`);
+  if (subcommand !== "list" && subcommand !== "select")
+    throw usageError(`say what to do: bsdp list, bsdp select IMAGE or bsdp serve${subcommand ? ` (got "${subcommand}")` : ""}`);
+  if (subcommand === "select" && imageArg === undefined)
+    throw usageError("select needs the IMAGE to select (an ID such as 0x81000abc, or with --stack an image name)");
+  if ((subcommand === "list" ? [imageArg, ...extra] : extra).some((arg) => arg !== undefined))
+    throw usageError(`unexpected argument(s): ${[...(subcommand === "list" ? [imageArg] : []), ...extra].join(" ")}`);
   if (values.stack && values.interface) throw usageError("--stack and --interface name two places for the stand-in Mac; give one");
   if (!values.stack && !values.interface) throw usageError("say where the stand-in Mac runs: --stack NAME (a container on the lab network) or --interface IF");
   if (!parseBsdpClientClass(`AAPLBSDPC/i386/${values.model}`)) throw usageError(`--model "${values.model}" is not a Mac model identifier such as MacPro3,1`);
@@ -271,7 +289,8 @@ async function run(args: string[]): Promise<number> {
   if (values.stack) return runInLabContainer({ ...values, mac }, values.stack, subcommand, imageArg);
 
   const imageId = imageArg === undefined ? undefined : parseImageId(imageArg);
-  if (subcommand === "select" && imageId === undefined) throw usageError(`IMAGE "${imageArg}" is not an image ID such as 0x81000abc (image names need --stack)`);
+  if (subcommand === "select" && imageId === undefined)
+    throw usageError(`IMAGE "${imageArg}" is not an image ID such as 0x81000abc (image names need --stack)`);
   const settings: MacSettings = {
     interfaceName: values.interface!,
     mac,
@@ -284,7 +303,9 @@ async function run(args: string[]): Promise<number> {
     json: values.json,
   };
   const request: MacRequest =
-    subcommand === "list" ? { type: "LIST", replyPort, attributesFilter: filter } : { type: "SELECT", replyPort, serverIdentifier: values.server ?? "", imageId };
+    subcommand === "list"
+      ? { type: "LIST", replyPort, attributesFilter: filter }
+      : { type: "SELECT", replyPort, serverIdentifier: values.server ?? "", imageId };
   return runMac(settings, request);
 }
 

@@ -72,14 +72,31 @@ async function checkDeployedLab(deployed: DeployedLab, client: string | undefine
   const { names } = deployed;
   const result = await deployed.docker(
     [
-      "run", "--rm", "--interactive",
-      "--name", `${names.prefix}-check-${randomBytes(3).toString("hex")}`,
-      "--label", `${LAB_LABEL}=${names.prefix}`, "--label", `${ROLE_LABEL}=check`,
-      "--network", names.network, "--ip", probeAddress(deployed.lab),
+      "run",
+      "--rm",
+      "--interactive",
+      "--name",
+      `${names.prefix}-check-${randomBytes(3).toString("hex")}`,
+      "--label",
+      `${LAB_LABEL}=${names.prefix}`,
+      "--label",
+      `${ROLE_LABEL}=check`,
+      "--network",
+      names.network,
+      "--ip",
+      probeAddress(deployed.lab),
       // Port 68 and, for BOOTP, the client's MAC on the probe's own interface; nothing else.
-      "--cap-drop", "ALL", "--cap-add", "NET_BIND_SERVICE", "--cap-add", "NET_ADMIN",
-      "--mount", `type=volume,source=${names.bootTreeVolume},target=${BOOT_TREE_DIR},readonly`,
-      image, "check", "--probe",
+      "--cap-drop",
+      "ALL",
+      "--cap-add",
+      "NET_BIND_SERVICE",
+      "--cap-add",
+      "NET_ADMIN",
+      "--mount",
+      `type=volume,source=${names.bootTreeVolume},target=${BOOT_TREE_DIR},readonly`,
+      image,
+      "check",
+      "--probe",
     ],
     { input: JSON.stringify(input), reject: false },
   );
@@ -103,7 +120,11 @@ export const checkCommand: Command = {
   summary: `prove a deployed lab serves every client: DHCP answers, boot files over TFTP/HTTP, NFS root, NIC driver (exit ${EXIT_CHECK_FAILED}: a check failed)`,
   handlesHelp: true,
   async run(args) {
-    const { values } = parseArgs({ args, options: { ...LAB_OPTIONS, json: { type: "boolean", default: false }, probe: { type: "boolean", default: false } }, strict: true });
+    const { values } = parseArgs({
+      args,
+      options: { ...LAB_OPTIONS, json: { type: "boolean", default: false }, probe: { type: "boolean", default: false } },
+      strict: true,
+    });
     if (values.help) {
       process.stdout.write(HELP);
       return 0;

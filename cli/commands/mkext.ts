@@ -15,7 +15,9 @@ function readArchiveFile(path: string, action: string): { path: string; archive:
   try {
     bytes = readFileSync(absolute);
   } catch (error) {
-    throw new CliError(`mkext ${action}: cannot read ${absolute}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`);
+    throw new CliError(
+      `mkext ${action}: cannot read ${absolute}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`,
+    );
   }
   return { path: absolute, archive: readMkext(bytes), size: bytes.length };
 }
@@ -34,7 +36,11 @@ function parseArches(values: readonly string[] | undefined): MkextArch[] {
 }
 
 function formatSizes(sizes: Readonly<Partial<Record<string, number>>> | null): string {
-  return sizes ? Object.entries(sizes).map(([arch, size]) => `${arch} ${size}`).join(", ") : "(codeless)";
+  return sizes
+    ? Object.entries(sizes)
+        .map(([arch, size]) => `${arch} ${size}`)
+        .join(", ")
+    : "(codeless)";
 }
 
 /** Aligned columns, for kext lists. */
@@ -61,13 +67,27 @@ function build(args: string[]): number {
   if (positionals.length === 0) throw new CliError(`mkext build: give at least one folder of kexts or .kext bundle; usage: netboot-lab ${BUILD_USAGE}`, 2);
   const format = parseFormat(values.format);
   const arches = parseArches(values.arch);
-  const result = buildMkext({ paths: positionals, format, arch: arches, localRoot: values["local-root"], networkRoot: values["network-root"], safeBoot: values["safe-boot"] });
+  const result = buildMkext({
+    paths: positionals,
+    format,
+    arch: arches,
+    localRoot: values["local-root"],
+    networkRoot: values["network-root"],
+    safeBoot: values["safe-boot"],
+  });
   const out = resolve(values.out);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, result.archive);
 
-  const lines = [`wrote ${out}: format ${format}, ${arches.length > 1 ? `fat ${arches.join(" + ")}` : arches[0]}, ${result.kexts.length} kexts, ${result.archive.length} bytes`];
-  lines.push(...table([["BUNDLE ID", "VERSION", "OSBundleRequired", "EXECUTABLE", "INCLUDED BECAUSE"], ...result.kexts.map((kext) => [kext.bundleId, kext.version, kext.required ?? "-", formatSizes(kext.executableSizes), kext.reason])]).map((line) => `  ${line}`));
+  const lines = [
+    `wrote ${out}: format ${format}, ${arches.length > 1 ? `fat ${arches.join(" + ")}` : arches[0]}, ${result.kexts.length} kexts, ${result.archive.length} bytes`,
+  ];
+  lines.push(
+    ...table([
+      ["BUNDLE ID", "VERSION", "OSBundleRequired", "EXECUTABLE", "INCLUDED BECAUSE"],
+      ...result.kexts.map((kext) => [kext.bundleId, kext.version, kext.required ?? "-", formatSizes(kext.executableSizes), kext.reason]),
+    ]).map((line) => `  ${line}`),
+  );
   if (result.notes.length) lines.push("notes:", ...result.notes.map((note) => `  ${note}`));
   if (result.filteredOut.length) lines.push(`left out by the OSBundleRequired filter (${result.filteredOut.length}): ${result.filteredOut.join(", ")}`);
   process.stdout.write(`${lines.join("\n")}\n`);
@@ -78,14 +98,30 @@ function inspect(args: string[]): number {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: { json: { type: "boolean", default: false } } });
   if (positionals.length !== 1) throw new CliError(`mkext inspect: give exactly one archive; usage: netboot-lab ${INSPECT_USAGE}`, 2);
   const { path, archive, size } = readArchiveFile(positionals[0]!, "inspect");
-  const slices = archive.slices.map((slice) => ({ arch: slice.arch, format: slice.format, fileOffset: slice.fileOffset, length: slice.length, adler32: `0x${slice.adler32.toString(16).padStart(8, "0")}`, kextCount: slice.kexts.length }));
+  const slices = archive.slices.map((slice) => ({
+    arch: slice.arch,
+    format: slice.format,
+    fileOffset: slice.fileOffset,
+    length: slice.length,
+    adler32: `0x${slice.adler32.toString(16).padStart(8, "0")}`,
+    kextCount: slice.kexts.length,
+  }));
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ file: path, size, fat: archive.fat, slices, kexts: archive.kexts, warnings: archive.warnings }, null, 2)}\n`);
     return 0;
   }
-  const describeSlice = (slice: (typeof slices)[number]) => `${slice.arch}: format ${slice.format}, ${slice.kextCount} kexts, ${slice.length} bytes, adler32 ${slice.adler32}`;
-  const lines = [`${path}: ${size} bytes, ${archive.fat ? `fat with ${slices.length} slices` : "thin"}`, ...slices.map((slice) => `  ${describeSlice(slice)}${archive.fat ? ` at offset ${slice.fileOffset}` : ""}`)];
-  lines.push(...table([["BUNDLE ID", "VERSION", "OSBundleRequired", "EXECUTABLE"], ...archive.kexts.map((kext) => [kext.bundleId, kext.version, kext.required ?? "-", formatSizes(kext.executableSizes)])]));
+  const describeSlice = (slice: (typeof slices)[number]) =>
+    `${slice.arch}: format ${slice.format}, ${slice.kextCount} kexts, ${slice.length} bytes, adler32 ${slice.adler32}`;
+  const lines = [
+    `${path}: ${size} bytes, ${archive.fat ? `fat with ${slices.length} slices` : "thin"}`,
+    ...slices.map((slice) => `  ${describeSlice(slice)}${archive.fat ? ` at offset ${slice.fileOffset}` : ""}`),
+  ];
+  lines.push(
+    ...table([
+      ["BUNDLE ID", "VERSION", "OSBundleRequired", "EXECUTABLE"],
+      ...archive.kexts.map((kext) => [kext.bundleId, kext.version, kext.required ?? "-", formatSizes(kext.executableSizes)]),
+    ]),
+  );
   lines.push(...archive.warnings.map((warning) => `warning: ${warning}`));
   process.stdout.write(`${lines.join("\n")}\n`);
   return 0;

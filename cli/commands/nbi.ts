@@ -112,7 +112,8 @@ function rootPathFromFlags(values: Values, protocol: "nfs" | "http", servedAs: s
 
 function parseNic(text: string | undefined): NicModel | undefined {
   if (text === undefined) return undefined;
-  if (!(NIC_MODELS as readonly string[]).includes(text)) throw new CliError(`nbi build: --nic ${text} is not a known NIC model; use one of ${NIC_MODELS.join(", ")}`, 2);
+  if (!(NIC_MODELS as readonly string[]).includes(text))
+    throw new CliError(`nbi build: --nic ${text} is not a known NIC model; use one of ${NIC_MODELS.join(", ")}`, 2);
   return text as NicModel;
 }
 
@@ -120,10 +121,16 @@ function parseNic(text: string | undefined): NicModel | undefined {
 function buildNbi(values: Values): void {
   const outDir = resolve(required(values, "out", "the folder that receives NAME.nbi"));
   const nic = parseNic(values.nic);
-  if (!values.extensions?.length) throw new CliError("nbi build: --extensions PATH is required (System/Library/Extensions or single .kext bundles; repeat the flag)", 2);
+  if (!values.extensions?.length)
+    throw new CliError("nbi build: --extensions PATH is required (System/Library/Extensions or single .kext bundles; repeat the flag)", 2);
   const image = imageFromFlags(values);
   const files = { booter: image.booter, kernel: image.kernel, rootImage: image.rootImage, pxeBooter: image.pxeBooter };
-  for (const [flag, path] of [["--booter", files.booter], ["--kernel", files.kernel], ["--root-image", files.rootImage], ["--pxe-booter", files.pxeBooter]] as const) {
+  for (const [flag, path] of [
+    ["--booter", files.booter],
+    ["--kernel", files.kernel],
+    ["--root-image", files.rootImage],
+    ["--pxe-booter", files.pxeBooter],
+  ] as const) {
     if (path) requireUserFile(path, flag, "give the path of the file copied from your Mac OS X media");
   }
   const folder = `${image.nbiName ?? image.name}.nbi`;
@@ -134,7 +141,10 @@ function buildNbi(values: Values): void {
     const [check] = checkClientNics(image, mkexts, [{ name: "--nic", nic }]);
     process.stdout.write(`NIC check (${nic}): ${check!.message}\n`);
     if (!check!.ok) {
-      throw new CliError(`nbi build: not writing ${folder}: no driver for ${nic}; build with network-root drivers (the default; drop --no-network-root) or add the driver with --kext`, 3);
+      throw new CliError(
+        `nbi build: not writing ${folder}: no driver for ${nic}; build with network-root drivers (the default; drop --no-network-root) or add the driver with --kext`,
+        3,
+      );
     }
   }
   const written = writeNbi({ nbiDir: resolve(outDir, folder), image, files, mkexts, rootPath });

@@ -189,7 +189,8 @@ function identityFor(settings: ProbeSettings, link: DhcpLink): ClientIdentity {
         `so this host would never see the answer; leave --mac out, or probe from an interface that has that MAC`,
     );
   }
-  const clientId = settings.clientId === "none" ? undefined : settings.clientId === "type-1-mac" ? Uint8Array.of(1, ...(parseHex(mac) ?? [])) : settings.clientId;
+  const clientId =
+    settings.clientId === "none" ? undefined : settings.clientId === "type-1-mac" ? Uint8Array.of(1, ...(parseHex(mac) ?? [])) : settings.clientId;
   return { ...settings.identity, mac, clientId };
 }
 
@@ -245,7 +246,8 @@ async function runProbe(settings: ProbeSettings): Promise<number> {
       const offer = await ask({ type: "DHCPDISCOVER" });
       const serverIdentifier = readOption(offer, "dhcp-server-identifier");
       if (settings.mode === "full" && readOption(offer, "dhcp-message-type") === "DHCPOFFER") {
-        if (!serverIdentifier) throw new CliError("probe: the DHCPOFFER carries no dhcp-server-identifier (option 54), so no DHCPREQUEST can name the server", 1);
+        if (!serverIdentifier)
+          throw new CliError("probe: the DHCPOFFER carries no dhcp-server-identifier (option 54), so no DHCPREQUEST can name the server", 1);
         await ask({ type: "DHCPREQUEST", requestedAddress: offer.yiaddr, serverIdentifier });
       }
     }

@@ -9,7 +9,8 @@ import { CliError, type Command } from "../cli-error";
 
 export const renderCommand: Command = {
   usage: "render --stack NAME --out DIR [--project DIR]",
-  summary: "validate stacks/Pulumi.NAME.yaml and write every rendered config (dhcpd/dhcpd.conf, …), lab.json and each client's clients/NAME.qemu.sh or clients/NAME.vmx to DIR",
+  summary:
+    "validate stacks/Pulumi.NAME.yaml and write every rendered config (dhcpd/dhcpd.conf, …), lab.json and each client's clients/NAME.qemu.sh or clients/NAME.vmx to DIR",
   async run(args) {
     const { values } = parseArgs({
       args,

@@ -42,7 +42,9 @@ async function builtFileSizes(deployed: DeployedLab, running: readonly string[])
   const reader = ["tftp", "http", "nfs"].find((role) => running.includes(role));
   if (!reader) return sizes;
   for (const image of deployed.lab.bootImages) {
-    const result = await deployed.docker(["exec", deployed.names.container(reader), "cat", `${BOOT_TREE_DIR}/${buildRecordPath(image.name)}`], { reject: false });
+    const result = await deployed.docker(["exec", deployed.names.container(reader), "cat", `${BOOT_TREE_DIR}/${buildRecordPath(image.name)}`], {
+      reject: false,
+    });
     if (result.exitCode !== 0) continue;
     for (const file of (JSON.parse(result.stdout) as BuildRecord).files) sizes.set(file.path, file.size);
   }
@@ -71,12 +73,19 @@ export const watchCommand: Command = {
     const states = await containerStates(deployed);
     const roles = Object.keys(LOG_PARSERS).filter((role) => states[role]);
     const running = roles.filter((role) => states[role]!.running);
-    const timelines = new BootTimelines(clients, { stallSeconds, fileSizes: await builtFileSizes(deployed, running), ...(only ? { onlyMacs: [only.mac] } : {}) });
+    const timelines = new BootTimelines(clients, {
+      stallSeconds,
+      fileSizes: await builtFileSizes(deployed, running),
+      ...(only ? { onlyMacs: [only.mac] } : {}),
+    });
 
     const since = values.since ?? new Date().toISOString();
     const host = deployed.lab.docker.host;
     const followers = roles.map((role) => {
-      const follower = execa("docker", [...(host ? ["--host", host] : []), "logs", "--follow", "--timestamps", "--since", since, states[role]!.name], { reject: false, buffer: false });
+      const follower = execa("docker", [...(host ? ["--host", host] : []), "logs", "--follow", "--timestamps", "--since", since, states[role]!.name], {
+        reject: false,
+        buffer: false,
+      });
       const parse = LOG_PARSERS[role]!;
       for (const stream of [follower.stdout, follower.stderr]) {
         let pending = "";

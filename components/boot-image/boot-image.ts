@@ -84,7 +84,8 @@ export class BootImage extends pulumi.ComponentResource {
     const plan = args.plan ?? planPayload({ image: args.image, bootFiles: args.bootFiles, clients: args.clients ?? [], baseDir: args.baseDir });
     super("netboot-lab:index:BootImage", name, {}, opts);
 
-    const builderImage = args.builderImage ?? new BootImageBuilder(`${name}-builder`, { baseImage: args.baseImage, cacheDir: args.cacheDir }, { parent: this }).imageName;
+    const builderImage =
+      args.builderImage ?? new BootImageBuilder(`${name}-builder`, { baseImage: args.baseImage, cacheDir: args.cacheDir }, { parent: this }).imageName;
     const build = new BootImageBuild(
       `${name}-build`,
       {

@@ -91,7 +91,8 @@ function endpointOf(host: string | undefined, sshOptions: readonly string[] | un
     return { kind: "ssh", destination, ...(url.port ? { port: url.port } : {}), options: sshOptions ?? [] };
   }
   if (url.protocol === "tcp:" || url.protocol === "http:") {
-    if (process.env.DOCKER_TLS_VERIFY) throw new Error(`Docker host ${value}: TLS (DOCKER_TLS_VERIFY) is not supported for boot image uploads; use ssh://user@host or the local socket`);
+    if (process.env.DOCKER_TLS_VERIFY)
+      throw new Error(`Docker host ${value}: TLS (DOCKER_TLS_VERIFY) is not supported for boot image uploads; use ssh://user@host or the local socket`);
     return { kind: "tcp", host: url.hostname, port: Number(url.port || 2375) };
   }
   throw new Error(`Docker host ${value}: only unix://, tcp:// and ssh:// hosts are supported`);
@@ -101,7 +102,18 @@ function endpointOf(host: string | undefined, sshOptions: readonly string[] | un
 function sshConnection(endpoint: Extract<Endpoint, { kind: "ssh" }>): { socket: import("node:stream").Duplex; stderr: () => string; close: () => void } {
   const { spawn } = process.getBuiltinModule("node:child_process");
   const { Duplex } = process.getBuiltinModule("node:stream");
-  const args = [...(endpoint.port ? ["-p", endpoint.port] : []), "-o", "ConnectTimeout=30", "-T", ...endpoint.options, "--", endpoint.destination, "docker", "system", "dial-stdio"];
+  const args = [
+    ...(endpoint.port ? ["-p", endpoint.port] : []),
+    "-o",
+    "ConnectTimeout=30",
+    "-T",
+    ...endpoint.options,
+    "--",
+    endpoint.destination,
+    "docker",
+    "system",
+    "dial-stdio",
+  ];
   const child: ChildProcessByStdio<Writable, Readable, Readable> = spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString("utf8")).slice(-4000)));
@@ -176,7 +188,12 @@ async function dockerJson(endpoint: Endpoint, method: string, path: string, what
 }
 
 /** A container that mounts the boot-tree volume and runs `command` in the builder image; not started. */
-async function createBuilderContainer(endpoint: Endpoint, inputs: BootImageBuildInputs, command: readonly string[], entrypoint?: readonly string[]): Promise<string> {
+async function createBuilderContainer(
+  endpoint: Endpoint,
+  inputs: BootImageBuildInputs,
+  command: readonly string[],
+  entrypoint?: readonly string[],
+): Promise<string> {
   const created = (await dockerJson(endpoint, "POST", "/containers/create", `creating the builder container for boot image "${inputs.imageName}"`, {
     Image: inputs.builderImage,
     ...(entrypoint ? { Entrypoint: entrypoint } : {}),
@@ -289,7 +306,10 @@ async function putArchive(endpoint: Endpoint, id: string, entries: readonly Arch
 function mediaFolders(media: readonly MediaInput[], bootTreePath: string): ArchiveEntry[] {
   const folders = new Set<string>();
   for (const file of media) {
-    const parts = file.containerPath.slice(bootTreePath.length + 1).split("/").slice(0, -1);
+    const parts = file.containerPath
+      .slice(bootTreePath.length + 1)
+      .split("/")
+      .slice(0, -1);
     parts.forEach((_, index) => folders.add(`${bootTreePath}/${parts.slice(0, index + 1).join("/")}`));
   }
   return [...folders].sort().map((path) => ({ kind: "folder", path, mode: 0o700 }));
@@ -298,7 +318,8 @@ function mediaFolders(media: readonly MediaInput[], bootTreePath: string): Archi
 /** The engine frames a non-TTY container's output: 8-byte headers (stream, 0, 0, 0, big-endian length). */
 function demultiplex(raw: Buffer): string {
   const parts: Buffer[] = [];
-  for (let offset = 0; offset + 8 <= raw.length; offset += 8 + raw.readUInt32BE(offset + 4)) parts.push(raw.subarray(offset + 8, offset + 8 + raw.readUInt32BE(offset + 4)));
+  for (let offset = 0; offset + 8 <= raw.length; offset += 8 + raw.readUInt32BE(offset + 4))
+    parts.push(raw.subarray(offset + 8, offset + 8 + raw.readUInt32BE(offset + 4)));
   return Buffer.concat(parts).toString("utf8");
 }
 
@@ -321,9 +342,18 @@ async function build(inputs: BootImageBuildInputs): Promise<BootImageBuildOutput
       // Named by content: the same size means the same file, a shorter one an interrupted upload.
       if ((await sizeInContainer(endpoint, id, file.containerPath)) !== file.size) missing.push(file);
     }
-    const generated: ArchiveEntry[] = inputs.generated.map((file) => ({ kind: "bytes", path: file.containerPath, content: file.localPath ? readFileSync(file.localPath) : Buffer.from(file.content ?? "") }));
+    const generated: ArchiveEntry[] = inputs.generated.map((file) => ({
+      kind: "bytes",
+      path: file.containerPath,
+      content: file.localPath ? readFileSync(file.localPath) : Buffer.from(file.content ?? ""),
+    }));
     const media: ArchiveEntry[] = missing.map((file) => ({ kind: "file", path: file.containerPath, localPath: file.localPath, size: file.size }));
-    await putArchive(endpoint, id, [...generated, ...mediaFolders(missing, inputs.bootTreePath), ...media], `uploading the inputs of boot image "${inputs.imageName}"`);
+    await putArchive(
+      endpoint,
+      id,
+      [...generated, ...mediaFolders(missing, inputs.bootTreePath), ...media],
+      `uploading the inputs of boot image "${inputs.imageName}"`,
+    );
     const { exitCode, log } = await runToCompletion(endpoint, id, `the build of boot image "${inputs.imageName}"`);
     if (exitCode !== 0) {
       throw new Error(
@@ -355,14 +385,16 @@ export const bootImageBuildProvider = {
 
   async diff(_id: string, olds: BootImageBuildOutputs, news: BootImageBuildInputs) {
     const replaces = PLACEMENT_KEYS.filter((key) => (olds[key] ?? "") !== (news[key] ?? ""));
-    const rebuild = olds.contentHash !== news.contentHash || olds.builderImage !== news.builderImage || JSON.stringify(olds.command) !== JSON.stringify(news.command);
+    const rebuild =
+      olds.contentHash !== news.contentHash || olds.builderImage !== news.builderImage || JSON.stringify(olds.command) !== JSON.stringify(news.command);
     const relabel = JSON.stringify(olds.labels) !== JSON.stringify(news.labels);
     // Delete before replace: the old build's removal must not take the new build's folder with it.
     return { changes: replaces.length > 0 || rebuild || relabel, replaces: [...replaces], deleteBeforeReplace: replaces.length > 0 };
   },
 
   async update(_id: string, olds: BootImageBuildOutputs, news: BootImageBuildInputs) {
-    const rebuild = olds.contentHash !== news.contentHash || olds.builderImage !== news.builderImage || JSON.stringify(olds.command) !== JSON.stringify(news.command);
+    const rebuild =
+      olds.contentHash !== news.contentHash || olds.builderImage !== news.builderImage || JSON.stringify(olds.command) !== JSON.stringify(news.command);
     // A build that failed leaves the old state, so the next update compares against it and runs again.
     return { outs: rebuild ? await build(news) : { ...news, buildLog: olds.buildLog, uploaded: [] } };
   },
@@ -388,7 +420,8 @@ export const bootImageBuildProvider = {
     const id = await createBuilderContainer(endpoint, props, ["payload", "remove", "--name", props.imageName, "--out", props.bootTreePath]);
     try {
       const { exitCode, log } = await runToCompletion(endpoint, id, `the removal of boot image "${props.imageName}"`);
-      if (exitCode !== 0) throw new Error(`removing boot image "${props.imageName}" from volume ${props.bootTreeVolume} failed (exit code ${exitCode}):\n${log}`);
+      if (exitCode !== 0)
+        throw new Error(`removing boot image "${props.imageName}" from volume ${props.bootTreeVolume} failed (exit code ${exitCode}):\n${log}`);
     } finally {
       await removeContainer(endpoint, id);
     }

@@ -53,7 +53,7 @@ export class Client extends pulumi.ComponentResource {
     const { client, network } = args;
     const baseDir = args.baseDir ?? process.cwd();
     // Planned before super(): a client that cannot run here leaves no resource behind.
-    const launch = client.qemu ? args.qemuLaunch ?? planQemuClient(client, network, baseDir, probeQemuHost()) : undefined;
+    const launch = client.qemu ? (args.qemuLaunch ?? planQemuClient(client, network, baseDir, probeQemuHost())) : undefined;
     const vmx = client.fusion ? vmxSpecFor(client) : undefined;
     // Rendered before super() too: a spec VMware would reject throws here (the password only adds one line).
     const plainVmx = vmx ? renderVmx(vmx) : undefined;
@@ -76,7 +76,10 @@ export class Client extends pulumi.ComponentResource {
       this.note = qemu.note;
     } else {
       const spec = vmx!;
-      const vmxText = spec.vnc && args.vncPassword !== undefined ? pulumi.secret(args.vncPassword).apply((password) => renderVmx(withVncPassword(spec, password))) : plainVmx!;
+      const vmxText =
+        spec.vnc && args.vncPassword !== undefined
+          ? pulumi.secret(args.vncPassword).apply((password) => renderVmx(withVncPassword(spec, password)))
+          : plainVmx!;
       const bundle = new VmxBundle(
         `${name}-vmx`,
         { folder: hostPath(client.fusion!.vmFolder, baseDir), name: spec.displayName, vmxText, start: client.autostart, generatedFiles: [spec.serialLogPath] },

@@ -97,7 +97,8 @@ async function run(command: string, args: readonly string[]): Promise<{ exitCode
 async function ensureTap(tap: string, bridge: string): Promise<void> {
   if (!fs().existsSync(`/sys/class/net/${tap}`)) {
     const made = await run("ip", ["tuntap", "add", "dev", tap, "mode", "tap"]);
-    if (made.exitCode !== 0) throw new Error(`cannot create tap ${tap}: ${made.stderr.trim()} (creating taps needs root; or set netboot-lab:qemu.attach: bridge-helper)`);
+    if (made.exitCode !== 0)
+      throw new Error(`cannot create tap ${tap}: ${made.stderr.trim()} (creating taps needs root; or set netboot-lab:qemu.attach: bridge-helper)`);
   }
   const joined = await run("ip", ["link", "set", tap, "master", bridge, "up"]);
   if (joined.exitCode !== 0) throw new Error(`cannot put tap ${tap} on bridge ${bridge}: ${joined.stderr.trim()}`);

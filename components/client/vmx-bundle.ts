@@ -107,10 +107,13 @@ function fileMatches(onDisk: string, vmxText: string, previouslyManaged: readonl
 /** vmxText followed by the lines VMware added to the file on disk (keys neither resource version wrote). */
 function mergedText(onDisk: string | undefined, vmxText: string, previouslyManaged: readonly string[]): string {
   const ours = new Set([...previouslyManaged, ...keysOf(vmxText)]);
-  const vmwareLines = onDisk === undefined ? [] : textLines(onDisk).filter((line) => {
-    const key = lineKey(line);
-    return key !== undefined && !ours.has(key);
-  });
+  const vmwareLines =
+    onDisk === undefined
+      ? []
+      : textLines(onDisk).filter((line) => {
+          const key = lineKey(line);
+          return key !== undefined && !ours.has(key);
+        });
   const base = vmxText.endsWith("\n") ? vmxText : `${vmxText}\n`;
   return base + vmwareLines.map((line) => `${line}\n`).join("");
 }
@@ -157,7 +160,9 @@ async function vmrun(command: string, args: string[], timeout?: number): Promise
 /** `vmrun list` prints a count line, then the .vmx path of every running VM. */
 async function isRunning(command: string, vmxPath: string): Promise<boolean> {
   const listing = await vmrun(command, ["list"]);
-  return textLines(listing).slice(1).some((line) => line.trim() === vmxPath);
+  return textLines(listing)
+    .slice(1)
+    .some((line) => line.trim() === vmxPath);
 }
 
 async function stopVm(command: string, vmxPath: string): Promise<void> {
@@ -206,9 +211,13 @@ const vmxBundleProvider: pulumi.dynamic.ResourceProvider<BundleInputs, BundleSta
   async check(_olds: BundleInputs, news: BundleInputs) {
     const path = process.getBuiltinModule("node:path") as Path;
     const failures: pulumi.dynamic.CheckFailure[] = [];
-    if (isKnown(news.folder) && !path.isAbsolute(news.folder)) failures.push({ property: "folder", reason: `"${news.folder}" is not an absolute path; give the folder as /Users/<you>/…` });
+    if (isKnown(news.folder) && !path.isAbsolute(news.folder))
+      failures.push({ property: "folder", reason: `"${news.folder}" is not an absolute path; give the folder as /Users/<you>/…` });
     if (isKnown(news.name) && !/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/.test(news.name)) {
-      failures.push({ property: "name", reason: `"${news.name}" cannot name a bundle; use letters, digits, space, '.', '_' or '-', starting with a letter or digit` });
+      failures.push({
+        property: "name",
+        reason: `"${news.name}" cannot name a bundle; use letters, digits, space, '.', '_' or '-', starting with a letter or digit`,
+      });
     }
     if (Array.isArray(news.generatedFiles)) {
       for (const file of news.generatedFiles) {

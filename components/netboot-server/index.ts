@@ -101,7 +101,12 @@ export class NetbootServer extends pulumi.ComponentResource {
       `${name}-image`,
       {
         imageName: `netboot-lab/server:${serverImageTag(lab.docker.baseImage)}`,
-        build: { context: SERVER_IMAGE_DIR, dockerfile: join(SERVER_IMAGE_DIR, "Dockerfile"), args: { BASE_IMAGE: lab.docker.baseImage }, platform: "linux/amd64" },
+        build: {
+          context: SERVER_IMAGE_DIR,
+          dockerfile: join(SERVER_IMAGE_DIR, "Dockerfile"),
+          args: { BASE_IMAGE: lab.docker.baseImage },
+          platform: "linux/amd64",
+        },
         skipPush: true,
       },
       child,
@@ -126,13 +131,22 @@ export class NetbootServer extends pulumi.ComponentResource {
 
     const imageOf = (spec: ServerContainerSpec): pulumi.Input<string> => {
       if (spec.image !== "cli") return image.imageName;
-      if (!args.cliImage) throw new Error(`NetbootServer ${name}: the ${spec.role} daemon runs the netboot-lab CLI; pass cliImage (a BootImageBuilder's imageName)`);
+      if (!args.cliImage)
+        throw new Error(`NetbootServer ${name}: the ${spec.role} daemon runs the netboot-lab CLI; pass cliImage (a BootImageBuilder's imageName)`);
       return args.cliImage;
     };
     const placement = { pod: pod.id, volumes: { bootTree: volumes.bootTree.name, leases: volumes.leases.name } };
     const daemons = labServers(lab).map(
       (spec) =>
-        [spec.role, serverContainer(`${name}-${spec.role}`, spec, { ...placement, image: imageOf(spec), name: names.container(spec.role), labels: labels(spec.role) }, child)] as const,
+        [
+          spec.role,
+          serverContainer(
+            `${name}-${spec.role}`,
+            spec,
+            { ...placement, image: imageOf(spec), name: names.container(spec.role), labels: labels(spec.role) },
+            child,
+          ),
+        ] as const,
     );
 
     this.serverAddress = pulumi.output(lab.network.serverAddress);
@@ -184,7 +198,12 @@ export interface ServerPlacement {
 }
 
 /** One daemon's container as its spec says: all capabilities dropped but the spec's, in the pod's namespace, configs uploaded before the first start. */
-export function serverContainer(resourceName: string, spec: ServerContainerSpec, placement: ServerPlacement, opts: pulumi.CustomResourceOptions): docker.Container {
+export function serverContainer(
+  resourceName: string,
+  spec: ServerContainerSpec,
+  placement: ServerPlacement,
+  opts: pulumi.CustomResourceOptions,
+): docker.Container {
   const volumeOf = (role: VolumeRole) => {
     const volume = placement.volumes[role];
     if (volume === undefined) throw new Error(`${resourceName}: the ${spec.role} spec mounts the ${role} volume, but the placement names none`);

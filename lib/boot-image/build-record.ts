@@ -63,6 +63,7 @@ export function readBuildRecord(treeDir: string, image: string): BuildRecord | u
     throw error;
   }
   const record = JSON.parse(text) as BuildRecord;
-  if (record.version !== BUILD_RECORD_VERSION) throw new Error(`${buildRecordPath(image)} has version ${String(record.version)}; this netboot-lab reads version ${BUILD_RECORD_VERSION}`);
+  if (record.version !== BUILD_RECORD_VERSION)
+    throw new Error(`${buildRecordPath(image)} has version ${String(record.version)}; this netboot-lab reads version ${BUILD_RECORD_VERSION}`);
   return record;
 }

@@ -47,7 +47,10 @@ function darwinMkexts(image: DarwinImage, spec: PayloadSpec): { mkexts: Partial<
     return { mkexts, notes: [`mkext: ${kexts.length} kexts built from ${image.extensions.join(", ")}`] };
   }
   const entries = Object.entries(spec.mkexts).map(([arch, path]) => [arch, readFileSync(path)] as const);
-  return { mkexts: Object.fromEntries(entries), notes: entries.map(([arch, content]) => `mkext ${arch}: ${content.length} bytes, built by the Pulumi program`) };
+  return {
+    mkexts: Object.fromEntries(entries),
+    notes: entries.map(([arch, content]) => `mkext ${arch}: ${content.length} bytes, built by the Pulumi program`),
+  };
 }
 
 function writeDarwinPayload(image: DarwinImage, spec: PayloadSpec, treeDir: string): string[] {
@@ -95,7 +98,8 @@ function requireBootTree(bootTree: string): void {
 
 /** An image name as a single folder name: the schema allows nothing else, and removal must never reach outside the tree. */
 function requireFolderName(name: string): void {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) || name === MEDIA_FOLDER) throw new Error(`"${name}" is not a boot image name (letters, digits, ".", "_", "-")`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) || name === MEDIA_FOLDER)
+    throw new Error(`"${name}" is not a boot image name (letters, digits, ".", "_", "-")`);
 }
 
 /**
@@ -139,7 +143,9 @@ export function buildPayload(spec: PayloadSpec, bootTree: string, toolchain: Too
         : writeDarwinPayload(image, spec, stagingDir);
     const missing = missingBootFiles(spec.bootFiles, stagingDir);
     if (missing.length) {
-      throw new Error(`boot image "${image.name}": the build did not produce ${missing.join(", ")}, which dhcpd hands out; this is a bug in netboot-lab (lib/boot-image vs lib/model/boot-files.ts and boot-tree.ts)`);
+      throw new Error(
+        `boot image "${image.name}": the build did not produce ${missing.join(", ")}, which dhcpd hands out; this is a bug in netboot-lab (lib/boot-image vs lib/model/boot-files.ts and boot-tree.ts)`,
+      );
     }
     // Listed before the record is written, so the record describes every file but itself.
     const files = listFiles(join(stagingDir, image.name), stagingDir).sort();

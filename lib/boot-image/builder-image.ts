@@ -21,7 +21,9 @@ export interface BuilderContext {
 export function builderContext(packageRoot: string, baseImage: string, cacheDir: string): BuilderContext {
   const bundlePath = join(packageRoot, CLI_BUNDLE);
   if (!existsSync(bundlePath)) {
-    throw new Error(`the builder image carries the bundled CLI, but ${bundlePath} does not exist; run \`npm run build\` (npm ci runs it too) in ${packageRoot}`);
+    throw new Error(
+      `the builder image carries the bundled CLI, but ${bundlePath} does not exist; run \`npm run build\` (npm ci runs it too) in ${packageRoot}`,
+    );
   }
   const dockerfile = readFileSync(join(packageRoot, DOCKERFILE));
   const bundle = readFileSync(bundlePath);

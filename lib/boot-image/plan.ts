@@ -151,7 +151,12 @@ export function requireUserFile(path: string, what: string, hint: string): void 
   if (!isFile) throw new UserError(`${what}: ${path} is not a file`);
 }
 
-function planUserFiles(image: BootImageConfig, baseDir: string, field: string, hashFile: (path: string) => string): { uploads: UserFileUpload[]; paths: Map<string, string> } {
+function planUserFiles(
+  image: BootImageConfig,
+  baseDir: string,
+  field: string,
+  hashFile: (path: string) => string,
+): { uploads: UserFileUpload[]; paths: Map<string, string> } {
   const uploads: UserFileUpload[] = [];
   const paths = new Map<string, string>();
   for (const [name, value] of userFileFields(image)) {
@@ -169,7 +174,10 @@ function planUserFiles(image: BootImageConfig, baseDir: string, field: string, h
 const PATH_HINT = "fix the path in the stack config (relative paths are read from netboot-lab:mediaDir, by default the Pulumi project folder)";
 
 function requireKextPaths(image: DarwinImage, baseDir: string, field: string): void {
-  for (const [key, list] of [["extensions", image.extensions], ["mkext.kexts", image.mkext.kexts]] as const) {
+  for (const [key, list] of [
+    ["extensions", image.extensions],
+    ["mkext.kexts", image.mkext.kexts],
+  ] as const) {
     list.forEach((path, index) => {
       const localPath = resolve(baseDir, path);
       if (!existsSync(localPath)) throw new UserError(`${field}.${key}[${index}]: ${localPath} does not exist; ${PATH_HINT}`);
@@ -236,7 +244,11 @@ export function planPayload(input: PlanInput): PayloadPlan {
   };
   const specText = serializePayloadSpec(spec);
   const contentHash = sha256(
-    [specText, ...uploads.map((upload) => `${upload.containerPath}\0${upload.sha256}`), ...generated.map((upload) => `${upload.containerPath}\0${upload.sha256}`)].join("\n"),
+    [
+      specText,
+      ...uploads.map((upload) => `${upload.containerPath}\0${upload.sha256}`),
+      ...generated.map((upload) => `${upload.containerPath}\0${upload.sha256}`),
+    ].join("\n"),
   );
   return { spec, specText, userFiles: uploads, generated, contentHash, kexts: darwin?.kexts ?? [], nicChecks };
 }

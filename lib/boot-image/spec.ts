@@ -54,7 +54,11 @@ export function parsePayloadSpec(text: string, source: string): PayloadSpec {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new UserError(`${source} is not JSON (${(error as Error).message}); it is written by the BootImage component or by hand as {"version":1,"image":…,"bootFiles":…}`, 1, { cause: error });
+    throw new UserError(
+      `${source} is not JSON (${(error as Error).message}); it is written by the BootImage component or by hand as {"version":1,"image":…,"bootFiles":…}`,
+      1,
+      { cause: error },
+    );
   }
   const parsed = payloadSpecSchema.safeParse(json);
   if (!parsed.success) {

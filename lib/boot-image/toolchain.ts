@@ -45,7 +45,9 @@ export function newestKernelVersion(kernelDir: string): string {
   const versions = names.filter((name) => name.startsWith("vmlinuz-")).map((name) => name.slice("vmlinuz-".length));
   const newest = versions.sort((a, b) => a.localeCompare(b, "en", { numeric: true })).pop();
   if (!newest) {
-    throw new UserError(`no kernel (vmlinuz-<version>) in ${kernelDir}; install linux-image-amd64 in the builder image, or give the boot image's linux.kernel and linux.initrd`);
+    throw new UserError(
+      `no kernel (vmlinuz-<version>) in ${kernelDir}; install linux-image-amd64 in the builder image, or give the boot image's linux.kernel and linux.initrd`,
+    );
   }
   return newest;
 }

@@ -5,7 +5,16 @@
 import { dhcpOption, readOption } from "../net/dhcp/options";
 import { DHCP_CLIENT_PORT, type DhcpPacket } from "../net/dhcp/packet";
 import { bootRequest } from "../net/dhcp/request";
-import { BSDP_VENDOR_CLASS, BSDP_VERSION_1_1, BsdpDecodeError, bsdpClientClass, encodeBsdpOptions, readBsdpOptions, type BsdpMessageType, type BsdpOptions } from "./codec";
+import {
+  BSDP_VENDOR_CLASS,
+  BSDP_VERSION_1_1,
+  BsdpDecodeError,
+  bsdpClientClass,
+  encodeBsdpOptions,
+  readBsdpOptions,
+  type BsdpMessageType,
+  type BsdpOptions,
+} from "./codec";
 import { bsdpImageIdentity, formatImageId } from "./image-id";
 
 /** Who the Mac is: the fields every INFORM of one Mac repeats. */

@@ -157,7 +157,8 @@ function encodeImage(image: BsdpBootImage): Buffer {
   if (name.length > BSDP_IMAGE_NAME_MAX) {
     throw new RangeError(`BSDP boot image list: the name "${image.name}" is ${name.length} bytes; BSDP allows at most ${BSDP_IMAGE_NAME_MAX}`);
   }
-  if (!Number.isInteger(image.id) || image.id < 0 || image.id > 0xffffffff) throw new RangeError(`BSDP boot image list: ID ${image.id} of "${image.name}" is not a 32-bit number`);
+  if (!Number.isInteger(image.id) || image.id < 0 || image.id > 0xffffffff)
+    throw new RangeError(`BSDP boot image list: ID ${image.id} of "${image.name}" is not a 32-bit number`);
   const header = Buffer.alloc(IMAGE_HEADER);
   header.writeUInt32BE(image.id);
   header[4] = name.length;
@@ -192,7 +193,8 @@ const bootImages: SubOptionCodec<readonly BsdpBootImage[]> = {
       const id = Buffer.from(data).readUInt32BE(offset);
       const nameLength = data[offset + 4]!;
       const hexId = formatImageId(id);
-      if (nameLength > BSDP_IMAGE_NAME_MAX) fail(`BSDP boot image list: image ${hexId} has a ${nameLength}-byte name; BSDP allows at most ${BSDP_IMAGE_NAME_MAX}`);
+      if (nameLength > BSDP_IMAGE_NAME_MAX)
+        fail(`BSDP boot image list: image ${hexId} has a ${nameLength}-byte name; BSDP allows at most ${BSDP_IMAGE_NAME_MAX}`);
       const start = offset + IMAGE_HEADER;
       if (start + nameLength > data.length) {
         fail(`BSDP boot image list: the name of image ${hexId} is ${nameLength} bytes but the list ends ${data.length - start} bytes after its start`);
@@ -302,7 +304,9 @@ export function decodeBsdpOptions(instances: readonly Uint8Array[]): BsdpOptions
       const length = instance[offset + 1];
       const left = instance.length - offset - 2;
       if (length === undefined || length > left) {
-        fail(`BSDP ${codec.label} (tag ${tag})${where(index)} ${length === undefined ? "has no length byte" : `says ${length} bytes but ${left} remain`}: it runs past the end`);
+        fail(
+          `BSDP ${codec.label} (tag ${tag})${where(index)} ${length === undefined ? "has no length byte" : `says ${length} bytes but ${left} remain`}: it runs past the end`,
+        );
       }
       const value = codec.decode(instance.subarray(offset + 2, offset + 2 + length), codec.label);
       if (field === "bootImages") {

@@ -51,8 +51,13 @@ function bind(address: string): Promise<Socket> {
       socket.close();
       if (error.code === "EACCES") reject(new UserError(`bsdp serve: binding UDP port ${DHCP_SERVER_PORT} on ${address} needs root or CAP_NET_BIND_SERVICE`));
       else if (error.code === "EADDRINUSE") {
-        reject(new UserError(`bsdp serve: UDP port ${DHCP_SERVER_PORT} on ${address} is held by a program without SO_REUSEADDR (ISC dhcpd sets it; another DHCP server may not)`));
-      } else if (error.code === "EADDRNOTAVAIL") reject(new UserError(`bsdp serve: ${address} is not an address of this host; run the responder in the lab server's network namespace`));
+        reject(
+          new UserError(
+            `bsdp serve: UDP port ${DHCP_SERVER_PORT} on ${address} is held by a program without SO_REUSEADDR (ISC dhcpd sets it; another DHCP server may not)`,
+          ),
+        );
+      } else if (error.code === "EADDRNOTAVAIL")
+        reject(new UserError(`bsdp serve: ${address} is not an address of this host; run the responder in the lab server's network namespace`));
       else reject(error);
     });
     socket.bind({ port: DHCP_SERVER_PORT, address }, () => {
@@ -98,7 +103,9 @@ export async function startBsdpResponder(options: BsdpResponderOptions): Promise
     socket.on("message", onDatagram);
     socket.on("error", (error) => log(`socket error: ${error.message}`));
   }
-  log(`answering BSDP on ${config.serverAddress}:${DHCP_SERVER_PORT} for ${config.images.length} image(s): ${config.images.map((image) => `${image.bootImage} ${formatImageId(image.id)}`).join(", ")}`);
+  log(
+    `answering BSDP on ${config.serverAddress}:${DHCP_SERVER_PORT} for ${config.images.length} image(s): ${config.images.map((image) => `${image.bootImage} ${formatImageId(image.id)}`).join(", ")}`,
+  );
   return {
     close: async () => {
       await Promise.all([unicast, broadcast].map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))));

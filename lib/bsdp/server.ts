@@ -65,7 +65,13 @@ function machineName(config: BsdpServerConfig, mac: string): string {
   return config.machineNames[mac] ?? `NetBoot-${mac.replace(/:/g, "")}`;
 }
 
-function replyTo(request: DhcpPacket, config: BsdpServerConfig, fields: Pick<DhcpPacket, "sname" | "file">, options: readonly DhcpOption[], bsdp: BsdpOptions): DhcpPacket {
+function replyTo(
+  request: DhcpPacket,
+  config: BsdpServerConfig,
+  fields: Pick<DhcpPacket, "sname" | "file">,
+  options: readonly DhcpOption[],
+  bsdp: BsdpOptions,
+): DhcpPacket {
   return {
     op: "reply",
     htype: request.htype,
@@ -136,7 +142,12 @@ function answerSelect(request: DhcpPacket, bsdp: BsdpOptions, client: BsdpClient
   const wanted = bsdp.selectedImage ?? (allowed.find((image) => image.id === config.defaultImageId) ?? allowed[0])?.id;
   const image = config.images.find((candidate) => candidate.id === wanted);
   if (!image || !imageAllows(image, client)) {
-    const why = wanted === undefined ? "no image for this Mac" : image ? `${formatImageId(wanted)} is not allowed for this Mac` : `${formatImageId(wanted)} is not an image of this server`;
+    const why =
+      wanted === undefined
+        ? "no image for this Mac"
+        : image
+          ? `${formatImageId(wanted)} is not allowed for this Mac`
+          : `${formatImageId(wanted)} is not an image of this server`;
     return { reply: replyTo(request, config, { sname: "", file: "" }, [], { messageType: "FAILED" }), log: `SELECT: FAILED, ${why}` };
   }
   const name = machineName(config, client.mac);

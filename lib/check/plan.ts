@@ -9,9 +9,12 @@ import { bootTreePath, nbiFolder, nfsRootLocation, type BootRequester, type NfsR
 import type { ClientModel, LabModel } from "../model/validate";
 import { PXE_CLIENT_ARCH, PXE_PARAMETER_REQUEST_LIST, type ClientIdentity } from "../net/dhcp/request";
 
-
 /** Option 93 a firmware sends: OVMF sends 7 (EFI BC) for x64; dhcpd.conf accepts 7 and 9. */
-const FIRMWARE_ARCH: Record<ClientModel["firmware"], number> = { bios: PXE_CLIENT_ARCH.bios, "efi-x64": PXE_CLIENT_ARCH["efi-bc"], "efi-ia32": PXE_CLIENT_ARCH["efi-ia32"] };
+const FIRMWARE_ARCH: Record<ClientModel["firmware"], number> = {
+  bios: PXE_CLIENT_ARCH.bios,
+  "efi-x64": PXE_CLIENT_ARCH["efi-bc"],
+  "efi-ia32": PXE_CLIENT_ARCH["efi-ia32"],
+};
 
 export type DhcpAskId = "pxe" | "ipxe" | "netbsd-libsa" | "bootp";
 
@@ -68,7 +71,12 @@ function clientDhcpAsks(client: ClientModel): DhcpAsk[] {
       id: "ipxe",
       sender: "iPXE (user-class iPXE)",
       message: "DHCPDISCOVER",
-      identity: { clientArch: arch, userClass: "iPXE", clientId: Uint8Array.of(1, ...client.mac.split(":").map((octet) => parseInt(octet, 16))), parameterRequestList: PXE_PARAMETER_REQUEST_LIST },
+      identity: {
+        clientArch: arch,
+        userClass: "iPXE",
+        clientId: Uint8Array.of(1, ...client.mac.split(":").map((octet) => parseInt(octet, 16))),
+        parameterRequestList: PXE_PARAMETER_REQUEST_LIST,
+      },
       bootFile: files.ipxe,
     });
   }
@@ -84,7 +92,13 @@ function clientDhcpAsks(client: ClientModel): DhcpAsk[] {
   // A BOOTP request binds a pool address at once (dynamic-bootp), which would change what a
   // real pool client holds; reservations are answered without touching any lease.
   if (client.ipv4) {
-    asks.push({ id: "bootp", sender: "plain BOOTP (RFC 1497, as loaders and kernels send it)", message: "BOOTREQUEST", identity: { parameterRequestList: [] }, bootFile: file("bios") });
+    asks.push({
+      id: "bootp",
+      sender: "plain BOOTP (RFC 1497, as loaders and kernels send it)",
+      message: "BOOTREQUEST",
+      identity: { parameterRequestList: [] },
+      bootFile: file("bios"),
+    });
   }
   return asks;
 }
@@ -102,7 +116,12 @@ function tftpPathOf(file: string, serverAddress: string): string | undefined {
 export function planClient(lab: LabModel, client: ClientModel): ClientPlan {
   const dhcp = clientDhcpAsks(client);
   // BOOTP's answer is the generic (BIOS) file; only the client's own requesters decide what it fetches.
-  const handedOut = unique(dhcp.filter((ask) => ask.id !== "bootp").map((ask) => ask.bootFile).filter(Boolean));
+  const handedOut = unique(
+    dhcp
+      .filter((ask) => ask.id !== "bootp")
+      .map((ask) => ask.bootFile)
+      .filter(Boolean),
+  );
   const image = lab.bootImages.find((candidate) => candidate.name === client.bootImage);
   const rootPath = client.rootPath;
   return {

@@ -139,14 +139,18 @@ function judgeDhcpAnswer(lab: LabModel, client: ClientModel, ask: DhcpAsk, answe
   if (type !== expectedType) problems.push(`answered with ${type ?? "a BOOTREPLY"} instead of ${expectedType ?? "a BOOTREPLY"}`);
   if (client.ipv4 && answer.yiaddr !== client.ipv4) problems.push(`address ${answer.yiaddr} instead of the reserved ${client.ipv4}`);
   if (!client.ipv4 && !inPool(lab, answer.yiaddr)) problems.push(`address ${answer.yiaddr} is in no pool of the lab`);
-  if (!client.ipv4 && firstAddress && answer.yiaddr !== firstAddress) problems.push(`address ${answer.yiaddr}, but the first request got ${firstAddress}: the loader would change address mid-boot`);
+  if (!client.ipv4 && firstAddress && answer.yiaddr !== firstAddress)
+    problems.push(`address ${answer.yiaddr}, but the first request got ${firstAddress}: the loader would change address mid-boot`);
   if (answer.siaddr !== lab.network.serverAddress) problems.push(`next-server ${answer.siaddr} instead of ${lab.network.serverAddress}`);
   const file = answer.file || readOption(answer, "bootfile-name") || "";
   if (file !== ask.bootFile) problems.push(`boot file "${file}" instead of "${ask.bootFile}"`);
   const rootPath = readOption(answer, "root-path");
   // A BOOTP reply carries options only as far as the request's 64-byte vendor area holds them;
   // BOOTP loaders take their root from elsewhere (Darwin from the booter), so it is not required there.
-  if (ask.message !== "BOOTREQUEST" && (client.rootPath ?? undefined) !== rootPath) problems.push(client.rootPath ? `root-path ${rootPath ? `"${rootPath}"` : "missing"} instead of "${client.rootPath}"` : `an unexpected root-path "${rootPath}"`);
+  if (ask.message !== "BOOTREQUEST" && (client.rootPath ?? undefined) !== rootPath)
+    problems.push(
+      client.rootPath ? `root-path ${rootPath ? `"${rootPath}"` : "missing"} instead of "${client.rootPath}"` : `an unexpected root-path "${rootPath}"`,
+    );
   if (problems.length === 0) return { kind: "dhcp", subject: ask.id, status: "pass", detail: `${ask.sender}: ${describeAnswer(answer)}` };
   return {
     kind: "dhcp",
@@ -177,13 +181,23 @@ async function checkUnknownMac(context: DhcpContext, mac: string): Promise<Row> 
   const allowed = context.lab.network.allowUnknownClients;
   const subject = "unknown-mac";
   if (!answer) {
-    if (allowed) return { kind: "dhcp", subject, status: "fail", ...(serverDown(context.input, "dhcpd", "dhcpd") ?? { detail: `no answer for ${mac}, though the stack sets allowUnknownClients`, fix: "pulumi up deploys the dhcpd.conf the stack renders" }) };
+    if (allowed)
+      return {
+        kind: "dhcp",
+        subject,
+        status: "fail",
+        ...(serverDown(context.input, "dhcpd", "dhcpd") ?? {
+          detail: `no answer for ${mac}, though the stack sets allowUnknownClients`,
+          fix: "pulumi up deploys the dhcpd.conf the stack renders",
+        }),
+      };
     // Silence only means something while dhcpd answers at all.
     const down = serverDown(context.input, "dhcpd", "dhcpd");
     if (down) return { kind: "dhcp", subject, status: "skip", detail: `not judged: ${down.detail}` };
     return { kind: "dhcp", subject, status: "pass", detail: `no answer for the undeclared ${mac} (deny unknown-clients)` };
   }
-  if (allowed && inPool(context.lab, answer.yiaddr)) return { kind: "dhcp", subject, status: "pass", detail: `undeclared ${mac} offered pool address ${answer.yiaddr} (allowUnknownClients)` };
+  if (allowed && inPool(context.lab, answer.yiaddr))
+    return { kind: "dhcp", subject, status: "pass", detail: `undeclared ${mac} offered pool address ${answer.yiaddr} (allowUnknownClients)` };
   return {
     kind: "dhcp",
     subject,
@@ -209,7 +223,8 @@ class BuildRecords {
   }
 }
 
-const BUILD_FIX = "the BootImage build failed or the tree was changed since: see `pulumi stack output bootImages`, then `pulumi up` (a build reruns when its inputs change; force one with `pulumi up --replace <urn of the image's -build container>`)";
+const BUILD_FIX =
+  "the BootImage build failed or the tree was changed since: see `pulumi stack output bootImages`, then `pulumi up` (a build reruns when its inputs change; force one with `pulumi up --replace <urn of the image's -build container>`)";
 
 /** Compares fetched bytes with what the build wrote; undefined when they agree. */
 function compareWithBuild(records: BuildRecords, path: string, data: Buffer): Pick<Row, "detail" | "fix"> | undefined {
@@ -217,7 +232,10 @@ function compareWithBuild(records: BuildRecords, path: string, data: Buffer): Pi
   if (!record) return { detail: `${path} is served, but boot image ${image} has no build record in the tree`, fix: BUILD_FIX };
   if (!file) return { detail: `${path} is served, but the build of ${image} did not write it`, fix: BUILD_FIX };
   if (file.size !== data.length || file.sha256 !== sha256(data)) {
-    return { detail: `${path} differs from what the build wrote: ${data.length} bytes (sha256 ${sha256(data).slice(0, 12)}…), the build wrote ${file.size} (${file.sha256.slice(0, 12)}…)`, fix: BUILD_FIX };
+    return {
+      detail: `${path} differs from what the build wrote: ${data.length} bytes (sha256 ${sha256(data).slice(0, 12)}…), the build wrote ${file.size} (${file.sha256.slice(0, 12)}…)`,
+      fix: BUILD_FIX,
+    };
   }
   return undefined;
 }
@@ -233,11 +251,20 @@ async function checkTftpFile(lab: LabModel, input: ProbeInput, records: BuildRec
     const read = await tftpRead({ server: lab.network.serverAddress, path, blksize });
     const mismatch = compareWithBuild(records, path, read.data);
     if (mismatch) return { ...base, status: "fail", ...mismatch };
-    return { ...base, status: "pass", detail: `${read.data.length} bytes in ${read.blksize}-byte blocks, as built (sha256 ${sha256(read.data).slice(0, 12)}…)` };
+    return {
+      ...base,
+      status: "pass",
+      detail: `${read.data.length} bytes in ${read.blksize}-byte blocks, as built (sha256 ${sha256(read.data).slice(0, 12)}…)`,
+    };
   } catch (error) {
     if (error instanceof TftpServerError && error.code === 1) {
       if (missingFromTree(treeDir, path)) return { ...base, status: "fail", detail: `${path} missing from the boot tree`, fix: BUILD_FIX };
-      return { ...base, status: "fail", detail: `the TFTP server says "${error.serverMessage}" for ${path}, though the boot tree has it`, fix: `docker logs ${input.containers.tftp?.name ?? "the tftp container"}` };
+      return {
+        ...base,
+        status: "fail",
+        detail: `the TFTP server says "${error.serverMessage}" for ${path}, though the boot tree has it`,
+        fix: `docker logs ${input.containers.tftp?.name ?? "the tftp container"}`,
+      };
     }
     const down = serverDown(input, "tftp", `the TFTP server at ${lab.network.serverAddress}:69`);
     if (down) return { ...base, status: "fail", ...down };
@@ -273,15 +300,31 @@ async function checkHttpFile(lab: LabModel, input: ProbeInput, records: BuildRec
   const base = { kind: "http" as const, subject: path };
   try {
     const response = await httpGet(url);
-    if (response.status === 404 && missingFromTree(treeDir, path)) return { row: { ...base, status: "fail", detail: `${path} missing from the boot tree (HTTP 404 for ${url})`, fix: BUILD_FIX } };
-    if (response.status !== 200) return { row: { ...base, status: "fail", detail: `HTTP ${response.status} for ${url}`, fix: `docker logs ${input.containers.http?.name ?? "the http container"}` } };
+    if (response.status === 404 && missingFromTree(treeDir, path))
+      return { row: { ...base, status: "fail", detail: `${path} missing from the boot tree (HTTP 404 for ${url})`, fix: BUILD_FIX } };
+    if (response.status !== 200)
+      return {
+        row: {
+          ...base,
+          status: "fail",
+          detail: `HTTP ${response.status} for ${url}`,
+          fix: `docker logs ${input.containers.http?.name ?? "the http container"}`,
+        },
+      };
     const mismatch = compareWithBuild(records, path, response.body);
     if (mismatch) return { row: { ...base, status: "fail", ...mismatch } };
     return { row: { ...base, status: "pass", detail: `HTTP 200, ${response.body.length} bytes, as built` }, body: response.body };
   } catch (error) {
     const down = serverDown(input, "http", `the HTTP server at ${lab.network.serverAddress}`);
     if (down) return { row: { ...base, status: "fail", ...down } };
-    return { row: { ...base, status: "fail", detail: `${url}: ${(error as Error).message}`, fix: `docker logs ${input.containers.http?.name ?? "the http container"}` } };
+    return {
+      row: {
+        ...base,
+        status: "fail",
+        detail: `${url}: ${(error as Error).message}`,
+        fix: `docker logs ${input.containers.http?.name ?? "the http container"}`,
+      },
+    };
   }
 }
 
@@ -336,19 +379,29 @@ async function checkNfsRoot(lab: LabModel, input: ProbeInput, records: BuildReco
     if (down) return { ...base, status: "fail", ...down };
     const exportListing = await nfsList(root.server, exportPath, version);
     if ("error" in exportListing) {
-      return { ...base, status: "fail", detail: `the export ${root.server}:${exportPath} cannot be listed over NFSv${version}: ${exportListing.error}`, fix: `docker logs ${input.containers.nfs?.name ?? "the nfs container"}` };
+      return {
+        ...base,
+        status: "fail",
+        detail: `the export ${root.server}:${exportPath} cannot be listed over NFSv${version}: ${exportListing.error}`,
+        fix: `docker logs ${input.containers.nfs?.name ?? "the nfs container"}`,
+      };
     }
     return { ...base, status: "fail", detail: `root ${root.server}:${folder} cannot be listed over NFSv${version}: ${listing.error}`, fix: BUILD_FIX };
   }
   if (root.kind === "folder") {
     if (listing.entries.length === 0) return { ...base, status: "fail", detail: `root ${root.server}:${root.path} is an empty folder`, fix: BUILD_FIX };
-    return { ...base, status: "pass", detail: `root ${root.server}:${root.path} lists ${listing.entries.length} ${listing.entries.length === 1 ? "entry" : "entries"} over NFSv${version}` };
+    return {
+      ...base,
+      status: "pass",
+      detail: `root ${root.server}:${root.path} lists ${listing.entries.length} ${listing.entries.length === 1 ? "entry" : "entries"} over NFSv${version}`,
+    };
   }
   const name = root.path.slice(folder.length + 1);
   const entry = listing.entries.find((candidate) => candidate.name === name);
   if (!entry) return { ...base, status: "fail", detail: `root image ${name} is not in ${root.server}:${folder}`, fix: BUILD_FIX };
   const built = records.entry(root.path.slice(exportPath.length + 1)).file;
-  if (built && built.size !== entry.size) return { ...base, status: "fail", detail: `root image ${name} is ${entry.size} bytes over NFSv${version}, the build wrote ${built.size}`, fix: BUILD_FIX };
+  if (built && built.size !== entry.size)
+    return { ...base, status: "fail", detail: `root image ${name} is ${entry.size} bytes over NFSv${version}, the build wrote ${built.size}`, fix: BUILD_FIX };
   return { ...base, status: "pass", detail: `root image ${root.server}:${root.path} (${entry.size} bytes) readable over NFSv${version}` };
 }
 
@@ -363,7 +416,12 @@ function checkMkext(treeDir: string, plan: ClientPlan): Row {
     archive = readMkext(readFileSync(join(treeDir, path)));
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
-    return { ...base, status: "fail", detail: missing ? `${path} missing from the boot tree` : `${path} is not a readable mkext: ${(error as Error).message}`, fix: BUILD_FIX };
+    return {
+      ...base,
+      status: "fail",
+      detail: missing ? `${path} missing from the boot tree` : `${path} is not a readable mkext: ${(error as Error).message}`,
+      fix: BUILD_FIX,
+    };
   }
   const result = checkNicDriver(archive, plan.client.nic);
   const [first, ...rest] = result.message.split("\n");

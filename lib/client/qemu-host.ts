@@ -54,7 +54,11 @@ export function probeQemuHost(): QemuHost {
     isRoot: process.getuid?.() === 0,
     fileExists: existsSync,
     bridgeHelperAllows,
-    which: (program) => (process.env.PATH ?? "").split(delimiter).map((dir) => join(dir, program)).find((path) => existsSync(path)),
+    which: (program) =>
+      (process.env.PATH ?? "")
+        .split(delimiter)
+        .map((dir) => join(dir, program))
+        .find((path) => existsSync(path)),
   };
 }
 
@@ -78,7 +82,8 @@ const QEMU_PACKAGE = "qemu-system-x86";
 export function qemuHostProblems(clients: readonly ClientModel[], bridge: string, host: QemuHost): string[] {
   const problems: string[] = [];
   const requireFile = (client: ClientModel, path: string, what: string, pkg: string) => {
-    if (!host.fileExists(path)) problems.push(`clients "${client.name}": ${what} ${path} is missing; install the Debian package ${pkg} (apt-get install ${pkg})`);
+    if (!host.fileExists(path))
+      problems.push(`clients "${client.name}": ${what} ${path} is missing; install the Debian package ${pkg} (apt-get install ${pkg})`);
   };
   for (const client of clients) {
     if (!client.qemu) continue;
@@ -88,13 +93,19 @@ export function qemuHostProblems(clients: readonly ClientModel[], bridge: string
     if (client.firmware === "efi-ia32") requireFile(client, OVMF_IA32.code, "the ia32 UEFI firmware", OVMF_IA32.package);
     const choices = resolveQemuChoices(client.qemu.accel, client.qemu.attach, host);
     if (client.qemu.accel === "kvm" && !host.kvmUsable) {
-      problems.push(`clients "${client.name}": accel is kvm but KVM is not usable here (/dev/kvm missing, not writable, or not backed by kvm_intel/kvm_amd); set netboot-lab:qemu.accel (or the client's accel) to auto or tcg`);
+      problems.push(
+        `clients "${client.name}": accel is kvm but KVM is not usable here (/dev/kvm missing, not writable, or not backed by kvm_intel/kvm_amd); set netboot-lab:qemu.accel (or the client's accel) to auto or tcg`,
+      );
     }
     if (choices.attach === "tap" && !host.isRoot) {
-      problems.push(`clients "${client.name}": attach is tap, which needs root to create the tap; run as root, or set netboot-lab:qemu.attach: bridge-helper (with "allow ${bridge}" in ${BRIDGE_HELPER_CONFIG})`);
+      problems.push(
+        `clients "${client.name}": attach is tap, which needs root to create the tap; run as root, or set netboot-lab:qemu.attach: bridge-helper (with "allow ${bridge}" in ${BRIDGE_HELPER_CONFIG})`,
+      );
     }
     if (choices.attach === "bridge-helper" && !host.bridgeHelperAllows(bridge)) {
-      problems.push(`clients "${client.name}": QEMU's bridge helper may not attach to ${bridge}; add the line "allow ${bridge}" to ${BRIDGE_HELPER_CONFIG} (as root), or run as root so the lab uses a tap`);
+      problems.push(
+        `clients "${client.name}": QEMU's bridge helper may not attach to ${bridge}; add the line "allow ${bridge}" to ${BRIDGE_HELPER_CONFIG} (as root), or run as root so the lab uses a tap`,
+      );
     }
   }
   return problems;

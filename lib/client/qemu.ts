@@ -23,7 +23,11 @@ export const QEMU_NIC_DEVICES: Partial<Record<NicModel, string>> = {
 /** Firmware files from Debian's packages; BIOS is QEMU's built-in SeaBIOS. */
 export const OVMF_X64 = { file: "/usr/share/qemu/OVMF.fd", package: "ovmf" } as const;
 /** Debian ships the ia32 build only with Secure Boot support, which needs SMM and a q35 machine; it is off with an empty variable store. */
-export const OVMF_IA32 = { code: "/usr/share/OVMF/OVMF32_CODE_4M.secboot.fd", varsTemplate: "/usr/share/OVMF/OVMF32_VARS_4M.fd", package: "ovmf-ia32" } as const;
+export const OVMF_IA32 = {
+  code: "/usr/share/OVMF/OVMF32_CODE_4M.secboot.fd",
+  varsTemplate: "/usr/share/OVMF/OVMF32_VARS_4M.fd",
+  package: "ovmf-ia32",
+} as const;
 
 /** What the machine running the guests decided: `accel` and `attach` with `auto` resolved. */
 export interface QemuHostChoices {
@@ -65,9 +69,12 @@ function firmwareArgs(firmware: Firmware, efiVars: string): string[] {
       return ["-bios", OVMF_X64.file];
     case "efi-ia32":
       return [
-        "-global", "driver=cfi.pflash01,property=secure,value=on",
-        "-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_IA32.code}`,
-        "-drive", `if=pflash,format=raw,unit=1,file=${efiVars}`,
+        "-global",
+        "driver=cfi.pflash01,property=secure,value=on",
+        "-drive",
+        `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_IA32.code}`,
+        "-drive",
+        `if=pflash,format=raw,unit=1,file=${efiVars}`,
       ];
   }
 }
@@ -87,19 +94,31 @@ export function qemuLaunch(client: ClientModel, bridge: string, runDir: string, 
   const tap = host.attach === "tap" ? tapName(bridge, client.name) : undefined;
   const netdev = tap ? `tap,id=lab,ifname=${tap},script=no,downscript=no` : `bridge,id=lab,br=${bridge}`;
   const args = [
-    "-name", `guest=${client.name}`,
-    "-machine", client.firmware === "efi-ia32" ? "q35,smm=on" : "pc",
-    "-accel", host.accel,
-    "-m", String(client.memoryMiB),
-    "-smp", String(client.cpus),
-    "-display", "none",
-    "-monitor", "none",
-    "-serial", `file:${serialLog}`,
-    "-qmp", `unix:${qmpSocket},server=on,wait=off`,
-    "-boot", "n",
+    "-name",
+    `guest=${client.name}`,
+    "-machine",
+    client.firmware === "efi-ia32" ? "q35,smm=on" : "pc",
+    "-accel",
+    host.accel,
+    "-m",
+    String(client.memoryMiB),
+    "-smp",
+    String(client.cpus),
+    "-display",
+    "none",
+    "-monitor",
+    "none",
+    "-serial",
+    `file:${serialLog}`,
+    "-qmp",
+    `unix:${qmpSocket},server=on,wait=off`,
+    "-boot",
+    "n",
     ...firmwareArgs(client.firmware, efiVars),
-    "-netdev", netdev,
-    "-device", `${device},netdev=lab,mac=${client.mac}`,
+    "-netdev",
+    netdev,
+    "-device",
+    `${device},netdev=lab,mac=${client.mac}`,
   ];
   return {
     client: client.name,

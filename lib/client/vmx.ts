@@ -99,7 +99,8 @@ function specProblems(spec: VmxSpec): string[] {
     problems.push(`memoryMiB: ${spec.memoryMiB} is not a whole number of MiB divisible by 4 (VMware's memsize rule), e.g. 1024`);
   }
   if (!Number.isInteger(spec.cpus) || spec.cpus < 1) problems.push(`cpus: ${spec.cpus} is not a whole number of CPUs, at least 1`);
-  if (!(VIRTUAL_DEVS as readonly string[]).includes(nic.virtualDev)) problems.push(`nic.virtualDev: "${nic.virtualDev}" is not one of ${VIRTUAL_DEVS.join(", ")}`);
+  if (!(VIRTUAL_DEVS as readonly string[]).includes(nic.virtualDev))
+    problems.push(`nic.virtualDev: "${nic.virtualDev}" is not one of ${VIRTUAL_DEVS.join(", ")}`);
   if (!isVmwareStaticMac(nic.mac)) {
     problems.push(`nic.mac: ${nic.mac} is outside VMware's static range 00:50:56:00:00:00–00:50:56:3F:FF:FF; pick one such as 00:50:56:00:00:10`);
   }

@@ -69,7 +69,10 @@ const REASONS_SHOWN = 3;
 
 /** Lists the first few reasons and counts the others, so a folder of hundreds of broken kexts gives a readable error. */
 function someReasons(reasons: readonly string[]): string {
-  const shown = reasons.slice(0, REASONS_SHOWN).map((reason) => `\n  - ${reason}`).join("");
+  const shown = reasons
+    .slice(0, REASONS_SHOWN)
+    .map((reason) => `\n  - ${reason}`)
+    .join("");
   const rest = reasons.length - REASONS_SHOWN;
   return rest > 0 ? `${shown}\n  … and ${rest} more` : shown;
 }
@@ -81,18 +84,25 @@ function nothingSelected(arch: MkextArch, options: MkextBuildOptions, loaded: Lo
   const filter = [...requiredFilter(options)].join(", ");
   const causes: string[] = [];
   if (invalid.length) {
-    const which = loaded.kexts.length === 0 ? (invalid.length === 1 ? "the only kext found" : `all ${invalid.length} kexts found`) : `${invalid.length} of the kexts found`;
+    const which =
+      loaded.kexts.length === 0 ? (invalid.length === 1 ? "the only kext found" : `all ${invalid.length} kexts found`) : `${invalid.length} of the kexts found`;
     causes.push(`${which} ${invalid.length === 1 ? "is invalid and was" : "are invalid and were"} skipped:${someReasons(invalid)}`);
   }
   if (noCode.length) causes.push(`${noCode.length} without ${arch} code:${someReasons(noCode)}`);
   if (selection.filteredOut.length) causes.push(`${selection.filteredOut.length} left out by the OSBundleRequired filter (${filter})`);
-  if (causes.length === 0) return `no kexts selected for ${arch}: ${options.paths.join(", ")} hold${options.paths.length === 1 ? "s" : ""} no .kext bundles; check the paths`;
-  const fix = selection.filteredOut.length ? "widen the filter (e.g. --network-root, --local-root) or name the kexts you need" : "fix or replace those kexts, or check the paths";
+  if (causes.length === 0)
+    return `no kexts selected for ${arch}: ${options.paths.join(", ")} hold${options.paths.length === 1 ? "s" : ""} no .kext bundles; check the paths`;
+  const fix = selection.filteredOut.length
+    ? "widen the filter (e.g. --network-root, --local-root) or name the kexts you need"
+    : "fix or replace those kexts, or check the paths";
   return `no kexts selected for ${arch}: ${causes.join("; ")}\n${fix}`;
 }
 
 function summarizeSelections(selections: readonly { arch: MkextArch; selection: Selection }[]): BuiltKext[] {
-  const slices = selections.map(({ arch, selection }) => ({ arch, kexts: selection.kexts.map((selected) => ({ ...selected, bundleId: selected.kext.bundleId })) }));
+  const slices = selections.map(({ arch, selection }) => ({
+    arch,
+    kexts: selection.kexts.map((selected) => ({ ...selected, bundleId: selected.kext.bundleId })),
+  }));
   return mergeByBundleId(slices, (selected) => selected.executable?.length ?? null).map(({ first: { kext, reason }, firstArch, executableSizes }) => ({
     bundleId: kext.bundleId,
     version: kext.version,

@@ -50,7 +50,10 @@ export interface MergedKext<T> {
 }
 
 /** Merges per-architecture kext lists into one entry per bundle identifier, in order of first appearance. */
-export function mergeByBundleId<T extends { readonly bundleId: string }>(slices: readonly { arch: string; kexts: readonly T[] }[], executableSize: (kext: T) => number | null): MergedKext<T>[] {
+export function mergeByBundleId<T extends { readonly bundleId: string }>(
+  slices: readonly { arch: string; kexts: readonly T[] }[],
+  executableSize: (kext: T) => number | null,
+): MergedKext<T>[] {
   const byId = new Map<string, { first: T; firstArch: string; sizes: Record<string, number> }>();
   for (const { arch, kexts } of slices) {
     for (const kext of kexts) {

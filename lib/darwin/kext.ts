@@ -56,7 +56,8 @@ export function loadKexts(paths: readonly string[]): LoadedKexts {
   for (const argument of paths) {
     const path = resolve(argument);
     if (!existsSync(path)) throw new KextError(`${argument} does not exist; give a folder of kexts (such as …/System/Library/Extensions) or a .kext bundle`);
-    if (!statSync(path).isDirectory()) throw new KextError(`${argument} is a file; give a folder of kexts or a .kext bundle (a folder whose name ends in .kext)`);
+    if (!statSync(path).isDirectory())
+      throw new KextError(`${argument} is a file; give a folder of kexts or a .kext bundle (a folder whose name ends in .kext)`);
     if (path.endsWith(".kext")) found.push({ path, named: true, archivePath: archivePathFor(path) });
     else for (const child of kextChildren(path)) found.push({ path: child, named: false, archivePath: archivePathFor(child) });
   }
@@ -151,12 +152,23 @@ function loadBundle(path: string, named: boolean, archivePath: string, plugInOf?
         } catch (error) {
           problems.push(`${relative} is ${(error as Error).message}`);
         }
-        if (executable && !hasLibraries(info) && info.OSKernelResource !== true) problems.push("has an executable but no OSBundleLibraries; the kernel cannot link it");
+        if (executable && !hasLibraries(info) && info.OSKernelResource !== true)
+          problems.push("has an executable but no OSBundleLibraries; the kernel cannot link it");
       }
     }
   }
   if (problems.length) throw new KextError(`${path}: ${problems.join("; ")}`);
-  return { path, archivePath, named, plugInOf, infoPlist, info, bundleId: info.CFBundleIdentifier as string, version: info.CFBundleVersion as string, executable };
+  return {
+    path,
+    archivePath,
+    named,
+    plugInOf,
+    infoPlist,
+    info,
+    bundleId: info.CFBundleIdentifier as string,
+    version: info.CFBundleVersion as string,
+    executable,
+  };
 }
 
 function hasLibraries(info: PlistDict): boolean {
@@ -169,15 +181,21 @@ function infoProblems(info: PlistDict): string[] {
   const bundleId = info.CFBundleIdentifier;
   if (typeof bundleId !== "string" || bundleId === "") problems.push("Info.plist has no CFBundleIdentifier string");
   else if (bundleId.length > MAX_BUNDLE_ID_LENGTH) problems.push(`CFBundleIdentifier "${bundleId}" is longer than ${MAX_BUNDLE_ID_LENGTH} characters`);
-  if (info.CFBundlePackageType !== "KEXT") problems.push(`CFBundlePackageType is ${JSON.stringify(typeof info.CFBundlePackageType === "string" ? info.CFBundlePackageType : "missing")}, expected "KEXT"`);
+  if (info.CFBundlePackageType !== "KEXT")
+    problems.push(
+      `CFBundlePackageType is ${JSON.stringify(typeof info.CFBundlePackageType === "string" ? info.CFBundlePackageType : "missing")}, expected "KEXT"`,
+    );
   const version = versionProblem(info, "CFBundleVersion", true, problems);
   const compatible = versionProblem(info, "OSBundleCompatibleVersion", false, problems);
-  if (version !== undefined && compatible !== undefined && compatible > version) problems.push(`OSBundleCompatibleVersion ${String(info.OSBundleCompatibleVersion)} is newer than CFBundleVersion ${String(info.CFBundleVersion)}`);
+  if (version !== undefined && compatible !== undefined && compatible > version)
+    problems.push(`OSBundleCompatibleVersion ${String(info.OSBundleCompatibleVersion)} is newer than CFBundleVersion ${String(info.CFBundleVersion)}`);
   for (const arch of [undefined, ...MKEXT_ARCHES]) {
     const suffix = arch ? `_${arch}` : "";
     const required = info[`OSBundleRequired${suffix}`];
     if (required !== undefined && !OS_BUNDLE_REQUIRED_VALUES.includes(required as OSBundleRequired)) {
-      problems.push(`OSBundleRequired${suffix} is ${JSON.stringify(typeof required === "string" ? required : typeof required)}, expected one of ${OS_BUNDLE_REQUIRED_VALUES.map((value) => `"${value}"`).join(", ")}`);
+      problems.push(
+        `OSBundleRequired${suffix} is ${JSON.stringify(typeof required === "string" ? required : typeof required)}, expected one of ${OS_BUNDLE_REQUIRED_VALUES.map((value) => `"${value}"`).join(", ")}`,
+      );
     }
     const libraries = info[`OSBundleLibraries${suffix}`];
     if (libraries === undefined) continue;
@@ -186,7 +204,10 @@ function infoProblems(info: PlistDict): string[] {
       continue;
     }
     for (const [library, wanted] of Object.entries(libraries)) {
-      if (typeof wanted !== "string" || parseKextVersion(wanted) === undefined) problems.push(`OSBundleLibraries${suffix} → ${library} is ${JSON.stringify(typeof wanted === "string" ? wanted : typeof wanted)}, not a version (${KEXT_VERSION_FORMAT})`);
+      if (typeof wanted !== "string" || parseKextVersion(wanted) === undefined)
+        problems.push(
+          `OSBundleLibraries${suffix} → ${library} is ${JSON.stringify(typeof wanted === "string" ? wanted : typeof wanted)}, not a version (${KEXT_VERSION_FORMAT})`,
+        );
     }
   }
   const unparseable = findKernelUnparseable(info);
@@ -201,7 +222,8 @@ function versionProblem(info: PlistDict, key: string, required: boolean, problem
     return undefined;
   }
   const parsed = typeof value === "string" ? parseKextVersion(value) : undefined;
-  if (parsed === undefined) problems.push(`${key} ${JSON.stringify(typeof value === "string" ? value : typeof value)} is not a kext version (${KEXT_VERSION_FORMAT})`);
+  if (parsed === undefined)
+    problems.push(`${key} ${JSON.stringify(typeof value === "string" ? value : typeof value)} is not a kext version (${KEXT_VERSION_FORMAT})`);
   return parsed;
 }
 

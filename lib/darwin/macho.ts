@@ -76,16 +76,29 @@ export function readFatHeader(bytes: Uint8Array): FatSlice[] | undefined {
   const count = view.getUint32(4);
   if (count === 0 || count > MAX_FAT_ARCHES) throw new MachOFormatError(`fat header declares ${count} architectures (expected 1…${MAX_FAT_ARCHES})`, 4);
   const tableEnd = FAT_HEADER_SIZE + count * FAT_ARCH_SIZE;
-  if (tableEnd > bytes.length) throw new MachOFormatError(`fat header declares ${count} architectures but the file ends at ${hex(bytes.length)}, inside the architecture table (ends at ${hex(tableEnd)})`, 4);
+  if (tableEnd > bytes.length)
+    throw new MachOFormatError(
+      `fat header declares ${count} architectures but the file ends at ${hex(bytes.length)}, inside the architecture table (ends at ${hex(tableEnd)})`,
+      4,
+    );
   const slices: FatSlice[] = [];
   for (let index = 0; index < count; index++) {
     const at = FAT_HEADER_SIZE + index * FAT_ARCH_SIZE;
     const slice = { cputype: view.getUint32(at), cpusubtype: view.getUint32(at + 4), offset: view.getUint32(at + 8), size: view.getUint32(at + 12) };
     const name = cpuTypeName(slice.cputype);
-    if (slice.offset < tableEnd) throw new MachOFormatError(`fat architecture ${index} (${name}) starts at ${hex(slice.offset)}, inside the fat header (which ends at ${hex(tableEnd)})`, at + 8);
-    if (slice.offset + slice.size > bytes.length) throw new MachOFormatError(`fat architecture ${index} (${name}) spans ${hex(slice.offset)}…${hex(slice.offset + slice.size)} but the file is only ${hex(bytes.length)} bytes`, at + 12);
+    if (slice.offset < tableEnd)
+      throw new MachOFormatError(
+        `fat architecture ${index} (${name}) starts at ${hex(slice.offset)}, inside the fat header (which ends at ${hex(tableEnd)})`,
+        at + 8,
+      );
+    if (slice.offset + slice.size > bytes.length)
+      throw new MachOFormatError(
+        `fat architecture ${index} (${name}) spans ${hex(slice.offset)}…${hex(slice.offset + slice.size)} but the file is only ${hex(bytes.length)} bytes`,
+        at + 12,
+      );
     const clash = slices.find((other) => slice.offset < other.offset + other.size && other.offset < slice.offset + slice.size);
-    if (clash) throw new MachOFormatError(`fat architecture ${index} (${name}) overlaps the ${cpuTypeName(clash.cputype)} slice at ${hex(clash.offset)}`, at + 8);
+    if (clash)
+      throw new MachOFormatError(`fat architecture ${index} (${name}) overlaps the ${cpuTypeName(clash.cputype)} slice at ${hex(clash.offset)}`, at + 8);
     if (slices.some((other) => other.cputype === slice.cputype)) throw new MachOFormatError(`fat header lists ${name} twice`, at);
     slices.push(slice);
   }

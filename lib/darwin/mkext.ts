@@ -12,7 +12,19 @@ import { archProperty, mergeByBundleId, stringProperty, type KextSummary } from 
 import { isDict, newDict, parseInfoPlist, parsePlistXml, serializeIokitXml, type PlistDict, type PlistValue } from "./plist-xml";
 import { lzssDecode, lzssEncode } from "./lzss";
 import { KEXT_VERSION_FORMAT, parseKextVersion } from "./version";
-import { ARCHES, CPU_SUBTYPE_MULTIPLE, CPU_TYPE_ANY, cpuTypeName, hex, isKnownCpuType, MachOFormatError, readFatHeader, readMachO, writeFat, type MkextArch } from "./macho";
+import {
+  ARCHES,
+  CPU_SUBTYPE_MULTIPLE,
+  CPU_TYPE_ANY,
+  cpuTypeName,
+  hex,
+  isKnownCpuType,
+  MachOFormatError,
+  readFatHeader,
+  readMachO,
+  writeFat,
+  type MkextArch,
+} from "./macho";
 
 export const MKEXT_MAGIC = 0x4d4b5854; // "MKXT"
 export const MKEXT_SIGNATURE = 0x4d4f5358; // "MOSX"
@@ -206,7 +218,11 @@ export function readMkext(file: Buffer): MkextArchive {
   const slices = fat
     ? fat.map((arch) => {
         const slice = new SliceReader(file.subarray(arch.offset, arch.offset + arch.size), arch.offset, `${cpuTypeName(arch.cputype)} slice: `).read();
-        if (slice.cputype !== arch.cputype) throw new MkextFormatError(`the fat header lists this slice as ${cpuTypeName(arch.cputype)} but its mkext header says ${slice.arch}`, arch.offset + 24);
+        if (slice.cputype !== arch.cputype)
+          throw new MkextFormatError(
+            `the fat header lists this slice as ${cpuTypeName(arch.cputype)} but its mkext header says ${slice.arch}`,
+            arch.offset + 24,
+          );
         return slice;
       })
     : [new SliceReader(file, 0, "").read()];
@@ -218,13 +234,21 @@ const BOOT132_MKEXT_LIMIT = 0x01800000;
 
 function sizeWarnings(slice: MkextSlice): string[] {
   if (slice.length <= BOOT132_MKEXT_LIMIT) return [];
-  return [`the ${slice.arch} slice is ${(slice.length / 1048576).toFixed(1)} MiB; boot-132-based PXE booters refuse mkexts over 24 MiB (Chameleon over 64 MiB): build with a narrower filter or fewer kexts`];
+  return [
+    `the ${slice.arch} slice is ${(slice.length / 1048576).toFixed(1)} MiB; boot-132-based PXE booters refuse mkexts over 24 MiB (Chameleon over 64 MiB): build with a narrower filter or fewer kexts`,
+  ];
 }
 
 function summarize(slices: readonly MkextSlice[]): KextSummary[] {
   return mergeByBundleId(slices, (kext) => kext.executable?.length ?? null).map(({ first, firstArch, executableSizes }) => {
     const required = archProperty(first.info, "OSBundleRequired", firstArch in ARCHES ? (firstArch as MkextArch) : undefined);
-    return { bundleId: first.bundleId, version: first.version, required: typeof required === "string" ? required : null, bundlePath: first.bundlePath, executableSizes };
+    return {
+      bundleId: first.bundleId,
+      version: first.version,
+      required: typeof required === "string" ? required : null,
+      bundlePath: first.bundlePath,
+      executableSizes,
+    };
   });
 }
 
@@ -272,11 +296,22 @@ class SliceReader {
     const size = this.bytes.length;
     if (size < CORE_HEADER_SIZE) this.fail(`file is ${size} bytes, shorter than the ${CORE_HEADER_SIZE}-byte mkext header`, 0);
     const magic = this.u32(0);
-    if (magic !== MKEXT_MAGIC) this.fail(`magic is ${hex(magic)} ("${this.bytes.subarray(0, 4).toString("latin1").replace(/[^\x20-\x7e]/g, "?")}"), expected ${hex(MKEXT_MAGIC)} ("MKXT"); this is not an mkext`, 0);
+    if (magic !== MKEXT_MAGIC)
+      this.fail(
+        `magic is ${hex(magic)} ("${this.bytes
+          .subarray(0, 4)
+          .toString("latin1")
+          .replace(/[^\x20-\x7e]/g, "?")}"), expected ${hex(MKEXT_MAGIC)} ("MKXT"); this is not an mkext`,
+        0,
+      );
     const signature = this.u32(4);
     if (signature !== MKEXT_SIGNATURE) this.fail(`signature is ${hex(signature)}, expected ${hex(MKEXT_SIGNATURE)} ("MOSX")`, 4);
     const length = this.u32(8);
-    if (length !== size) this.fail(`header length is ${length} bytes but the ${this.base || this.context ? "slice" : "file"} is ${size} bytes (${length > size ? "truncated" : "trailing data"})`, 8);
+    if (length !== size)
+      this.fail(
+        `header length is ${length} bytes but the ${this.base || this.context ? "slice" : "file"} is ${size} bytes (${length > size ? "truncated" : "trailing data"})`,
+        8,
+      );
     const stored = this.u32(12);
     const actual = adler32(this.bytes.subarray(CHECKSUM_START));
     if (stored !== actual) this.fail(`Adler-32 checksum is ${hex(stored)} but bytes 0x10…${hex(length)} sum to ${hex(actual)}; the archive is corrupt`, 12);
@@ -288,7 +323,8 @@ class SliceReader {
     const arch = cpuTypeName(cputype);
     let kexts: MkextEntry[];
     if (version === MKEXT_VERSION_1) {
-      if (cputype === CPU_TYPE_ANY && cpusubtype !== CPU_SUBTYPE_MULTIPLE) this.fail(`cputype is any but cpusubtype is ${hex(cpusubtype)}, expected ${hex(CPU_SUBTYPE_MULTIPLE)} (multiple)`, 28);
+      if (cputype === CPU_TYPE_ANY && cpusubtype !== CPU_SUBTYPE_MULTIPLE)
+        this.fail(`cputype is any but cpusubtype is ${hex(cpusubtype)}, expected ${hex(CPU_SUBTYPE_MULTIPLE)} (multiple)`, 28);
       kexts = this.readVersion1(kextCount, cputype);
     } else if (version === MKEXT_VERSION_2) {
       if (cputype === CPU_TYPE_ANY) this.fail("format 2 archives must name one CPU type; the 10.6 kernel rejects cputype any", 24);
@@ -302,8 +338,13 @@ class SliceReader {
   /** Records a payload and checks it lies in the data area; overlaps are checked once all are known. */
   private claim(start: number, byteCount: number, dataStart: number, what: string, fieldOffset: number): void {
     const end = start + byteCount;
-    if (start < dataStart) this.fail(`${what} starts at ${hex(start)}, inside the header${dataStart > CORE_HEADER_SIZE ? "/table" : ""} (data starts at ${hex(dataStart)})`, fieldOffset);
-    if (end > this.bytes.length) this.fail(`${what} spans ${hex(start)}…${hex(end)}, past the end of the archive (${hex(this.bytes.length)}); truncated or bad offset`, fieldOffset);
+    if (start < dataStart)
+      this.fail(
+        `${what} starts at ${hex(start)}, inside the header${dataStart > CORE_HEADER_SIZE ? "/table" : ""} (data starts at ${hex(dataStart)})`,
+        fieldOffset,
+      );
+    if (end > this.bytes.length)
+      this.fail(`${what} spans ${hex(start)}…${hex(end)}, past the end of the archive (${hex(this.bytes.length)}); truncated or bad offset`, fieldOffset);
     this.regions.push({ start, end, what });
   }
 
@@ -311,13 +352,21 @@ class SliceReader {
     const sorted = this.regions.filter((region) => region.end > region.start).sort((a, b) => a.start - b.start);
     for (let i = 1; i < sorted.length; i++) {
       const [previous, current] = [sorted[i - 1]!, sorted[i]!];
-      if (current.start < previous.end) this.fail(`${current.what} (${hex(current.start)}…${hex(current.end)}) overlaps ${previous.what} (${hex(previous.start)}…${hex(previous.end)})`, current.start);
+      if (current.start < previous.end)
+        this.fail(
+          `${current.what} (${hex(current.start)}…${hex(current.end)}) overlaps ${previous.what} (${hex(previous.start)}…${hex(previous.end)})`,
+          current.start,
+        );
     }
   }
 
   private readVersion1(kextCount: number, cputype: number): MkextEntry[] {
     const tableEnd = CORE_HEADER_SIZE + kextCount * V1_ENTRY_SIZE;
-    if (tableEnd > this.bytes.length) this.fail(`header declares ${kextCount} kexts but their ${kextCount * V1_ENTRY_SIZE}-byte table would end at ${hex(tableEnd)}, past the end of the archive (${hex(this.bytes.length)})`, 20);
+    if (tableEnd > this.bytes.length)
+      this.fail(
+        `header declares ${kextCount} kexts but their ${kextCount * V1_ENTRY_SIZE}-byte table would end at ${hex(tableEnd)}, past the end of the archive (${hex(this.bytes.length)})`,
+        20,
+      );
     // Bounds and overlaps first: a bad offset is reported as such, not as the garbage it points at.
     const files = Array.from({ length: kextCount }, (_, index) => {
       const at = CORE_HEADER_SIZE + index * V1_ENTRY_SIZE;
@@ -347,8 +396,10 @@ class SliceReader {
   private version1Payload({ at, offset, compressedSize, realSize }: Version1Descriptor, what: string): Buffer {
     if (compressedSize === 0) return this.bytes.subarray(offset, offset + realSize);
     const { output, consumed } = lzssDecode(this.bytes.subarray(offset, offset + compressedSize), realSize);
-    if (output.length !== realSize) this.fail(`${what}: LZSS data at ${hex(offset)} expands to ${output.length} bytes but the descriptor says ${realSize}`, at + 8);
-    if (consumed !== compressedSize) this.fail(`${what}: LZSS data at ${hex(offset)} has ${compressedSize - consumed} bytes left over after producing all ${realSize} bytes`, at + 4);
+    if (output.length !== realSize)
+      this.fail(`${what}: LZSS data at ${hex(offset)} expands to ${output.length} bytes but the descriptor says ${realSize}`, at + 8);
+    if (consumed !== compressedSize)
+      this.fail(`${what}: LZSS data at ${hex(offset)} has ${compressedSize - consumed} bytes left over after producing all ${realSize} bytes`, at + 4);
     return output;
   }
 
@@ -361,7 +412,13 @@ class SliceReader {
     this.claim(plistOffset, plistCompressed || plistSize, V2_HEADER_SIZE, "plist", 32);
     const plistBytes = this.inflate(plistOffset, plistCompressed, plistSize, "plist", 36);
     const nul = plistBytes.indexOf(0);
-    if (nul !== plistSize - 1) this.fail(nul === -1 ? "plist is not NUL-terminated; the kernel parses it in place and needs the NUL" : `plist has a NUL at byte ${nul} of ${plistSize}; the kernel would stop reading there`, 40);
+    if (nul !== plistSize - 1)
+      this.fail(
+        nul === -1
+          ? "plist is not NUL-terminated; the kernel parses it in place and needs the NUL"
+          : `plist has a NUL at byte ${nul} of ${plistSize}; the kernel would stop reading there`,
+        40,
+      );
     const top = this.parseInfo(() => parsePlistXml(plistBytes.subarray(0, nul).toString("utf8"), "mkext plist"), plistOffset);
     const infos = isDict(top) ? top._MKEXTInfoDictionaries : undefined;
     if (!Array.isArray(infos)) this.fail("plist has no _MKEXTInfoDictionaries array", plistOffset);
@@ -382,7 +439,8 @@ class SliceReader {
 
   private version2Entry(offset: PlistValue | undefined, name: string, plistOffset: number): Version2Entry | null {
     if (offset === undefined) return null;
-    if (typeof offset !== "bigint" || offset < 0n || offset > BigInt(this.bytes.length)) this.fail(`${name}: _MKEXTExecutable (${String(offset)}) is not an offset inside the archive`, plistOffset);
+    if (typeof offset !== "bigint" || offset < 0n || offset > BigInt(this.bytes.length))
+      this.fail(`${name}: _MKEXTExecutable (${String(offset)}) is not an offset inside the archive`, plistOffset);
     const at = Number(offset);
     if (at + V2_FILE_HEADER_SIZE > this.bytes.length) this.fail(`${name}: executable entry header at ${hex(at)} runs past the end of the archive`, at);
     const compressedSize = this.u32(at);
@@ -396,13 +454,23 @@ class SliceReader {
     if (compressedSize === 0) return this.bytes.subarray(offset, offset + fullSize);
     let result;
     try {
-      result = inflateSync(this.bytes.subarray(offset, offset + compressedSize), { maxOutputLength: fullSize, info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+      result = inflateSync(this.bytes.subarray(offset, offset + compressedSize), { maxOutputLength: fullSize, info: true }) as unknown as {
+        buffer: Buffer;
+        engine: { bytesWritten: number };
+      };
     } catch (error) {
       const code = (error as { code?: string }).code;
-      this.fail(code === "ERR_BUFFER_TOO_LARGE" ? `${what}: zlib data at ${hex(offset)} inflates to more than the ${fullSize} bytes its header states` : `${what}: zlib data at ${hex(offset)} is corrupt (${(error as Error).message})`, fieldOffset);
+      this.fail(
+        code === "ERR_BUFFER_TOO_LARGE"
+          ? `${what}: zlib data at ${hex(offset)} inflates to more than the ${fullSize} bytes its header states`
+          : `${what}: zlib data at ${hex(offset)} is corrupt (${(error as Error).message})`,
+        fieldOffset,
+      );
     }
-    if (result.buffer.length !== fullSize) this.fail(`${what}: zlib data at ${hex(offset)} inflates to ${result.buffer.length} bytes but its header says ${fullSize}`, fieldOffset);
-    if (result.engine.bytesWritten !== compressedSize) this.fail(`${what}: ${compressedSize - result.engine.bytesWritten} bytes follow the end of the zlib stream at ${hex(offset)}`, fieldOffset);
+    if (result.buffer.length !== fullSize)
+      this.fail(`${what}: zlib data at ${hex(offset)} inflates to ${result.buffer.length} bytes but its header says ${fullSize}`, fieldOffset);
+    if (result.engine.bytesWritten !== compressedSize)
+      this.fail(`${what}: ${compressedSize - result.engine.bytesWritten} bytes follow the end of the zlib stream at ${hex(offset)}`, fieldOffset);
     return result.buffer;
   }
 
@@ -423,7 +491,11 @@ class SliceReader {
   private entry(info: PlistDict, index: number, offset: number, bundlePath: string | null, executable: Buffer | null, cputype: number): MkextEntry {
     const bundleId = this.bundleIdOf(info, index, offset);
     const version = stringProperty(info, "CFBundleVersion");
-    if (version === undefined || parseKextVersion(version) === undefined) this.fail(`kext ${index} (${bundleId}) has ${version === undefined ? "no CFBundleVersion string" : `CFBundleVersion "${version}", which the kernel cannot parse (${KEXT_VERSION_FORMAT})`}`, offset);
+    if (version === undefined || parseKextVersion(version) === undefined)
+      this.fail(
+        `kext ${index} (${bundleId}) has ${version === undefined ? "no CFBundleVersion string" : `CFBundleVersion "${version}", which the kernel cannot parse (${KEXT_VERSION_FORMAT})`}`,
+        offset,
+      );
     if (executable) this.checkExecutable(executable, cputype, `kext ${index} (${bundleId}) executable`, offset);
     return { bundleId, version, info, bundlePath, executable };
   }

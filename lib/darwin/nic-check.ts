@@ -74,9 +74,15 @@ export function checkNicDriverInGroups(groups: readonly KextGroup[], nicName: Ni
   if (failing.length === 0) {
     return { ok: true, nic: nicName, matches, message: `NIC ${nicLine(nic)}: driver found in ${subject}:\n  ${matches.join("\n  ")}` };
   }
-  const lines = [`no driver in ${subject}${labelled ? ` for ${failing.map(({ group }) => group.arch).join(", ")}` : ""} matches NIC ${nicLine(nic)}. A Mac OS X client with this NIC stalls at "finding root" (Still waiting for root device).`];
+  const lines = [
+    `no driver in ${subject}${labelled ? ` for ${failing.map(({ group }) => group.arch).join(", ")}` : ""} matches NIC ${nicLine(nic)}. A Mac OS X client with this NIC stalls at "finding root" (Still waiting for root device).`,
+  ];
   for (const { group, considered } of failing) {
-    lines.push(considered.length ? `${labelled ? `${group.arch}: ` : ""}PCI driver personalities considered:` : `${labelled ? `${group.arch}: ` : ""}no kext has a PCI driver personality (IOProviderClass IOPCIDevice).`);
+    lines.push(
+      considered.length
+        ? `${labelled ? `${group.arch}: ` : ""}PCI driver personalities considered:`
+        : `${labelled ? `${group.arch}: ` : ""}no kext has a PCI driver personality (IOProviderClass IOPCIDevice).`,
+    );
     lines.push(...considered.map((entry) => `  - ${entry}`));
   }
   const anyConsidered = failing.some(({ considered }) => considered.length > 0);
@@ -90,7 +96,10 @@ export function checkNicDriverInGroups(groups: readonly KextGroup[], nicName: Ni
 /** Checks an archive: every slice (architecture) must hold a driver for the NIC. */
 export function checkNicDriver(archive: MkextArchive, nic: NicModel): NicCheckResult {
   return checkNicDriverInGroups(
-    archive.slices.map((slice) => ({ arch: slice.arch, kexts: slice.kexts.map((kext) => ({ bundleId: kext.bundleId, info: kext.info, hasExecutable: kext.executable !== null })) })),
+    archive.slices.map((slice) => ({
+      arch: slice.arch,
+      kexts: slice.kexts.map((kext) => ({ bundleId: kext.bundleId, info: kext.info, hasExecutable: kext.executable !== null })),
+    })),
     nic,
   );
 }

@@ -50,7 +50,7 @@ export function parseMatchItems(text: string, defaultMask: number): MatchItem[] 
 }
 
 function itemsMatch(items: readonly MatchItem[], register: number): boolean {
-  return items.some(({ value, mask }) => ((value & mask) >>> 0) === ((register & mask) >>> 0));
+  return items.some(({ value, mask }) => (value & mask) >>> 0 === (register & mask) >>> 0);
 }
 
 /** One match key of a personality and how it fared. */

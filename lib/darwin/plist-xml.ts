@@ -118,7 +118,8 @@ class PlistReader {
 
   private readTag(): Tag {
     const start = this.pos;
-    if (this.text[this.pos] !== "<") this.fail(this.pos >= this.text.length ? "unexpected end of text; expected an element" : "expected an element such as <dict>, <string> or <integer>");
+    if (this.text[this.pos] !== "<")
+      this.fail(this.pos >= this.text.length ? "unexpected end of text; expected an element" : "expected an element such as <dict>, <string> or <integer>");
     const match = /^<([A-Za-z_][\w.-]*)((?:\s+[A-Za-z_][\w.-]*\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>/.exec(this.text.slice(this.pos, this.pos + 512));
     if (!match) this.fail("malformed start tag");
     const attributes: Record<string, string> = {};
@@ -223,7 +224,8 @@ class PlistReader {
       case "date": {
         const raw = text().trim();
         const value = new Date(raw);
-        if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(raw) || Number.isNaN(value.getTime())) this.fail(`<date>${raw}</date> is not an ISO 8601 UTC date (YYYY-MM-DDTHH:MM:SSZ)`, tag.start);
+        if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(raw) || Number.isNaN(value.getTime()))
+          this.fail(`<date>${raw}</date> is not an ISO 8601 UTC date (YYYY-MM-DDTHH:MM:SSZ)`, tag.start);
         return value;
       }
       default:
@@ -377,7 +379,9 @@ function elementName(value: PlistValue, path: readonly string[]): string {
   if (Buffer.isBuffer(value)) return "data";
   if (Array.isArray(value)) return "array";
   if (typeof value === "number" || value instanceof Date) {
-    throw new Error(`${describePath(path)}: <${typeof value === "number" ? "real" : "date"}> cannot be written for the kernel; OSUnserializeXML only knows dict, array, set, string, integer, data, true and false`);
+    throw new Error(
+      `${describePath(path)}: <${typeof value === "number" ? "real" : "date"}> cannot be written for the kernel; OSUnserializeXML only knows dict, array, set, string, integer, data, true and false`,
+    );
   }
   return "dict";
 }

@@ -93,9 +93,13 @@ export function selectKexts(candidates: readonly KextBundle[], options: Selectio
     }
     const existing = usable.get(kext.bundleId);
     if (existing) {
-      const newer = parseKextVersion(kext.version)! > parseKextVersion(existing.kext.version)! || (kext.version === existing.kext.version && kext.named && !existing.kext.named);
+      const newer =
+        parseKextVersion(kext.version)! > parseKextVersion(existing.kext.version)! ||
+        (kext.version === existing.kext.version && kext.named && !existing.kext.named);
       const [kept, dropped] = newer ? [kext, existing.kext] : [existing.kext, kext];
-      notes.push(`ignored ${describeKext(dropped)}: ${kept.path} has ${kept.version === dropped.version ? "the same version and is named" : `newer version ${kept.version}`}`);
+      notes.push(
+        `ignored ${describeKext(dropped)}: ${kept.path} has ${kept.version === dropped.version ? "the same version and is named" : `newer version ${kept.version}`}`,
+      );
       if (!newer) continue;
     }
     unusable.delete(kext.bundleId);
@@ -122,7 +126,9 @@ export function selectKexts(candidates: readonly KextBundle[], options: Selectio
       if (!provider) {
         if (isKernelProvided(library)) continue;
         const why = unusable.get(library);
-        problems.push(`${describeKext(kext)} needs library ${library} ${wanted}, ${why ? `but ${why}` : "which is in none of the folders and kexts given"}; add the folder or .kext that provides it`);
+        problems.push(
+          `${describeKext(kext)} needs library ${library} ${wanted}, ${why ? `but ${why}` : "which is in none of the folders and kexts given"}; add the folder or .kext that provides it`,
+        );
         continue;
       }
       const incompatibility = compatibilityProblem(provider.kext, wanted);
@@ -135,7 +141,9 @@ export function selectKexts(candidates: readonly KextBundle[], options: Selectio
         const selected = { ...provider, reason: `library of ${kext.bundleId}` };
         included.set(library, selected);
         queue.push(selected);
-        notes.push(`added ${describeKext(provider.kext)}: library of ${kext.bundleId}${accepted.size && !(required && accepted.has(required)) ? ` (its OSBundleRequired, ${required ?? "none"}, would have left it out)` : ""}`);
+        notes.push(
+          `added ${describeKext(provider.kext)}: library of ${kext.bundleId}${accepted.size && !(required && accepted.has(required)) ? ` (its OSBundleRequired, ${required ?? "none"}, would have left it out)` : ""}`,
+        );
       }
     }
   }

@@ -24,7 +24,8 @@ export function parseKextVersion(text: string): number | undefined {
 }
 
 /** Why a version string is invalid, phrased for a user who has to fix the Info.plist. */
-export const KEXT_VERSION_FORMAT = "expected MAJOR[.MINOR[.REVISION]] with up to 4/2/2 digits, optionally followed by d, a, b or fc and a number up to 255 (e.g. 2.1.3, 1.0b4)";
+export const KEXT_VERSION_FORMAT =
+  "expected MAJOR[.MINOR[.REVISION]] with up to 4/2/2 digits, optionally followed by d, a, b or fc and a number up to 255 (e.g. 2.1.3, 1.0b4)";
 
 /** Negative, zero or positive like a comparator; both strings must be valid. */
 export function compareKextVersions(a: string, b: string): number {

@@ -79,18 +79,27 @@ export function resolveBsdp(config: LabConfig, bootFileSets: Readonly<Record<str
     const owner = byIndex.get(identity.index);
     if (owner) {
       const derived = image.index === undefined ? " (derived from its name)" : "";
-      report(`${field}.index`, `BSDP index ${identity.index}${derived} is already used by ${owner.field} ("${owner.name}"); give each darwin-nbi image its own index (1-4095 server-local, 4096-65535 shared)`);
+      report(
+        `${field}.index`,
+        `BSDP index ${identity.index}${derived} is already used by ${owner.field} ("${owner.name}"); give each darwin-nbi image its own index (1-4095 server-local, 4096-65535 shared)`,
+      );
     } else {
       byIndex.set(identity.index, { field, name: image.name });
     }
     const name = netbootImageName(image);
     if (Buffer.byteLength(name) > BSDP_IMAGE_NAME_MAX) {
       const nameField = image.description !== undefined ? "description" : image.nbiName !== undefined ? "nbiName" : "name";
-      report(`${field}.${nameField}`, `is ${Buffer.byteLength(name)} bytes of UTF-8; the boot picker's BSDP image list holds at most ${BSDP_IMAGE_NAME_MAX}, so shorten it`);
+      report(
+        `${field}.${nameField}`,
+        `is ${Buffer.byteLength(name)} bytes of UTF-8; the boot picker's BSDP image list holds at most ${BSDP_IMAGE_NAME_MAX}, so shorten it`,
+      );
     }
     image.bsdp.enabledSystemIdentifiers.forEach((model, index) => {
       if (!parseBsdpClientClass(`AAPLBSDPC/i386/${model}`)) {
-        report(`${field}.bsdp.enabledSystemIdentifiers[${index}]`, `"${model}" is not a Mac model identifier; write it as the Mac reports it, e.g. MacPro3,1 (no '/', not empty)`);
+        report(
+          `${field}.bsdp.enabledSystemIdentifiers[${index}]`,
+          `"${model}" is not a Mac model identifier; write it as the Mac reports it, e.g. MacPro3,1 (no '/', not empty)`,
+        );
       }
     });
     const enabledMacAddresses = macList(image.bsdp.enabledMacAddresses, `${field}.bsdp.enabledMacAddresses`, report);
@@ -117,7 +126,10 @@ export function resolveBsdp(config: LabConfig, bootFileSets: Readonly<Record<str
   const chosen = defaultImage === undefined ? images[0] : images.find((image) => image.bootImage === defaultImage);
   if (defaultImage !== undefined && !chosen) {
     const names = images.map((image) => image.bootImage);
-    report("bsdp.defaultImage", `"${defaultImage}" is not a darwin-nbi boot image; ${names.length ? `use one of ${names.join(", ")}` : "declare one under netboot-lab:bootImages"}`);
+    report(
+      "bsdp.defaultImage",
+      `"${defaultImage}" is not a darwin-nbi boot image; ${names.length ? `use one of ${names.join(", ")}` : "declare one under netboot-lab:bootImages"}`,
+    );
   }
   return {
     enabled: config.bsdp.enabled && images.length > 0,
@@ -126,4 +138,3 @@ export function resolveBsdp(config: LabConfig, bootFileSets: Readonly<Record<str
     images,
   };
 }
-

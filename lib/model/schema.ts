@@ -5,9 +5,7 @@
 import { z } from "zod";
 import { NETBOOT_IMAGE_KINDS, type NetbootImageKind } from "../bsdp/image-id";
 
-const name = z
-  .string()
-  .regex(/^[a-z][a-z0-9-]{0,30}$/, "must start with a letter and use only a-z, 0-9 and '-' (at most 31 characters)");
+const name = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, "must start with a letter and use only a-z, 0-9 and '-' (at most 31 characters)");
 
 export const FIRMWARES = ["bios", "efi-x64", "efi-ia32"] as const;
 export type Firmware = (typeof FIRMWARES)[number];
@@ -85,7 +83,10 @@ export const serversSchema = z.strictObject({
   nfs: z
     .strictObject({
       enabled: z.boolean().default(true),
-      exportPath: z.string().regex(/^\/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$/, "must be an absolute path such as /netboot").default("/netboot"),
+      exportPath: z
+        .string()
+        .regex(/^\/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$/, "must be an absolute path such as /netboot")
+        .default("/netboot"),
     })
     .prefault({}),
   http: z
@@ -140,7 +141,10 @@ export const bootImageSchema = z.discriminatedUnion("kind", [
     name,
     kind: z.literal("darwin-nbi"),
     /** Folder name of the image without `.nbi`; defaults to the image name. */
-    nbiName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/).optional(),
+    nbiName: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/)
+      .optional(),
     /** Shown in the boot picker. */
     description: z.string().optional(),
     /** EFI booter (boot.efi) from the user's Mac OS X media. */
@@ -161,7 +165,10 @@ export const bootImageSchema = z.discriminatedUnion("kind", [
     /** Kernel messages on the first serial port too (`serial=3`), for capturing boot logs from a VM. */
     serialConsole: z.boolean().default(false),
     /** Kernel debug flags, e.g. `0x144` (`debug=0x144`); none by default. */
-    debugFlags: z.string().regex(/^0x[0-9a-fA-F]{1,8}$/, "must be a hex number such as 0x144").optional(),
+    debugFlags: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{1,8}$/, "must be a hex number such as 0x144")
+      .optional(),
     /** NBImageInfo.plist `Index` (BSDP image id): 1-4095 server-local, 4096-65535 shared; default derived from the image name. */
     index: z.number().int().min(1).max(65535).optional(),
     mkext: mkextOptions.prefault({}),
@@ -243,7 +250,13 @@ export const clientSchema = z.strictObject({
   /** QEMU: overrides `qemu.accel` for this guest. */
   accel: z.enum(QEMU_ACCELERATORS).optional(),
   /** Fusion: the VM's name in the library and of its `<displayName>.vmwarevm` folder; default the client name. */
-  displayName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, "must start with a letter or digit and use only letters, digits, space, '.', '_' and '-' (at most 64 characters)").optional(),
+  displayName: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/,
+      "must start with a letter or digit and use only letters, digits, space, '.', '_' and '-' (at most 64 characters)",
+    )
+    .optional(),
   /** Fusion: VMware's guestOS key (darwin10, netbsd, other5xlinux-64, …); default derived from the boot image. */
   guestOS: z.string().optional(),
   /** Fusion: overrides `fusion.connection` for this VM. */

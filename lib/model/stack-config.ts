@@ -57,7 +57,10 @@ export function labConfigFromEngine(get: (key: string) => string | undefined, so
     try {
       return JSON.parse(text) as unknown;
     } catch {
-      problems.push({ field: key, message: `is the text ${JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text)}, not JSON; write it as YAML in the stack file, or set it with pulumi config set ${CONFIG_NAMESPACE}:${key} '<JSON>'` });
+      problems.push({
+        field: key,
+        message: `is the text ${JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text)}, not JSON; write it as YAML in the stack file, or set it with pulumi config set ${CONFIG_NAMESPACE}:${key} '<JSON>'`,
+      });
       return undefined;
     }
   });
@@ -67,7 +70,13 @@ export function labConfigFromEngine(get: (key: string) => string | undefined, so
 
 /** Pulumi's form of an encrypted value in a stack file: `{ secure: "v1:…" }`. */
 function isSecureValue(value: unknown): boolean {
-  return typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && typeof (value as { secure?: unknown }).secure === "string";
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.keys(value).length === 1 &&
+    typeof (value as { secure?: unknown }).secure === "string"
+  );
 }
 
 /** Field paths of every `secure:` value in a stack-file value, nested ones included (`pulumi config set --path --secret`). */
@@ -99,7 +108,9 @@ export function loadStackLab(projectDir: string, stack: string): LabModel {
  * under `pulumi up`, unvalidated; unknown `netboot-lab:` keys and encrypted values are errors.
  */
 export function readLabConfig(path: string): Record<string, unknown> {
-  const map = Object.fromEntries(Object.entries(readStackConfigMap(path)).map(([key, value]) => [key.includes(":") ? key : `${CONFIG_NAMESPACE}:${key}`, value]));
+  const map = Object.fromEntries(
+    Object.entries(readStackConfigMap(path)).map(([key, value]) => [key.includes(":") ? key : `${CONFIG_NAMESPACE}:${key}`, value]),
+  );
   const labKeys = Object.keys(map).filter((key) => key.startsWith(`${CONFIG_NAMESPACE}:`));
   const known: readonly string[] = [...CONFIG_KEYS, ...SECRET_CONFIG_KEYS];
   const unknownKeys = labKeys.filter((key) => !known.includes(key.slice(CONFIG_NAMESPACE.length + 1)));

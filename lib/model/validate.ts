@@ -154,10 +154,9 @@ function describeSchemaIssue(issue: z.core.$ZodIssue): ConfigProblem {
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (text, part) => (typeof part === "number" ? `${text}[${part}]` : text ? `${text}.${String(part)}` : String(part)),
-    "",
-  ) || "(top level)";
+  return (
+    path.reduce<string>((text, part) => (typeof part === "number" ? `${text}[${part}]` : text ? `${text}.${String(part)}` : String(part)), "") || "(top level)"
+  );
 }
 
 type Report = (field: string, message: string) => void;
@@ -241,7 +240,10 @@ function resolveNetwork(config: LabConfig, report: Report): ResolvedNetwork | un
   });
 
   if (net.mode !== "bridge" && !net.parentInterface) {
-    report("network.parentInterface", `is required when network.mode is "${net.mode}": name the host interface on the clients' layer-2 network (the one VMware bridges to), e.g. eth1`);
+    report(
+      "network.parentInterface",
+      `is required when network.mode is "${net.mode}": name the host interface on the clients' layer-2 network (the one VMware bridges to), e.g. eth1`,
+    );
   }
   if (net.mode === "bridge" && net.parentInterface) {
     report("network.parentInterface", `only applies to network.mode macvlan; remove it, or set network.mode: macvlan`);
@@ -260,7 +262,10 @@ function resolveNetwork(config: LabConfig, report: Report): ResolvedNetwork | un
     }
     for (const other of pools) {
       if (first <= other.last && other.first <= last) {
-        report(field, `${pool.start}-${pool.end} overlaps ${other.field} (${formatIpv4(other.first)}-${formatIpv4(other.last)}); pools must not share addresses`);
+        report(
+          field,
+          `${pool.start}-${pool.end} overlaps ${other.field} (${formatIpv4(other.first)}-${formatIpv4(other.last)}); pools must not share addresses`,
+        );
       }
     }
     pools.push({ first, last, field });
@@ -321,7 +326,8 @@ function resolveClients(
       const previousMac = macs.get(mac);
       if (previousMac !== undefined) report(`${field}.mac`, `${mac} is already the MAC of clients[${previousMac}]; every client needs its own MAC`);
       macs.set(mac, index);
-      if (parseInt(mac.slice(0, 2), 16) & 1) report(`${field}.mac`, `${mac} is a multicast address (lowest bit of the first byte set); use a unicast MAC such as 52:54:00:…`);
+      if (parseInt(mac.slice(0, 2), 16) & 1)
+        report(`${field}.mac`, `${mac} is a multicast address (lowest bit of the first byte set); use a unicast MAC such as 52:54:00:…`);
     }
 
     let ipv4: number | undefined;
@@ -331,7 +337,10 @@ function resolveClients(
         report(`${field}.ipv4`, `"${client.ipv4}" is not an IPv4 address; write four numbers 0-255 separated by dots`);
       } else if (!isHostInSubnet(ipv4, network.subnet)) {
         const range = hostRange(network.subnet);
-        report(`${field}.ipv4`, `${client.ipv4} is outside the lab subnet ${network.model.subnet}; use an address from ${formatIpv4(range.first)} to ${formatIpv4(range.last)}`);
+        report(
+          `${field}.ipv4`,
+          `${client.ipv4} is outside the lab subnet ${network.model.subnet}; use an address from ${formatIpv4(range.first)} to ${formatIpv4(range.last)}`,
+        );
         ipv4 = undefined;
       } else {
         const owner = network.reserved.get(ipv4);
@@ -345,20 +354,29 @@ function resolveClients(
     const nic = client.nic ?? DEFAULT_NIC[client.platform];
     const nicPlatform = nic.startsWith("vmware-") ? "fusion" : "qemu";
     if (nicPlatform !== client.platform) {
-      report(`${field}.nic`, `${nic} is a ${nicPlatform === "fusion" ? "VMware" : "QEMU"} NIC but the client's platform is ${client.platform}; pick a ${client.platform === "fusion" ? "vmware-*" : "qemu-*"} model`);
+      report(
+        `${field}.nic`,
+        `${nic} is a ${nicPlatform === "fusion" ? "VMware" : "QEMU"} NIC but the client's platform is ${client.platform}; pick a ${client.platform === "fusion" ? "vmware-*" : "qemu-*"} model`,
+      );
     }
 
     const image = images.get(client.bootImage);
     const fileSet = bootFileSets[client.bootImage];
     if (!image || !fileSet) {
       const known = [...images.keys()];
-      report(`${field}.bootImage`, `"${client.bootImage}" is not defined under bootImages; ${known.length ? `use one of ${known.join(", ")}` : "declare it under netboot-lab:bootImages"}`);
+      report(
+        `${field}.bootImage`,
+        `"${client.bootImage}" is not defined under bootImages; ${known.length ? `use one of ${known.join(", ")}` : "declare it under netboot-lab:bootImages"}`,
+      );
       return;
     }
     const bootFile = fileSet.files[client.firmware];
     if (!bootFile) {
       const supported = FIRMWARES.filter((firmware) => fileSet.files[firmware]);
-      report(`${field}.firmware`, `boot image "${image.name}" (${image.kind}) cannot boot ${client.firmware} firmware; it supports ${supported.join(", ")}${image.kind === "darwin-nbi" && client.firmware === "bios" ? " (give the image a pxeBooter for BIOS clients)" : ""}`);
+      report(
+        `${field}.firmware`,
+        `boot image "${image.name}" (${image.kind}) cannot boot ${client.firmware} firmware; it supports ${supported.join(", ")}${image.kind === "darwin-nbi" && client.firmware === "bios" ? " (give the image a pxeBooter for BIOS clients)" : ""}`,
+      );
       return;
     }
     const platformFields = resolvePlatform(config, client, image, field, nic, mac, report);
@@ -385,19 +403,29 @@ function resolveClients(
     const bundle = `${config.fusion.vmFolder}/${client.displayName ?? client.name}.vmwarevm`.toLowerCase();
     const previous = bundles.get(bundle);
     if (previous !== undefined) {
-      report(`clients[${index}].displayName`, `"${client.displayName ?? client.name}" names the same VM folder as clients[${previous}] (${bundle}; macOS ignores case); give each Fusion client its own displayName`);
+      report(
+        `clients[${index}].displayName`,
+        `"${client.displayName ?? client.name}" names the same VM folder as clients[${previous}] (${bundle}; macOS ignores case); give each Fusion client its own displayName`,
+      );
     }
     bundles.set(bundle, index);
   });
 
   for (const [address, owner] of network.reserved) {
     const pool = network.pools.find((candidate) => address >= candidate.first && address <= candidate.last);
-    if (pool) report(owner, `${formatIpv4(address)} lies inside the dynamic pool ${pool.field} (${formatIpv4(pool.first)}-${formatIpv4(pool.last)}); pick an address outside the pool or shrink the pool`);
+    if (pool)
+      report(
+        owner,
+        `${formatIpv4(address)} lies inside the dynamic pool ${pool.field} (${formatIpv4(pool.first)}-${formatIpv4(pool.last)}); pick an address outside the pool or shrink the pool`,
+      );
   }
 
   const poolSize = network.pools.reduce((total, pool) => total + pool.last - pool.first + 1, 0);
   if (dynamicClients > poolSize) {
-    report("network.pools", `hold ${poolSize} address(es) but ${dynamicClients} client(s) have no ipv4 and need one from a pool; enlarge the pools or give those clients an ipv4`);
+    report(
+      "network.pools",
+      `hold ${poolSize} address(es) but ${dynamicClients} client(s) have no ipv4 and need one from a pool; enlarge the pools or give those clients an ipv4`,
+    );
   }
   return clients;
 }
@@ -409,18 +437,37 @@ const FUSION_ONLY_FIELDS = ["displayName", "guestOS", "connection", "vnc", "efiR
 type PlatformFields = Pick<ClientModel, "memoryMiB" | "cpus" | "autostart" | "serialLog" | "qemu" | "fusion">;
 
 /** The client's VM settings on its platform, and the rules only that platform has. */
-function resolvePlatform(config: LabConfig, client: ClientConfig, image: BootImageConfig, field: string, nic: NicModel, mac: string | undefined, report: Report): PlatformFields {
+function resolvePlatform(
+  config: LabConfig,
+  client: ClientConfig,
+  image: BootImageConfig,
+  field: string,
+  nic: NicModel,
+  mac: string | undefined,
+  report: Report,
+): PlatformFields {
   const misplaced = client.platform === "qemu" ? FUSION_ONLY_FIELDS : QEMU_ONLY_FIELDS;
   for (const key of misplaced) {
-    if (client[key] !== undefined) report(`${field}.${key}`, `only applies to platform ${client.platform === "qemu" ? "fusion" : "qemu"}; remove it, or set platform: ${client.platform === "qemu" ? "fusion" : "qemu"}`);
+    if (client[key] !== undefined)
+      report(
+        `${field}.${key}`,
+        `only applies to platform ${client.platform === "qemu" ? "fusion" : "qemu"}; remove it, or set platform: ${client.platform === "qemu" ? "fusion" : "qemu"}`,
+      );
   }
   if (client.platform === "qemu") {
     const settings = config.qemu;
-    if (mac && /^(00:){5}00$/.test(mac)) report(`${field}.mac`, `${mac} is the all-zero MAC, which QEMU and dhcpd cannot tell apart from none; use a unicast MAC such as 52:54:00:…`);
+    if (mac && /^(00:){5}00$/.test(mac))
+      report(`${field}.mac`, `${mac} is the all-zero MAC, which QEMU and dhcpd cannot tell apart from none; use a unicast MAC such as 52:54:00:…`);
     if (config.docker.host && REMOTE_DOCKER_HOST.test(config.docker.host)) {
-      report(`${field}.platform`, `qemu clients run on this machine and join the lab bridge here, but docker.host (${config.docker.host}) puts the lab on another machine; remove docker.host, or run this stack on that machine, or use platform: fusion`);
+      report(
+        `${field}.platform`,
+        `qemu clients run on this machine and join the lab bridge here, but docker.host (${config.docker.host}) puts the lab on another machine; remove docker.host, or run this stack on that machine, or use platform: fusion`,
+      );
     } else if (config.network.mode !== "bridge") {
-      report(`${field}.platform`, `qemu clients join the lab bridge, but network.mode is ${config.network.mode}; set network.mode: bridge, or use platform: fusion`);
+      report(
+        `${field}.platform`,
+        `qemu clients join the lab bridge, but network.mode is ${config.network.mode}; set network.mode: bridge, or use platform: fusion`,
+      );
     }
     // OVMF's ia32 build has no driver for QEMU's other NICs, and their iPXE ROMs carry BIOS and x64 EFI code only.
     if (client.firmware === "efi-ia32" && nic !== "qemu-virtio") {
@@ -437,20 +484,34 @@ function resolvePlatform(config: LabConfig, client: ClientConfig, image: BootIma
   const settings = config.fusion;
   const displayName = client.displayName ?? client.name;
   if (mac && !isVmwareStaticMac(mac)) {
-    report(`${field}.mac`, `${mac} is outside VMware's range for static MACs (00:50:56:00:00:00 to 00:50:56:3f:ff:ff); Fusion replaces any other with a generated one, which dhcpd does not know. Use e.g. 00:50:56:00:${mac.slice(12)}`);
+    report(
+      `${field}.mac`,
+      `${mac} is outside VMware's range for static MACs (00:50:56:00:00:00 to 00:50:56:3f:ff:ff); Fusion replaces any other with a generated one, which dhcpd does not know. Use e.g. 00:50:56:00:${mac.slice(12)}`,
+    );
   }
   const memory = client.memoryMiB ?? settings.memoryMiB;
-  if (memory % 4 !== 0) report(client.memoryMiB === undefined ? "fusion.memoryMiB" : `${field}.memoryMiB`, `${memory} is not a multiple of 4; VMware sizes guest memory in 4 MiB steps`);
+  if (memory % 4 !== 0)
+    report(
+      client.memoryMiB === undefined ? "fusion.memoryMiB" : `${field}.memoryMiB`,
+      `${memory} is not a multiple of 4; VMware sizes guest memory in 4 MiB steps`,
+    );
   const defaultOs = defaultGuestOs(image.kind, image.kind === "darwin-nbi" ? image.mkext.arch : undefined);
   if (client.guestOS !== undefined) {
     const known = findGuestOs(client.guestOS);
     if (!known) {
-      report(`${field}.guestOS`, `"${client.guestOS}" is not a VMware guestOS id netboot-lab knows; use one of ${VMWARE_GUEST_OS.map((entry) => entry.id).join(", ")} (default for this image: ${defaultOs})`);
+      report(
+        `${field}.guestOS`,
+        `"${client.guestOS}" is not a VMware guestOS id netboot-lab knows; use one of ${VMWARE_GUEST_OS.map((entry) => entry.id).join(", ")} (default for this image: ${defaultOs})`,
+      );
     } else if (!guestOsFitsImage(client.guestOS, image.kind)) {
-      report(`${field}.guestOS`, `${client.guestOS} (${known.label}) does not fit boot image "${image.name}" (${image.kind}); use ${defaultOs}, or leave guestOS out for that default`);
+      report(
+        `${field}.guestOS`,
+        `${client.guestOS} (${known.label}) does not fit boot image "${image.name}" (${image.kind}); use ${defaultOs}, or leave guestOS out for that default`,
+      );
     }
   }
-  if (client.efiRom && client.firmware === "bios") report(`${field}.efiRom`, `replaces EFI firmware, but the client's firmware is bios; remove efiRom or set firmware: efi-x64 / efi-ia32`);
+  if (client.efiRom && client.firmware === "bios")
+    report(`${field}.efiRom`, `replaces EFI firmware, but the client's firmware is bios; remove efiRom or set firmware: efi-x64 / efi-ia32`);
   return {
     memoryMiB: memory,
     cpus: client.cpus ?? settings.cpus,

@@ -5,13 +5,23 @@
  * dispatch lines. Pure functions of one line each; `watch` feeds them `docker logs` output.
  */
 
-export type DhcpMessage = "DHCPDISCOVER" | "DHCPOFFER" | "DHCPREQUEST" | "DHCPACK" | "DHCPNAK" | "DHCPDECLINE" | "DHCPRELEASE" | "DHCPINFORM" | "BOOTREQUEST" | "BOOTREPLY";
+export type DhcpMessage =
+  "DHCPDISCOVER" | "DHCPOFFER" | "DHCPREQUEST" | "DHCPACK" | "DHCPNAK" | "DHCPDECLINE" | "DHCPRELEASE" | "DHCPINFORM" | "BOOTREQUEST" | "BOOTREPLY";
 
 export type DaemonEvent =
   | { readonly kind: "dhcp"; readonly message: DhcpMessage; readonly mac?: string; readonly ip?: string; readonly note?: string }
   | { readonly kind: "tftp-read"; readonly ip: string; readonly file: string }
   | { readonly kind: "tftp-refused"; readonly ip: string; readonly code: number; readonly reason: string }
-  | { readonly kind: "http"; readonly ip: string; readonly method: string; readonly path: string; readonly status: number; readonly bytes: number; readonly seconds: number; readonly userAgent: string }
+  | {
+      readonly kind: "http";
+      readonly ip: string;
+      readonly method: string;
+      readonly path: string;
+      readonly status: number;
+      readonly bytes: number;
+      readonly seconds: number;
+      readonly userAgent: string;
+    }
   | { readonly kind: "nfs"; readonly ip: string; readonly program: "mount" | "nfs"; readonly version: number; readonly procedure: number };
 
 /** A `docker logs --timestamps` line: RFC 3339 time with nanoseconds, a space, the daemon's line. */
@@ -27,16 +37,25 @@ const IP = "(\\d{1,3}(?:\\.\\d{1,3}){3})";
 
 const DHCPD_PATTERNS: { pattern: RegExp; read: (match: RegExpExecArray) => DaemonEvent }[] = [
   // DHCPDISCOVER from 52:54:00:6d:00:99 via eth0: network 10.216.204.0/24: no free leases
-  { pattern: new RegExp(`^(DHCPDISCOVER|DHCPRELEASE|DHCPDECLINE) (?:of ${IP} )?from ${MAC}(?: \\([^)]*\\))? via \\S+(?:: (.*))?$`), read: (m) => dhcp(m[1]!, { ip: m[2], mac: m[3], note: m[4] }) },
+  {
+    pattern: new RegExp(`^(DHCPDISCOVER|DHCPRELEASE|DHCPDECLINE) (?:of ${IP} )?from ${MAC}(?: \\([^)]*\\))? via \\S+(?:: (.*))?$`),
+    read: (m) => dhcp(m[1]!, { ip: m[2], mac: m[3], note: m[4] }),
+  },
   // DHCPOFFER on 10.216.204.10 to 52:54:00:6d:00:10 via eth0 / DHCPACK on … to … (name) via eth0
   { pattern: new RegExp(`^(DHCPOFFER|DHCPACK|DHCPNAK) on ${IP} to ${MAC}(?: \\([^)]*\\))? via \\S+`), read: (m) => dhcp(m[1]!, { ip: m[2], mac: m[3] }) },
   // DHCPNAK on 10.0.0.9 to 52:… via eth0 is above; dhcpd also logs DHCPNAK without an address for bad requests
   // DHCPREQUEST for 10.216.204.10 (10.216.204.2) from 52:54:00:6d:00:10 via eth0[: wrong network.]
-  { pattern: new RegExp(`^DHCPREQUEST for ${IP}(?: \\(${IP}\\))? from ${MAC}(?: \\([^)]*\\))? via \\S+(?:: (.*))?$`), read: (m) => dhcp("DHCPREQUEST", { ip: m[1], mac: m[3], note: m[4] }) },
+  {
+    pattern: new RegExp(`^DHCPREQUEST for ${IP}(?: \\(${IP}\\))? from ${MAC}(?: \\([^)]*\\))? via \\S+(?:: (.*))?$`),
+    read: (m) => dhcp("DHCPREQUEST", { ip: m[1], mac: m[3], note: m[4] }),
+  },
   // BOOTREQUEST from 52:54:00:6d:00:11 via eth0[: …]
   { pattern: new RegExp(`^BOOTREQUEST from ${MAC} via \\S+(?:: (.*))?$`), read: (m) => dhcp("BOOTREQUEST", { mac: m[1], note: m[2] }) },
   // BOOTREPLY for 10.216.204.11 to efi-grub (52:54:00:6d:00:11) via eth0 / BOOTREPLY on 10.216.204.128 to 52:54:00:6d:00:12 via eth0
-  { pattern: new RegExp(`^BOOTREPLY (?:for|on) ${IP} to (?:\\S+ \\(${MAC}\\)|${MAC}) via \\S+`), read: (m) => dhcp("BOOTREPLY", { ip: m[1], mac: m[2] ?? m[3] }) },
+  {
+    pattern: new RegExp(`^BOOTREPLY (?:for|on) ${IP} to (?:\\S+ \\(${MAC}\\)|${MAC}) via \\S+`),
+    read: (m) => dhcp("BOOTREPLY", { ip: m[1], mac: m[2] ?? m[3] }),
+  },
   // DHCPINFORM from 10.216.204.50 via eth0
   { pattern: new RegExp(`^DHCPINFORM from ${IP} via \\S+`), read: (m) => dhcp("DHCPINFORM", { ip: m[1] }) },
   // DHCPACK to 10.216.204.50 (52:54:00:6d:00:10) via eth0 (the answer to an INFORM)

@@ -142,7 +142,11 @@ export class BootTimelines {
         return { stage: "boot-file", text: `TFTP read ${event.file}${size === undefined ? "" : ` (${size} bytes)`}`, what: "TFTP read" };
       }
       case "tftp-refused":
-        return { stage: "boot-file", text: `TFTP refused: ${event.reason} (error ${event.code})${event.code === 1 ? ": the file is not in the boot tree" : ""}`, what: "TFTP refusal" };
+        return {
+          stage: "boot-file",
+          text: `TFTP refused: ${event.reason} (error ${event.code})${event.code === 1 ? ": the file is not in the boot tree" : ""}`,
+          what: "TFTP refusal",
+        };
       case "http":
         return {
           stage: "boot-file",
@@ -165,10 +169,14 @@ export class BootTimelines {
   private stallMessage(mac: string, state: MacState, quiet: number): string | undefined {
     const client = this.clientsByMac.get(mac);
     const { stage, what } = state.last;
-    if (what === "DHCPOFFER") return `OFFER sent ${quiet} s ago, no REQUEST: the client did not take the offer (another DHCP server answered first, or its firmware refused the offer)`;
-    if (what === "DHCPACK" || what === "BOOTREPLY") return `${what === "DHCPACK" ? "ACK" : "BOOTREPLY"} sent ${quiet} s ago, no boot-file request: the firmware rejected the offer or the file name`;
-    if (what === "DHCPDISCOVER" || what === "BOOTREQUEST") return `${what} ${quiet} s ago and no answer: dhcpd does not know this MAC or is not running (netboot-lab check says which)`;
-    if (what === "TFTP refusal") return `the boot file was refused ${quiet} s ago and nothing followed: the firmware gave up (netboot-lab check names the missing file)`;
+    if (what === "DHCPOFFER")
+      return `OFFER sent ${quiet} s ago, no REQUEST: the client did not take the offer (another DHCP server answered first, or its firmware refused the offer)`;
+    if (what === "DHCPACK" || what === "BOOTREPLY")
+      return `${what === "DHCPACK" ? "ACK" : "BOOTREPLY"} sent ${quiet} s ago, no boot-file request: the firmware rejected the offer or the file name`;
+    if (what === "DHCPDISCOVER" || what === "BOOTREQUEST")
+      return `${what} ${quiet} s ago and no answer: dhcpd does not know this MAC or is not running (netboot-lab check says which)`;
+    if (what === "TFTP refusal")
+      return `the boot file was refused ${quiet} s ago and nothing followed: the firmware gave up (netboot-lab check names the missing file)`;
     if (stage === "boot-file" && client?.rootPath && state.nfsSeen.size === 0) {
       return `last boot file read ${quiet} s ago, no NFS mount of ${client.rootPath}: the kernel did not reach its root (NIC driver, root-path, or the NFS server)`;
     }

@@ -36,9 +36,13 @@ let tree: string;
 
 /** Copies the boot-tree volume out through a throwaway container (removed by --rm, labelled for the global cleanup). */
 async function extractVolume(volume: string, into: string): Promise<void> {
-  const archive = await execa("docker", ["run", "--rm", ...labelFlags(labels), "--network", "none", "-v", `${volume}:/tree:ro`, "--entrypoint", "tar", BASE_IMAGE, "-C", "/tree", "-c", "."], {
-    encoding: "buffer",
-  });
+  const archive = await execa(
+    "docker",
+    ["run", "--rm", ...labelFlags(labels), "--network", "none", "-v", `${volume}:/tree:ro`, "--entrypoint", "tar", BASE_IMAGE, "-C", "/tree", "-c", "."],
+    {
+      encoding: "buffer",
+    },
+  );
   execFileSync("tar", ["-x", "-C", into], { input: archive.stdout });
 }
 
@@ -70,7 +74,9 @@ afterAll(async () => {
 
 describe("build containers", () => {
   test("each image's container ran to completion and reported its build", () => {
-    const logs = Object.fromEntries(["linux-ipxe", "linux-grub", "linux-pxelinux", "snow"].map((image) => [image, applied!.dynamicResults[`nbt-${image}-build`]!.outs.buildLog as string]));
+    const logs = Object.fromEntries(
+      ["linux-ipxe", "linux-grub", "linux-pxelinux", "snow"].map((image) => [image, applied!.dynamicResults[`nbt-${image}-build`]!.outs.buildLog as string]),
+    );
 
     expect(logs["linux-ipxe"]).toContain("built boot image linux-ipxe");
     expect(logs["linux-ipxe"]).toMatch(/initrd: busybox initramfs with the modules of kernel \d/);
@@ -93,7 +99,11 @@ describe("build containers", () => {
 describe("the boot tree the servers serve", () => {
   test("iPXE image: undionly.kpxe, ipxe.efi, boot.ipxe, Debian's kernel and our initrd", () => {
     expect(readdirSync(join(tree, "linux-ipxe")).sort()).toEqual([BUILD_RECORD_FILE, "boot.ipxe", "initrd.img", "ipxe.efi", "undionly.kpxe", "vmlinuz"]);
-    expect(readFileSync(join(tree, "linux-ipxe", "vmlinuz")).subarray(0x202, 0x206).toString("latin1")).toBe("HdrS");
+    expect(
+      readFileSync(join(tree, "linux-ipxe", "vmlinuz"))
+        .subarray(0x202, 0x206)
+        .toString("latin1"),
+    ).toBe("HdrS");
   });
 
   test("GRUB image: core images for BIOS and EFI x64, grub.cfg, and the NFS root with its marker file", () => {
@@ -128,11 +138,15 @@ describe("QEMU guests boot the payloads", () => {
     ["BIOS GRUB", "linux-grub/boot/grub/i386-pc/core.0", "bios", "linux-grub"],
     ["EFI x64 GRUB", "linux-grub/boot/grub/x86_64-efi/core.efi", "efi", "linux-grub"],
     ["EFI x64 syslinux", "linux-pxelinux/efi64/syslinux.efi", "efi", "linux-pxelinux"],
-  ] as const)("%s reaches /init, loads the e1000 driver and gets an address", async (_label, bootFile, firmware, image) => {
-    const console = await bootToMarker(bootFile, firmware);
+  ] as const)(
+    "%s reaches /init, loads the e1000 driver and gets an address",
+    async (_label, bootFile, firmware, image) => {
+      const console = await bootToMarker(bootFile, firmware);
 
-    expect(console).toMatch(new RegExp(`${BOOTED_MARKER} image=${image} ip=10\\.0\\.2\\.15`));
-  }, 200_000);
+      expect(console).toMatch(new RegExp(`${BOOTED_MARKER} image=${image} ip=10\\.0\\.2\\.15`));
+    },
+    200_000,
+  );
 });
 
 test("teardown removes every container and the volume, and is safe to repeat", async () => {

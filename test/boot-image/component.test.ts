@@ -36,8 +36,20 @@ describe("BootImage with a shared builder image", () => {
     const lab = labWith({ name: "kvm-linux", kind: "ipxe", nfsRoot: true });
 
     const run = await declare(({ BootImage }) => {
-      const image = new BootImage("kvm-linux", { image: lab.bootImages[0]!, bootFiles: lab.bootFileSets["kvm-linux"]!, bootTreeVolume: "lab-boot-tree", builderImage: "netboot-lab/builder:abc" });
-      return { bootFiles: image.bootFiles, rootPath: image.rootPath, kexts: image.kexts, nicChecks: image.nicChecks, contentHash: image.contentHash, buildLog: image.buildLog };
+      const image = new BootImage("kvm-linux", {
+        image: lab.bootImages[0]!,
+        bootFiles: lab.bootFileSets["kvm-linux"]!,
+        bootTreeVolume: "lab-boot-tree",
+        builderImage: "netboot-lab/builder:abc",
+      });
+      return {
+        bootFiles: image.bootFiles,
+        rootPath: image.rootPath,
+        kexts: image.kexts,
+        nicChecks: image.nicChecks,
+        contentHash: image.contentHash,
+        buildLog: image.buildLog,
+      };
     });
 
     expect(run.error).toBeUndefined();
@@ -75,7 +87,13 @@ describe("BootImage with a shared builder image", () => {
     const lab = labWith({ name: "kvm-linux", kind: "ipxe" });
 
     const run = await declare(({ BootImage }) => {
-      new BootImage("kvm-linux", { image: lab.bootImages[0]!, bootFiles: lab.bootFileSets["kvm-linux"]!, bootTreeVolume: "v", builderImage: "b", dockerHost: "ssh://lab@docker-host" });
+      new BootImage("kvm-linux", {
+        image: lab.bootImages[0]!,
+        bootFiles: lab.bootFileSets["kvm-linux"]!,
+        bootTreeVolume: "v",
+        builderImage: "b",
+        dockerHost: "ssh://lab@docker-host",
+      });
       return {};
     });
 
@@ -93,10 +111,14 @@ describe("BootImage of a Darwin image", () => {
     const lab = darwinLab(darwinImage(media));
 
     const run = await declare(({ BootImage }) => {
-      const image = new BootImage(
-        "snow",
-        { image: lab.bootImages[0]!, bootFiles: lab.bootFileSets.snow!, clients: [{ name: "mac1", nic: "vmware-e1000" }], bootTreeVolume: "lab-boot-tree", baseImage: "local/debian:bookworm", cacheDir },
-      );
+      const image = new BootImage("snow", {
+        image: lab.bootImages[0]!,
+        bootFiles: lab.bootFileSets.snow!,
+        clients: [{ name: "mac1", nic: "vmware-e1000" }],
+        bootTreeVolume: "lab-boot-tree",
+        baseImage: "local/debian:bookworm",
+        cacheDir,
+      });
       return { kexts: image.kexts, nicChecks: image.nicChecks };
     });
 
@@ -126,8 +148,18 @@ describe("BootImage of a Darwin image", () => {
     expect(build.media).toEqual([
       { localPath: media.booter, containerPath: mediaPath(media.booter, "boot.efi"), sha256: sha256(media.booter), size: statSync(media.booter).size },
       { localPath: media.kernel, containerPath: mediaPath(media.kernel, "mach_kernel"), sha256: sha256(media.kernel), size: statSync(media.kernel).size },
-      { localPath: media.rootImage, containerPath: mediaPath(media.rootImage, "NetInstall.dmg"), sha256: sha256(media.rootImage), size: statSync(media.rootImage).size },
-      { localPath: media.pxeBooter, containerPath: mediaPath(media.pxeBooter, "boot1pxe"), sha256: sha256(media.pxeBooter), size: statSync(media.pxeBooter).size },
+      {
+        localPath: media.rootImage,
+        containerPath: mediaPath(media.rootImage, "NetInstall.dmg"),
+        sha256: sha256(media.rootImage),
+        size: statSync(media.rootImage).size,
+      },
+      {
+        localPath: media.pxeBooter,
+        containerPath: mediaPath(media.pxeBooter, "boot1pxe"),
+        sha256: sha256(media.pxeBooter),
+        size: statSync(media.pxeBooter).size,
+      },
     ]);
     // The mkext is read from the cache folder by the provider, so its bytes stay out of the stack's state.
     const generated = build.generated as { containerPath: string; content?: string; localPath?: string }[];
@@ -148,7 +180,14 @@ describe("BootImage of a Darwin image", () => {
     const lab = darwinLab(darwinImage(media, { mkext: { localRoot: true, networkRoot: false } }));
 
     const run = await declare(({ BootImage }) => {
-      new BootImage("snow", { image: lab.bootImages[0]!, bootFiles: lab.bootFileSets.snow!, clients: [{ name: "mac1", nic: "vmware-e1000" }], bootTreeVolume: "v", builderImage: "b", cacheDir });
+      new BootImage("snow", {
+        image: lab.bootImages[0]!,
+        bootFiles: lab.bootFileSets.snow!,
+        clients: [{ name: "mac1", nic: "vmware-e1000" }],
+        bootTreeVolume: "v",
+        builderImage: "b",
+        cacheDir,
+      });
       return {};
     });
 

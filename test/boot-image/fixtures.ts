@@ -60,7 +60,9 @@ export function darwinLab(image: ImageInput, clients?: ClientInput[], extraImage
   return validateLab({
     network: { subnet: "10.0.0.0/24", serverAddress: "10.0.0.28" },
     bootImages: [image, ...extraImages],
-    clients: clients ?? [{ name: "mac1", mac: "00:50:56:00:00:01", ipv4: "10.0.0.50", platform: "fusion", firmware: "efi-x64", nic: "vmware-e1000", bootImage: image.name }],
+    clients: clients ?? [
+      { name: "mac1", mac: "00:50:56:00:00:01", ipv4: "10.0.0.50", platform: "fusion", firmware: "efi-x64", nic: "vmware-e1000", bootImage: image.name },
+    ],
   });
 }
 

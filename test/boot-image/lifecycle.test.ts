@@ -63,9 +63,27 @@ async function call<T>(step: DynamicStep, method: "create" | "update" | "delete"
 /** Top-level entries of the boot tree and of its media folder. */
 async function tree(): Promise<{ images: string[]; media: string[] }> {
   const volume = applied!.dockerName("volume", "nbt-boot-tree");
-  const listing = await execa("docker", ["run", "--rm", ...labelFlags, "--network", "none", "-v", `${volume}:/tree`, "--entrypoint", "sh", BASE_IMAGE, "-c", "ls -A /tree; echo --; ls -A /tree/.netboot-lab-media 2>/dev/null || true"]);
+  const listing = await execa("docker", [
+    "run",
+    "--rm",
+    ...labelFlags,
+    "--network",
+    "none",
+    "-v",
+    `${volume}:/tree`,
+    "--entrypoint",
+    "sh",
+    BASE_IMAGE,
+    "-c",
+    "ls -A /tree; echo --; ls -A /tree/.netboot-lab-media 2>/dev/null || true",
+  ]);
   const [images, mediaEntries] = String(listing.stdout).split("--");
-  const names = (text = "") => text.split("\n").filter(Boolean).filter((name) => name !== ".netboot-lab-media").sort();
+  const names = (text = "") =>
+    text
+      .split("\n")
+      .filter(Boolean)
+      .filter((name) => name !== ".netboot-lab-media")
+      .sort();
   return { images: names(images), media: names(mediaEntries) };
 }
 
@@ -176,7 +194,8 @@ describe("changing one image of the kvm stack", () => {
         ],
       },
     });
-  const inputsOf = (resources: readonly DeclaredResource[]) => Object.fromEntries(resources.map((resource) => [resource.name, { ...resource.inputs, __provider: undefined }]));
+  const inputsOf = (resources: readonly DeclaredResource[]) =>
+    Object.fromEntries(resources.map((resource) => [resource.name, { ...resource.inputs, __provider: undefined }]));
 
   test("changes the inputs of that image's build only: no other build reruns and no daemon container is replaced", async () => {
     // One after the other: the mocks are process-global.
@@ -191,10 +210,20 @@ describe("changing one image of the kvm stack", () => {
   test("the provider's diff says so: a change for the changed image, none for the others", async () => {
     const before = await withCmdline("console=ttyS0");
     const after = await withCmdline("console=ttyS0 quiet");
-    const [old, changed] = [before.resources, after.resources].map((resources) => planDockerApply(resources, { labels, projectDir: PROJECT_DIR, localDockerHost: process.env.DOCKER_HOST }).filter((step): step is DynamicStep => step.kind === "dynamic"));
-    const diffs = await Promise.all(changed.map((step, index) => call<{ changes: boolean }>(step, "diff", "id", { ...old[index]!.inputs, buildLog: "", uploaded: [] }, step.inputs)));
+    const [old, changed] = [before.resources, after.resources].map((resources) =>
+      planDockerApply(resources, { labels, projectDir: PROJECT_DIR, localDockerHost: process.env.DOCKER_HOST }).filter(
+        (step): step is DynamicStep => step.kind === "dynamic",
+      ),
+    );
+    const diffs = await Promise.all(
+      changed.map((step, index) => call<{ changes: boolean }>(step, "diff", "id", { ...old[index]!.inputs, buildLog: "", uploaded: [] }, step.inputs)),
+    );
 
-    expect(Object.fromEntries(changed.map((step, index) => [step.inputs.imageName, diffs[index]!.changes]))).toEqual({ "linux-ipxe": true, "linux-grub": false, "linux-pxelinux": false });
+    expect(Object.fromEntries(changed.map((step, index) => [step.inputs.imageName, diffs[index]!.changes]))).toEqual({
+      "linux-ipxe": true,
+      "linux-grub": false,
+      "linux-pxelinux": false,
+    });
   });
 });
 

@@ -64,7 +64,9 @@ function buildStep(run: StackRun): DynamicStep {
 
 /** Runs `script` in a throwaway container with the volume at /tree. */
 async function inVolume(volume: string, script: string): Promise<string> {
-  return (await execa("docker", ["run", "--rm", ...labelFlags, "--network", "none", "-v", `${volume}:/tree`, "--entrypoint", "sh", BASE_IMAGE, "-c", script])).stdout.trim();
+  return (
+    await execa("docker", ["run", "--rm", ...labelFlags, "--network", "none", "-v", `${volume}:/tree`, "--entrypoint", "sh", BASE_IMAGE, "-c", script])
+  ).stdout.trim();
 }
 
 beforeAll(async () => {
@@ -112,7 +114,22 @@ describe("a 2 GiB root image on the local engine", () => {
 
   test("the stack program hashing the 2 GiB file stays under the memory bound", async () => {
     const run = async () => {
-      const result = await execa("node", [join(PROJECT_DIR, "test/support/language-host.cjs"), PROJECT_DIR, "fusion", JSON.stringify({ "netboot-lab:mediaDir": media.dir, "netboot-lab:bootImages": [darwinImage(media)], "netboot-lab:clients": [{ name: "mac1", mac: "00:50:56:00:00:01", platform: "fusion", firmware: "efi-x64", nic: "vmware-e1000", bootImage: "snow" }] })], { cwd: PROJECT_DIR });
+      const result = await execa(
+        "node",
+        [
+          join(PROJECT_DIR, "test/support/language-host.cjs"),
+          PROJECT_DIR,
+          "fusion",
+          JSON.stringify({
+            "netboot-lab:mediaDir": media.dir,
+            "netboot-lab:bootImages": [darwinImage(media)],
+            "netboot-lab:clients": [
+              { name: "mac1", mac: "00:50:56:00:00:01", platform: "fusion", firmware: "efi-x64", nic: "vmware-e1000", bootImage: "snow" },
+            ],
+          }),
+        ],
+        { cwd: PROJECT_DIR },
+      );
       return JSON.parse(String(result.stdout).trim().split("\n").pop()!) as { declared: string[]; maxRssKiB: number };
     };
     const first = await run();
@@ -130,7 +147,9 @@ describe("a 2 GiB root image on the local engine", () => {
       const started = process.hrtime.bigint();
       await execa("docker", ["cp", media.rootImage, `${container}:/tree/NetInstall.dmg`]);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      console.info(`[media] docker cp of the 2 GiB file: ${seconds.toFixed(1)} s; our upload + build: ${built.seconds.toFixed(1)} s (${(built.seconds / seconds).toFixed(2)}×)`);
+      console.info(
+        `[media] docker cp of the 2 GiB file: ${seconds.toFixed(1)} s; our upload + build: ${built.seconds.toFixed(1)} s (${(built.seconds / seconds).toFixed(2)}×)`,
+      );
       expect(seconds).toBeGreaterThan(0);
     } finally {
       await execa("docker", ["rm", "-f", container], { reject: false });

@@ -30,7 +30,20 @@ describe("netboot-lab nbi build", () => {
   test("writes NAME.nbi with the NIC check and the root path it put in com.apple.Boot.plist", () => {
     const out = join(media.dir, "out");
 
-    const result = nbiBuild("--out", out, "--name", "Snow", "--server", "10.0.0.28", "--export", "/private/tftpboot/NetBoot/NetBootSP0", "--nic", "vmware-e1000", "--serial", ...mediaFlags());
+    const result = nbiBuild(
+      "--out",
+      out,
+      "--name",
+      "Snow",
+      "--server",
+      "10.0.0.28",
+      "--export",
+      "/private/tftpboot/NetBoot/NetBootSP0",
+      "--nic",
+      "vmware-e1000",
+      "--serial",
+      ...mediaFlags(),
+    );
 
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("NIC check (vmware-e1000): NIC vmware-e1000 — VMware e1000 (Intel 82545EM), PCI 8086:100F");
@@ -43,7 +56,19 @@ describe("netboot-lab nbi build", () => {
   test("a local-root-only mkext fails the NIC check, explains it and writes nothing", () => {
     const out = join(media.dir, "out");
 
-    const result = nbiBuild("--out", out, "--name", "Snow", "--server", "10.0.0.28", "--local-root", "--no-network-root", "--nic", "vmware-e1000", ...mediaFlags());
+    const result = nbiBuild(
+      "--out",
+      out,
+      "--name",
+      "Snow",
+      "--server",
+      "10.0.0.28",
+      "--local-root",
+      "--no-network-root",
+      "--nic",
+      "vmware-e1000",
+      ...mediaFlags(),
+    );
 
     expect(result.code).toBe(3);
     expect(result.stdout).toContain("no driver in the archive matches NIC vmware-e1000");
@@ -66,9 +91,21 @@ describe("netboot-lab nbi build", () => {
   });
 
   test("a missing media file is named with its flag, without a stack trace", () => {
-    const result = nbiBuild("--out", join(media.dir, "out"), "--name", "Snow", "--server", "10.0.0.28", ...mediaFlags(), "--booter", join(media.dir, "nope.efi"));
+    const result = nbiBuild(
+      "--out",
+      join(media.dir, "out"),
+      "--name",
+      "Snow",
+      "--server",
+      "10.0.0.28",
+      ...mediaFlags(),
+      "--booter",
+      join(media.dir, "nope.efi"),
+    );
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`netboot-lab: nbi build: --booter: ${join(media.dir, "nope.efi")} does not exist; give the path of the file copied from your Mac OS X media\n`);
+    expect(result.stderr).toBe(
+      `netboot-lab: nbi build: --booter: ${join(media.dir, "nope.efi")} does not exist; give the path of the file copied from your Mac OS X media\n`,
+    );
   });
 });

@@ -127,7 +127,9 @@ describe("NetBoot image from the user's files", () => {
   test("a 64-bit image gets the x86_64 kernel and mkext pair in i386/x86_64/", () => {
     const { result } = planAndBuild(darwinLab(darwinImage(media, { mkext: { arch: "x86_64" } })));
 
-    expect(result.files).toEqual(expect.arrayContaining(["snow/Snow.nbi/i386/x86_64/mach.macosx", "snow/Snow.nbi/i386/x86_64/mach.macosx.mkext", "snow/Snow.nbi/i386/mach.macosx.mkext"]));
+    expect(result.files).toEqual(
+      expect.arrayContaining(["snow/Snow.nbi/i386/x86_64/mach.macosx", "snow/Snow.nbi/i386/x86_64/mach.macosx.mkext", "snow/Snow.nbi/i386/mach.macosx.mkext"]),
+    );
     expect(readMkext(readFileSync(join(tree, "snow/Snow.nbi/i386/x86_64/mach.macosx.mkext"))).slices.map((slice) => slice.arch)).toEqual(["x86_64"]);
   });
 });

@@ -57,7 +57,9 @@ describe("Linux payloads", () => {
     const result = buildPayload(specFor(lab), tree, hostToolchain(tempDir("kernel")));
 
     expect(lab.bootFileSets.g!.files).toEqual({ bios: "g/boot/grub/i386-pc/core.0", "efi-x64": "g/boot/grub/x86_64-efi/core.efi" });
-    expect(result.files).toEqual(expect.arrayContaining(["g/boot/grub/i386-pc/core.0", "g/boot/grub/x86_64-efi/core.efi", "g/boot/grub/grub.cfg", "g/vmlinuz", "g/initrd.img"]));
+    expect(result.files).toEqual(
+      expect.arrayContaining(["g/boot/grub/i386-pc/core.0", "g/boot/grub/x86_64-efi/core.efi", "g/boot/grub/grub.cfg", "g/vmlinuz", "g/initrd.img"]),
+    );
     expect(readFileSync(join(tree, "g/boot/grub/grub.cfg"), "utf8")).toContain("linux (http,10.77.0.2)/g/vmlinuz console=ttyS0");
   });
 
@@ -151,11 +153,20 @@ describe("payload build command", () => {
     const dir = tempDir("cli");
     const tree = join(dir, "tree");
     mkdirSync(tree);
-    writeFileSync(join(dir, "spec.json"), JSON.stringify(specFor(labWith({ name: "nb", kind: "netbsd", serialConsole: true, ...netbsdFiles(tempDir("netbsd")) }))));
+    writeFileSync(
+      join(dir, "spec.json"),
+      JSON.stringify(specFor(labWith({ name: "nb", kind: "netbsd", serialConsole: true, ...netbsdFiles(tempDir("netbsd")) }))),
+    );
     writeFileSync(join(dir, "bad.json"), JSON.stringify({ version: 1, image: { name: "nb", kind: "netbsd" }, bootFiles: { files: {} } }));
     const cli = (spec: string) => {
       try {
-        return { code: 0, output: execFileSync("node", ["bin/netboot-lab.cjs", "payload", "build", "--spec", join(dir, spec), "--out", tree], { encoding: "utf8", stdio: "pipe" }) };
+        return {
+          code: 0,
+          output: execFileSync("node", ["bin/netboot-lab.cjs", "payload", "build", "--spec", join(dir, spec), "--out", tree], {
+            encoding: "utf8",
+            stdio: "pipe",
+          }),
+        };
       } catch (error) {
         const failure = error as { status: number; stderr: string };
         return { code: failure.status, output: failure.stderr };
@@ -164,7 +175,9 @@ describe("payload build command", () => {
 
     expect(cli("spec.json")).toEqual({
       code: 0,
-      output: expect.stringMatching(/^built boot image nb \(3 files\):\n {2}pxeboot: console set to com0 \(installboot -e -o console=com0\)\n {2}bios: nb\/pxeboot_ia32_com0\.bin\n {2}netbsd-libsa: tftp:nb\/netbsd\n {2}builder peak memory: \d+ MiB\n$/),
+      output: expect.stringMatching(
+        /^built boot image nb \(3 files\):\n {2}pxeboot: console set to com0 \(installboot -e -o console=com0\)\n {2}bios: nb\/pxeboot_ia32_com0\.bin\n {2}netbsd-libsa: tftp:nb\/netbsd\n {2}builder peak memory: \d+ MiB\n$/,
+      ),
     });
     const bad = cli("bad.json");
     expect(bad.code).toBe(1);
@@ -180,7 +193,10 @@ describe("payload build command", () => {
     mkdirSync(join(tree, "other"));
     const cli = (name: string) => {
       try {
-        return { code: 0, output: execFileSync("node", ["bin/netboot-lab.cjs", "payload", "remove", "--name", name, "--out", tree], { encoding: "utf8", stdio: "pipe" }) };
+        return {
+          code: 0,
+          output: execFileSync("node", ["bin/netboot-lab.cjs", "payload", "remove", "--name", name, "--out", tree], { encoding: "utf8", stdio: "pipe" }),
+        };
       } catch (error) {
         const failure = error as { status: number; stderr: string };
         return { code: failure.status, output: failure.stderr };

@@ -20,8 +20,8 @@ describe("payload spec", () => {
   });
 
   it("names the field of a spec the builder cannot read", () => {
-    expect(() => parsePayloadSpec(JSON.stringify({ version: PAYLOAD_SPEC_VERSION, image: IMAGES[0], bootFiles: { files: {}, extra: 1 } }), "spec.json")).toThrow(
-      /spec\.json is not a valid payload spec:\n {2}- bootFiles: Unrecognized key: "extra"/,
-    );
+    expect(() =>
+      parsePayloadSpec(JSON.stringify({ version: PAYLOAD_SPEC_VERSION, image: IMAGES[0], bootFiles: { files: {}, extra: 1 } }), "spec.json"),
+    ).toThrow(/spec\.json is not a valid payload spec:\n {2}- bootFiles: Unrecognized key: "extra"/);
   });
 });

@@ -56,7 +56,9 @@ describe("BSDP sub-options: known byte vectors", () => {
     expect(payloads(encodeBsdpOptions({ messageType: "SELECT", version: 0x0101, serverIdentifier: "10.0.0.28", selectedImage: 0x81001001 }))).toEqual([
       bytes("01 01 02", "02 02 01 01", "03 04 0a 00 00 1c", "08 04 81 00 10 01"),
     ]);
-    expect(payloads(encodeBsdpOptions({ messageType: "SELECT", selectedImage: 0x01000002, machineName: "mac1" }))).toEqual([bytes("01 01 02", "08 04 01 00 00 02", '82 04 "mac1"')]);
+    expect(payloads(encodeBsdpOptions({ messageType: "SELECT", selectedImage: 0x01000002, machineName: "mac1" }))).toEqual([
+      bytes("01 01 02", "08 04 01 00 00 02", '82 04 "mac1"'),
+    ]);
   });
 
   it("writes FAILED as the message type alone", () => {
@@ -68,7 +70,13 @@ describe("BSDP sub-options: known byte vectors", () => {
       bytes("00 00 01 01 01 0a 00 0b 04 81 00 01 00 ff 07 04 de ad be ef"),
       bytes('80 0d "afp://x@s/vol" 81 0b "mac1/Shadow"'),
     ]);
-    expect(decoded).toEqual({ messageType: "LIST", netboot10Firmware: true, attributesFilter: [0x8100, 0x0100], shadowMountPath: "afp://x@s/vol", shadowFilePath: "mac1/Shadow" });
+    expect(decoded).toEqual({
+      messageType: "LIST",
+      netboot10Firmware: true,
+      attributesFilter: [0x8100, 0x0100],
+      shadowMountPath: "afp://x@s/vol",
+      shadowFilePath: "mac1/Shadow",
+    });
   });
 });
 
@@ -106,24 +114,46 @@ describe("BSDP sub-options: long image lists", () => {
   });
 
   it("returns undefined for a packet without option 43", () => {
-    expect(readBsdpOptions(encodeDhcpPacket(clientRequest({ mac: "00:50:56:00:00:28", parameterRequestList: [] }, { type: "DHCPDISCOVER" }, 1)))).toBeUndefined();
+    expect(
+      readBsdpOptions(encodeDhcpPacket(clientRequest({ mac: "00:50:56:00:00:28", parameterRequestList: [] }, { type: "DHCPDISCOVER" }, 1))),
+    ).toBeUndefined();
   });
 });
 
 describe("BSDP sub-options: malformed input is rejected with what is wrong", () => {
   const cases: [string, Buffer[], string][] = [
-    ["a length past the end", [bytes("01 01 01 07 04 81 00")], "BSDP default boot image ID (tag 7) in option 43 says 4 bytes but 2 remain: it runs past the end"],
+    [
+      "a length past the end",
+      [bytes("01 01 01 07 04 81 00")],
+      "BSDP default boot image ID (tag 7) in option 43 says 4 bytes but 2 remain: it runs past the end",
+    ],
     ["a tag without its length byte", [bytes("01 01 01 08")], "BSDP selected boot image ID (tag 8) in option 43 has no length byte: it runs past the end"],
-    ["a tag BSDP does not define", [bytes("01 01 01"), bytes("2a 01 00")], "BSDP sub-option tag 42 at byte 0 in option 43 instance 2 of 2 is not one BSDP defines (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 128, 129, 130)"],
-    ["an image name over 246 bytes", [Buffer.concat([bytes("09 fc 01 00 00 02 f7"), Buffer.alloc(247, 0x41)])], "BSDP boot image list: image 0x01000002 has a 247-byte name; BSDP allows at most 246"],
-    ["an image name past the end of the list", [bytes('09 09 01 00 00 02 09 "Darw"')], "BSDP boot image list: the name of image 0x01000002 is 9 bytes but the list ends 4 bytes after its start"],
+    [
+      "a tag BSDP does not define",
+      [bytes("01 01 01"), bytes("2a 01 00")],
+      "BSDP sub-option tag 42 at byte 0 in option 43 instance 2 of 2 is not one BSDP defines (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 128, 129, 130)",
+    ],
+    [
+      "an image name over 246 bytes",
+      [Buffer.concat([bytes("09 fc 01 00 00 02 f7"), Buffer.alloc(247, 0x41)])],
+      "BSDP boot image list: image 0x01000002 has a 247-byte name; BSDP allows at most 246",
+    ],
+    [
+      "an image name past the end of the list",
+      [bytes('09 09 01 00 00 02 09 "Darw"')],
+      "BSDP boot image list: the name of image 0x01000002 is 9 bytes but the list ends 4 bytes after its start",
+    ],
     ["a cut-short image entry", [bytes("09 03 01 00 00")], "BSDP boot image list: the entry at byte 0 needs 5 bytes (ID and name length) but 3 remain"],
     ["an image name that is not UTF-8", [bytes("09 07 01 00 00 02 02 c3 28")], "BSDP boot image list: the name of image 0x01000002 is not UTF-8 text (c328)"],
     ["an unknown message type", [bytes("01 01 04")], "BSDP message type is 4; expected 1 (LIST), 2 (SELECT) or 3 (FAILED)"],
     ["a wrong-sized integer", [bytes("05 01 44")], "BSDP reply port is 1 bytes long; expected 2"],
     ["a value on the NetBoot 1.0 flag", [bytes("0a 01 00")], "BSDP NetBoot 1.0 firmware is 1 bytes long; expected 0"],
     ["an odd-length attribute filter", [bytes("0b 03 81 00 01")], "BSDP image attributes filter list is 3 bytes long; expected a non-empty multiple of 2"],
-    ["a sub-option sent twice", [bytes("01 01 01"), bytes("01 01 02")], "BSDP message type (tag 1) appears twice in option 43 instance 2 of 2; it may appear once"],
+    [
+      "a sub-option sent twice",
+      [bytes("01 01 01"), bytes("01 01 02")],
+      "BSDP message type (tag 1) appears twice in option 43 instance 2 of 2; it may appear once",
+    ],
   ];
   for (const [what, instances, message] of cases) {
     it(`rejects ${what}`, () => {

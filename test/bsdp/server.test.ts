@@ -23,7 +23,15 @@ function threeImageLab(bsdp: Record<string, unknown> = {}): LabModel {
     network: { subnet: "10.0.0.0/24", serverAddress: "10.0.0.28" },
     bootImages: [
       darwinImage(media, { index: 0x101 }),
-      darwinImage(media, { name: "lion", nbiName: "Lion", description: "Lion NetBoot", rootImage: media.booter, protocol: "http", index: 0x102, bsdp: { enabledSystemIdentifiers: ["MacPro5,1"], disabledMacAddresses: [STRANGER.toUpperCase()] } }),
+      darwinImage(media, {
+        name: "lion",
+        nbiName: "Lion",
+        description: "Lion NetBoot",
+        rootImage: media.booter,
+        protocol: "http",
+        index: 0x102,
+        bsdp: { enabledSystemIdentifiers: ["MacPro5,1"], disabledMacAddresses: [STRANGER.toUpperCase()] },
+      }),
       darwinImage(media, { name: "diag", nbiName: "Diag", index: 0x103, bsdp: { kind: "diagnostics", install: false } }),
     ],
     clients: [{ name: "mac1", mac: MAC1, ipv4: "10.0.0.50", platform: "fusion", firmware: "efi-x64", nic: "vmware-e1000", bootImage: "snow" }],
@@ -80,7 +88,9 @@ describe("LIST", () => {
   });
 
   it("lists a diagnostics image only to a Mac whose attributes filter asks for it", () => {
-    expect(answerOf(ask(lab, { type: "LIST", attributesFilter: [0x0300] })).images).toEqual([{ id: "0x03000103", index: 0x103, install: false, kind: 3, name: "Diag" }]);
+    expect(answerOf(ask(lab, { type: "LIST", attributesFilter: [0x0300] })).images).toEqual([
+      { id: "0x03000103", index: 0x103, install: false, kind: 3, name: "Diag" },
+    ]);
   });
 
   it("stays silent when no image is for this Mac (a ppc Mac; an enabled-MAC list without it)", () => {
@@ -92,7 +102,11 @@ describe("LIST", () => {
 
   it("names the image the Mac selected before, and the stack's default image", () => {
     const withDefault = threeImageLab({ defaultImage: "lion", serverPriority: 7 });
-    expect(answerOf(ask(withDefault, { type: "LIST" }, mac(), new Map([[MAC1, LION]])))).toMatchObject({ defaultImage: "0x01000102", selectedImage: "0x01000102", serverPriority: 7 });
+    expect(answerOf(ask(withDefault, { type: "LIST" }, mac(), new Map([[MAC1, LION]])))).toMatchObject({
+      defaultImage: "0x01000102",
+      selectedImage: "0x01000102",
+      serverPriority: 7,
+    });
     // A default the Mac may not boot gives way to the first image it may.
     expect(answerOf(ask(withDefault, { type: "LIST" }, mac({ model: "iMac7,1" })))).toMatchObject({ defaultImage: "0x81000101" });
   });
@@ -101,13 +115,19 @@ describe("LIST", () => {
     const request = macInform(mac(), { type: "LIST" }, 1);
     const options = request.options!.map((option) => (option.code === 43 ? { code: 43, data: Uint8Array.from([1, 1, 1, 2, 2, 1, 0]) } : option));
     const decision = answerBsdp(encodeDhcpPacket({ ...request, options }), bsdpServerConfig(lab), new Map());
-    expect(decision.kind === "reply" && readBsdpOptions(encodeDhcpPacket(decision.reply))).toEqual({ messageType: "LIST", serverPriority: 32768, defaultImage: SNOW });
+    expect(decision.kind === "reply" && readBsdpOptions(encodeDhcpPacket(decision.reply))).toEqual({
+      messageType: "LIST",
+      serverPriority: 32768,
+      defaultImage: SNOW,
+    });
   });
 
   it("leaves whole images out until the reply fits the client's max message size", () => {
     const many = validateLab({
       ...labInput(),
-      bootImages: Array.from({ length: 12 }, (_, index) => darwinImage(media, { name: `img${index}`, index: index + 1, description: `Image ${index} `.padEnd(120, "x") })),
+      bootImages: Array.from({ length: 12 }, (_, index) =>
+        darwinImage(media, { name: `img${index}`, index: index + 1, description: `Image ${index} `.padEnd(120, "x") }),
+      ),
     });
     const decision = ask(many, { type: "LIST" });
     expect(decision.kind === "reply" && encodeDhcpPacket(decision.reply).length).toBeLessThanOrEqual(1500);
@@ -126,7 +146,8 @@ function labInput() {
 
 describe("SELECT", () => {
   const lab = threeImageLab();
-  const select = (imageId: number | undefined, identity = mac(), serverIdentifier = "10.0.0.28") => ask(lab, { type: "SELECT", serverIdentifier, imageId }, identity);
+  const select = (imageId: number | undefined, identity = mac(), serverIdentifier = "10.0.0.28") =>
+    ask(lab, { type: "SELECT", serverIdentifier, imageId }, identity);
 
   it("returns booter, TFTP server, nfs: root path and the client's name, and binds the Mac to the image", () => {
     const decision = select(SNOW);
@@ -142,7 +163,10 @@ describe("SELECT", () => {
   });
 
   it("gives an HTTP image its http:// root path, and a Mac the lab does not know a NetBoot-<mac> name", () => {
-    expect(answerOf(select(LION, mac({ mac: "00:50:56:aa:bb:cc" })))).toMatchObject({ rootPath: "http://10.0.0.28/lion/Lion.nbi/boot.efi", machineName: "NetBoot-005056aabbcc" });
+    expect(answerOf(select(LION, mac({ mac: "00:50:56:aa:bb:cc" })))).toMatchObject({
+      rootPath: "http://10.0.0.28/lion/Lion.nbi/boot.efi",
+      machineName: "NetBoot-005056aabbcc",
+    });
   });
 
   it("selects the default image when the Mac names none", () => {
@@ -171,16 +195,28 @@ describe("what is not BSDP passes by", () => {
     const pxe = clientRequest({ mac: MAC1, clientArch: 7, parameterRequestList: [1, 3] }, { type: "DHCPDISCOVER" }, 1);
     const bootp = clientRequest({ mac: MAC1, parameterRequestList: [] }, { type: "BOOTREQUEST", vendorExtensions: false }, 1);
     const inform = { ...pxe, options: pxe.options!.map((option) => (option.code === 53 ? { code: 53, data: Uint8Array.of(8) } : option)) };
-    const macDiscover = { ...macInform(mac(), { type: "LIST" }, 1), options: macInform(mac(), { type: "LIST" }, 1).options!.map((option) => (option.code === 53 ? { code: 53, data: Uint8Array.of(1) } : option)) };
+    const macDiscover = {
+      ...macInform(mac(), { type: "LIST" }, 1),
+      options: macInform(mac(), { type: "LIST" }, 1).options!.map((option) => (option.code === 53 ? { code: 53, data: Uint8Array.of(1) } : option)),
+    };
     for (const packet of [pxe, bootp, inform, macDiscover]) expect(answerBsdp(encodeDhcpPacket(packet), config, new Map())).toEqual({ kind: "ignore" });
     expect(answerBsdp(Buffer.from("not a DHCP packet"), config, new Map())).toEqual({ kind: "ignore" });
   });
 
   it("logs and ignores a Mac's INFORM with malformed BSDP options or no ciaddr", () => {
     const request = macInform(mac(), { type: "LIST" }, 1);
-    const broken = { ...request, options: request.options!.map((option) => (option.code === 43 ? { code: 43, data: Uint8Array.of(1, 1, 1, 9, 4, 0) } : option)) };
-    expect(answerBsdp(encodeDhcpPacket(broken), config, new Map())).toMatchObject({ kind: "ignore", log: expect.stringContaining("malformed BSDP options: BSDP boot image list (tag 9) in option 43 says 4 bytes but 1 remain") });
-    expect(answerBsdp(encodeDhcpPacket({ ...request, ciaddr: "0.0.0.0" }), config, new Map())).toMatchObject({ kind: "ignore", log: expect.stringContaining("without ciaddr") });
+    const broken = {
+      ...request,
+      options: request.options!.map((option) => (option.code === 43 ? { code: 43, data: Uint8Array.of(1, 1, 1, 9, 4, 0) } : option)),
+    };
+    expect(answerBsdp(encodeDhcpPacket(broken), config, new Map())).toMatchObject({
+      kind: "ignore",
+      log: expect.stringContaining("malformed BSDP options: BSDP boot image list (tag 9) in option 43 says 4 bytes but 1 remain"),
+    });
+    expect(answerBsdp(encodeDhcpPacket({ ...request, ciaddr: "0.0.0.0" }), config, new Map())).toMatchObject({
+      kind: "ignore",
+      log: expect.stringContaining("without ciaddr"),
+    });
   });
 
   it("leaves dhcpd.conf exactly as it is without BSDP, and runs no responder when BSDP is off", () => {
@@ -218,7 +254,12 @@ describe("the model: IDs, filters, validation", () => {
     expect(lab.bsdp.images[0]!.id).toBe(bsdpImageId({ install: true, kind: 2, index: defaultImageIndex("snow") }));
     const image = lab.bootImages[0]!;
     if (image.kind !== "darwin-nbi") throw new Error("fixture");
-    expect(nbImageInfo({ image, rootImageFile: "NetInstall.dmg" })).toMatchObject({ Index: defaultImageIndex("snow"), Kind: 2, IsInstall: true, EnabledSystemIdentifiers: ["MacPro3,1"] });
+    expect(nbImageInfo({ image, rootImageFile: "NetInstall.dmg" })).toMatchObject({
+      Index: defaultImageIndex("snow"),
+      Kind: 2,
+      IsInstall: true,
+      EnabledSystemIdentifiers: ["MacPro3,1"],
+    });
   });
 
   it("reports every BSDP problem with its field and the fix", () => {
@@ -227,7 +268,12 @@ describe("the model: IDs, filters, validation", () => {
         ...labInput(),
         bootImages: [
           darwinImage(media, { index: 5 }),
-          darwinImage(media, { name: "twin", index: 5, description: "x".repeat(247), bsdp: { enabledSystemIdentifiers: ["Mac/Pro"], enabledMacAddresses: ["nope", MAC1], disabledMacAddresses: [MAC1] } }),
+          darwinImage(media, {
+            name: "twin",
+            index: 5,
+            description: "x".repeat(247),
+            bsdp: { enabledSystemIdentifiers: ["Mac/Pro"], enabledMacAddresses: ["nope", MAC1], disabledMacAddresses: [MAC1] },
+          }),
         ],
         bsdp: { defaultImage: "missing" },
       }),

@@ -36,7 +36,11 @@ describe("check plan", () => {
 
   it("reads the boot files over TFTP and HTTP and the NFS root the client will use", () => {
     const [vm1, vm2, bsd1] = planChecks(lab).clients;
-    expect(vm1).toMatchObject({ tftp: ["linux/undionly.kpxe"], http: ["http://10.77.0.2/linux/boot.ipxe"], nfsRoot: { server: "10.77.0.2", path: "/netboot/linux/root", kind: "folder" } });
+    expect(vm1).toMatchObject({
+      tftp: ["linux/undionly.kpxe"],
+      http: ["http://10.77.0.2/linux/boot.ipxe"],
+      nfsRoot: { server: "10.77.0.2", path: "/netboot/linux/root", kind: "folder" },
+    });
     expect(vm2!.tftp).toEqual(["linux/ipxe.efi"]);
     expect(bsd1!.tftp).toEqual(["bsd/pxeboot_ia32.bin", "bsd/netbsd"]);
   });
@@ -57,7 +61,15 @@ describe("check report", () => {
   it("prints one row per client and check, the fix under a failure, and a verdict", () => {
     const report = checkReport("kvm", "10.77.0.2", [
       { client: "vm1", mac: "52:54:00:00:00:01", kind: "dhcp", subject: "pxe", status: "pass", detail: "PXE ROM (BIOS, arch 0): DHCPOFFER 10.77.0.10" },
-      { client: "vm1", mac: "52:54:00:00:00:01", kind: "tftp", subject: "linux/undionly.kpxe", status: "fail", detail: "linux/undionly.kpxe missing from the boot tree", fix: "see `pulumi stack output bootImages`" },
+      {
+        client: "vm1",
+        mac: "52:54:00:00:00:01",
+        kind: "tftp",
+        subject: "linux/undionly.kpxe",
+        status: "fail",
+        detail: "linux/undionly.kpxe missing from the boot tree",
+        fix: "see `pulumi stack output bootImages`",
+      },
     ]);
     expect(report.ok).toBe(false);
     expect(formatCheckReport(report)).toBe(
@@ -79,7 +91,11 @@ describe("check report", () => {
 describe("what the probe reads off the model's own formats", () => {
   it("finds the NFS location in Linux, NetBSD and xnu root paths", () => {
     expect(nfsRootLocation("10.77.0.2:/netboot/linux/root")).toEqual({ server: "10.77.0.2", path: "/netboot/linux/root", kind: "folder" });
-    expect(nfsRootLocation("nfs:10.77.0.2:/netboot:snow/Snow.nbi/NetInstall.dmg")).toEqual({ server: "10.77.0.2", path: "/netboot/snow/Snow.nbi/NetInstall.dmg", kind: "image" });
+    expect(nfsRootLocation("nfs:10.77.0.2:/netboot:snow/Snow.nbi/NetInstall.dmg")).toEqual({
+      server: "10.77.0.2",
+      path: "/netboot/snow/Snow.nbi/NetInstall.dmg",
+      kind: "image",
+    });
     expect(nfsRootLocation("http://10.77.0.2/snow/Snow.nbi/NetInstall.dmg")).toBeUndefined();
   });
 

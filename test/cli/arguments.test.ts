@@ -13,13 +13,16 @@ const INVOCATIONS = Object.entries(COMMANDS).flatMap(([name, command]) =>
 );
 
 describe("an unknown option", () => {
-  it.each(INVOCATIONS.map((invocation) => [invocation.words.join(" "), invocation] as const))("%s --bogus exits 2 with the usage line and no stack trace", async (_, { words, usage }) => {
-    const result = await netbootLab(...words, "--bogus");
+  it.each(INVOCATIONS.map((invocation) => [invocation.words.join(" "), invocation] as const))(
+    "%s --bogus exits 2 with the usage line and no stack trace",
+    async (_, { words, usage }) => {
+      const result = await netbootLab(...words, "--bogus");
 
-    expect(result.exitCode).toBe(2);
-    expect(result.stdout).toBe("");
-    expect(result.stderr).toMatch(new RegExp(`^netboot-lab: ${words.join(" ")}: Unknown option '--bogus'`));
-    expect(result.stderr).toContain(`\nusage: netboot-lab ${usage}`);
-    expect(result.stderr).not.toMatch(/^\s+at /m);
-  });
+      expect(result.exitCode).toBe(2);
+      expect(result.stdout).toBe("");
+      expect(result.stderr).toMatch(new RegExp(`^netboot-lab: ${words.join(" ")}: Unknown option '--bogus'`));
+      expect(result.stderr).toContain(`\nusage: netboot-lab ${usage}`);
+      expect(result.stderr).not.toMatch(/^\s+at /m);
+    },
+  );
 });

@@ -54,7 +54,9 @@ describe("the stand-in Mac's container", () => {
   });
 
   it("runs on the lab network, removed on exit, with every capability dropped but NET_BIND_SERVICE", () => {
-    expect(probeDockerRunArgs({ network: "nbl-fusion", image: "netboot-lab/builder:abc", address: "10.0.0.198", prefix: "nbl-fusion", cliArgs: ["bsdp", "list"] })).toEqual([
+    expect(
+      probeDockerRunArgs({ network: "nbl-fusion", image: "netboot-lab/builder:abc", address: "10.0.0.198", prefix: "nbl-fusion", cliArgs: ["bsdp", "list"] }),
+    ).toEqual([
       "run",
       "--rm",
       "--network",

@@ -25,8 +25,21 @@ describe("netboot-lab render", () => {
     const lab = JSON.parse(readFileSync(join(out, "lab.json"), "utf8"));
     expect(lab.network).toMatchObject({ subnet: "10.77.0.0/24", serverAddress: "10.77.0.2", bridge: "nblab0" });
     expect(lab.clients).toEqual([
-      expect.objectContaining({ name: "bios-ipxe", mac: "52:54:00:77:00:10", ipv4: "10.77.0.10", firmware: "bios", bootFile: "linux-ipxe/undionly.kpxe", rootPath: null }),
-      expect.objectContaining({ name: "efi-grub", ipv4: "10.77.0.11", firmware: "efi-x64", bootFile: "linux-grub/boot/grub/x86_64-efi/core.efi", rootPath: "10.77.0.2:/netboot/linux-grub/root" }),
+      expect.objectContaining({
+        name: "bios-ipxe",
+        mac: "52:54:00:77:00:10",
+        ipv4: "10.77.0.10",
+        firmware: "bios",
+        bootFile: "linux-ipxe/undionly.kpxe",
+        rootPath: null,
+      }),
+      expect.objectContaining({
+        name: "efi-grub",
+        ipv4: "10.77.0.11",
+        firmware: "efi-x64",
+        bootFile: "linux-grub/boot/grub/x86_64-efi/core.efi",
+        rootPath: "10.77.0.2:/netboot/linux-grub/root",
+      }),
       expect.objectContaining({ name: "bios-pxelinux", ipv4: null, bootFile: "linux-pxelinux/pxelinux.0" }),
     ]);
 
@@ -88,7 +101,16 @@ describe("netboot-lab render", () => {
     mkdirSync(join(project, "stacks"), { recursive: true });
     writeFileSync(
       join(project, "stacks", "Pulumi.bad.yaml"),
-      ["config:", "  netboot-lab:network:", "    subnet: 10.77.0.0/24", "  netboot-lab:clients:", "    - name: vm1", "      mac: 52:54:00:00:00:0g", "      bootImage: missing", ""].join("\n"),
+      [
+        "config:",
+        "  netboot-lab:network:",
+        "    subnet: 10.77.0.0/24",
+        "  netboot-lab:clients:",
+        "    - name: vm1",
+        "      mac: 52:54:00:00:00:0g",
+        "      bootImage: missing",
+        "",
+      ].join("\n"),
     );
     const result = await netbootLab("render", "--stack", "bad", "--project", project, "--out", join(workDir, "bad"));
     expect(result.exitCode).toBe(1);
@@ -108,7 +130,10 @@ describe("netboot-lab render", () => {
     expect(rendered.stderr).toBe("");
     expect(JSON.parse(readFileSync(join(workDir, "set", "lab.json"), "utf8")).network).toMatchObject({ subnet: "10.77.0.0/24", serverAddress: "10.77.0.2" });
 
-    writeFileSync(join(project, "stacks", "Pulumi.secret.yaml"), ["config:", "  netboot-lab:network:", "    subnet: 10.77.0.0/24", "  netboot-lab:docker:", "    host:", "      secure: v1:abc", ""].join("\n"));
+    writeFileSync(
+      join(project, "stacks", "Pulumi.secret.yaml"),
+      ["config:", "  netboot-lab:network:", "    subnet: 10.77.0.0/24", "  netboot-lab:docker:", "    host:", "      secure: v1:abc", ""].join("\n"),
+    );
     const secret = await netbootLab("render", "--stack", "secret", "--project", project, "--out", join(workDir, "secret"));
     expect(secret.exitCode).toBe(1);
     expect(secret.stderr).toContain("docker.host: is an encrypted value (secure:), which only the Pulumi CLI decrypts");

@@ -78,9 +78,18 @@ describe("kvm stack: each client a QEMU guest that pulumi up starts", async () =
     expect(clients.map(({ name, address, bootFile, serialLog }) => ({ name, address, bootFile, serialLog }))).toEqual([
       { name: "bios-ipxe", address: "10.77.0.10", bootFile: "linux-ipxe/undionly.kpxe", serialLog: join(runDir, "bios-ipxe.serial.log") },
       { name: "efi-grub", address: "10.77.0.11", bootFile: "linux-grub/boot/grub/x86_64-efi/core.efi", serialLog: join(runDir, "efi-grub.serial.log") },
-      { name: "bios-pxelinux", address: "dynamic, from 10.77.0.128-10.77.0.254", bootFile: "linux-pxelinux/pxelinux.0", serialLog: join(runDir, "bios-pxelinux.serial.log") },
+      {
+        name: "bios-pxelinux",
+        address: "dynamic, from 10.77.0.128-10.77.0.254",
+        bootFile: "linux-pxelinux/pxelinux.0",
+        serialLog: join(runDir, "bios-pxelinux.serial.log"),
+      },
     ]);
-    expect(clients[0]).toMatchObject({ platform: "qemu", nic: "qemu-e1000", qemuCommand: expect.stringContaining("exec qemu-system-x86_64 \\\n  -name guest=bios-ipxe") });
+    expect(clients[0]).toMatchObject({
+      platform: "qemu",
+      nic: "qemu-e1000",
+      qemuCommand: expect.stringContaining("exec qemu-system-x86_64 \\\n  -name guest=bios-ipxe"),
+    });
   });
 
   it("autostart: false declares the guest without starting it; accel and memory come from the stack's qemu settings", async () => {
@@ -138,7 +147,24 @@ describe("fusion stack: each client a .vmwarevm bundle on this Mac", async () =>
       generatedFiles: ["serial.log"],
     });
     const vmx = vmxOf("nbl-fusion-snowleopard-server");
-    expect(Object.fromEntries(["displayName", "guestOS", "firmware", "memsize", "ethernet0.virtualDev", "ethernet0.addressType", "ethernet0.address", "ethernet0.connectionType", "ethernet0.bsdName", "serial0.fileName", "RemoteDisplay.vnc.port", "RemoteDisplay.vnc.password"].map((key) => [key, vmx.get(key)]))).toEqual({
+    expect(
+      Object.fromEntries(
+        [
+          "displayName",
+          "guestOS",
+          "firmware",
+          "memsize",
+          "ethernet0.virtualDev",
+          "ethernet0.addressType",
+          "ethernet0.address",
+          "ethernet0.connectionType",
+          "ethernet0.bsdName",
+          "serial0.fileName",
+          "RemoteDisplay.vnc.port",
+          "RemoteDisplay.vnc.password",
+        ].map((key) => [key, vmx.get(key)]),
+      ),
+    ).toEqual({
       displayName: "Snow Leopard Server",
       guestOS: "darwin10",
       firmware: "efi",
@@ -156,7 +182,12 @@ describe("fusion stack: each client a .vmwarevm bundle on this Mac", async () =>
 
   it("writes the NetBSD guest's bundle: BIOS, vlance, the NetBSD guest type, no VNC", () => {
     const vmx = vmxOf("nbl-fusion-netbsd5");
-    expect([vmx.get("firmware"), vmx.get("guestOS"), vmx.get("ethernet0.virtualDev"), vmx.get("RemoteDisplay.vnc.enabled")]).toEqual(["bios", "other", "vlance", undefined]);
+    expect([vmx.get("firmware"), vmx.get("guestOS"), vmx.get("ethernet0.virtualDev"), vmx.get("RemoteDisplay.vnc.enabled")]).toEqual([
+      "bios",
+      "other",
+      "vlance",
+      undefined,
+    ]);
   });
 
   it("outputs the serial log in the bundle and no QEMU command", () => {
@@ -182,7 +213,9 @@ describe("client problems stop the program before anything is declared", () => {
       },
     });
     expect(error.message).toContain("clients[0].mac: 00:50:56:80:00:28 is outside VMware's range for static MACs (00:50:56:00:00:00 to 00:50:56:3f:ff:ff)");
-    expect(error.message).toContain('clients[1].guestOS: darwin10 (Mac OS X / Mac OS X Server 10.6 (Darwin 10), 32-bit) does not fit boot image "netbsd" (netbsd); use other');
+    expect(error.message).toContain(
+      'clients[1].guestOS: darwin10 (Mac OS X / Mac OS X Server 10.6 (Darwin 10), 32-bit) does not fit boot image "netbsd" (netbsd); use other',
+    );
     expect(resources).toEqual([]);
   });
 
@@ -190,7 +223,9 @@ describe("client problems stop the program before anything is declared", () => {
     const { error, resources } = await runStackExpectingError("fusion", {
       configOverrides: { ...withMedia, "netboot-lab:clients": [{ name: "vm", mac: "52:54:00:00:00:28", ipv4: "10.0.0.40", bootImage: "netbsd" }] },
     });
-    expect(error.message).toContain("clients[0].platform: qemu clients run on this machine and join the lab bridge here, but docker.host (ssh://lab@netboot-host.local) puts the lab on another machine");
+    expect(error.message).toContain(
+      "clients[0].platform: qemu clients run on this machine and join the lab bridge here, but docker.host (ssh://lab@netboot-host.local) puts the lab on another machine",
+    );
     expect(resources).toEqual([]);
   });
 });

@@ -4,10 +4,24 @@ import { probeQemuHost, qemuHostProblems, resolveQemuChoices, type QemuHost } fr
 import { validateLab, type LabConfigInput } from "../../lib/model";
 import { minimalLab } from "../model/fixtures";
 
-const everything: QemuHost = { kvmUsable: true, isRoot: true, fileExists: () => true, which: (program) => `/usr/bin/${program}`, bridgeHelperAllows: () => true };
+const everything: QemuHost = {
+  kvmUsable: true,
+  isRoot: true,
+  fileExists: () => true,
+  which: (program) => `/usr/bin/${program}`,
+  bridgeHelperAllows: () => true,
+};
 
 function clients(list: NonNullable<LabConfigInput["clients"]>) {
-  return validateLab(minimalLab({ bootImages: [{ name: "linux", kind: "ipxe" }, { name: "snow", kind: "darwin-nbi", booter: "b", kernel: "k", extensions: ["E"], rootImage: "r" }], clients: list })).clients;
+  return validateLab(
+    minimalLab({
+      bootImages: [
+        { name: "linux", kind: "ipxe" },
+        { name: "snow", kind: "darwin-nbi", booter: "b", kernel: "k", extensions: ["E"], rootImage: "r" },
+      ],
+      clients: list,
+    }),
+  ).clients;
 }
 
 describe("resolveQemuChoices", () => {
@@ -52,7 +66,10 @@ describe("qemuHostProblems", () => {
     expect(qemuHostProblems(guests.slice(0, 1), "nblab0", user)).toEqual([
       'clients "bios": QEMU\'s bridge helper may not attach to nblab0; add the line "allow nblab0" to /etc/qemu/bridge.conf (as root), or run as root so the lab uses a tap',
     ]);
-    const forcedTap = clients([{ name: "bios", mac: "52:54:00:00:00:01", bootImage: "linux" }]).map((client) => ({ ...client, qemu: { ...client.qemu!, attach: "tap" as const } }));
+    const forcedTap = clients([{ name: "bios", mac: "52:54:00:00:00:01", bootImage: "linux" }]).map((client) => ({
+      ...client,
+      qemu: { ...client.qemu!, attach: "tap" as const },
+    }));
     expect(qemuHostProblems(forcedTap, "nblab0", user)).toEqual([
       'clients "bios": attach is tap, which needs root to create the tap; run as root, or set netboot-lab:qemu.attach: bridge-helper (with "allow nblab0" in /etc/qemu/bridge.conf)',
     ]);

@@ -28,9 +28,28 @@ function inputs(name: string, overrides: Partial<QemuProcessInputs> = {}): Prope
     client: name,
     binary: "qemu-system-x86_64",
     // A real guest: SeaBIOS and QEMU's iPXE ROM asking DHCP on a bridge where nobody answers.
-    args: ["-name", `guest=${name}`, "-accel", "tcg", "-m", "64", "-display", "none", "-monitor", "none", "-serial", `file:${join(runDir, `${name}.serial.log`)}`,
-      "-qmp", `unix:${join(runDir, `${name}.qmp.sock`)},server=on,wait=off`, "-boot", "n",
-      "-netdev", `tap,id=lab,ifname=${tapOf(name)},script=no,downscript=no`, "-device", "e1000,netdev=lab,mac=52:54:00:6c:01:01"],
+    args: [
+      "-name",
+      `guest=${name}`,
+      "-accel",
+      "tcg",
+      "-m",
+      "64",
+      "-display",
+      "none",
+      "-monitor",
+      "none",
+      "-serial",
+      `file:${join(runDir, `${name}.serial.log`)}`,
+      "-qmp",
+      `unix:${join(runDir, `${name}.qmp.sock`)},server=on,wait=off`,
+      "-boot",
+      "n",
+      "-netdev",
+      `tap,id=lab,ifname=${tapOf(name)},script=no,downscript=no`,
+      "-device",
+      "e1000,netdev=lab,mac=52:54:00:6c:01:01",
+    ],
     bridge,
     tap: tapOf(name),
     serialLog: join(runDir, `${name}.serial.log`),
@@ -54,7 +73,10 @@ const onBridge = (tap: string) => existsSync(`/sys/class/net/${bridge}/brif/${ta
 beforeAll(async () => {
   await execa("ip", ["link", "add", bridge, "type", "bridge"]);
   await execa("ip", ["link", "set", bridge, "up"]);
-  const declared = await registeredInputs(TYPE, () => new QemuProcess("guest", { ...(inputs("guest") as unknown as QemuProcessInputs), args: [...(inputs("guest").args as string[])], copies: [] }));
+  const declared = await registeredInputs(
+    TYPE,
+    () => new QemuProcess("guest", { ...(inputs("guest") as unknown as QemuProcessInputs), args: [...(inputs("guest").args as string[])], copies: [] }),
+  );
   provider = declared.__provider as string;
   host = await startDynamicProviderHost({ env: process.env });
 });
@@ -77,7 +99,11 @@ describe("QemuProcess through Pulumi's dynamic-provider host", () => {
   it("create starts a detached QEMU, records its PID and start identity, and puts its tap on the bridge", async () => {
     const { id, properties: outs } = await host.create(urnOf("a"), inputs("a"));
     try {
-      expect(outs).toMatchObject({ running: true, note: "", process: { pid: expect.any(Number), startTicks: expect.stringMatching(/^\d+$/), bootId: expect.any(String) } });
+      expect(outs).toMatchObject({
+        running: true,
+        note: "",
+        process: { pid: expect.any(Number), startTicks: expect.stringMatching(/^\d+$/), bootId: expect.any(String) },
+      });
       const pid = pidOf(outs)!;
       expect(alive(pid)).toBe(true);
       expect(readFileSync(`/proc/${pid}/cmdline`, "latin1").split("\0")[0]).toBe("qemu-system-x86_64");
@@ -170,7 +196,9 @@ describe("QemuProcess through Pulumi's dynamic-provider host", () => {
   });
 
   it("a failed start reports QEMU's own error", async () => {
-    const broken = inputs("g", { args: ["-accel", "tcg", "-display", "none", "-qmp", `unix:${join(runDir, "g.qmp.sock")},server=on,wait=off`, "-no-such-option"] });
+    const broken = inputs("g", {
+      args: ["-accel", "tcg", "-display", "none", "-qmp", `unix:${join(runDir, "g.qmp.sock")},server=on,wait=off`, "-no-such-option"],
+    });
     await expect(host.create(urnOf("g"), broken)).rejects.toThrow(/QEMU exited at start-up:[\s\S]*no-such-option/);
     expect(existsSync(`/sys/class/net/${tapOf("g")}`)).toBe(false);
   });

@@ -40,7 +40,15 @@ describe("qemuLaunch", () => {
       `-netdev tap,id=lab,ifname=${tap},script=no,downscript=no`,
       "-device e1000,autonegotiation=off,netdev=lab,mac=52:54:00:77:00:10",
     ]);
-    expect(launch).toMatchObject({ bridge: "nblab0", tap, serialLog: "/run/lab/vm1.serial.log", processLog: "/run/lab/vm1.qemu.log", qmpSocket: "/run/lab/vm1.qmp.sock", copies: [], stopTimeoutSeconds: 10 });
+    expect(launch).toMatchObject({
+      bridge: "nblab0",
+      tap,
+      serialLog: "/run/lab/vm1.serial.log",
+      processLog: "/run/lab/vm1.qemu.log",
+      qmpSocket: "/run/lab/vm1.qmp.sock",
+      copies: [],
+      stopTimeoutSeconds: 10,
+    });
   });
 
   it("EFI x64: OVMF as the BIOS image", () => {
@@ -64,8 +72,8 @@ describe("qemuLaunch", () => {
   });
 
   it("maps each qemu-* NIC model to its QEMU device", () => {
-    const devices = (["qemu-e1000", "qemu-e1000e", "qemu-rtl8139", "qemu-virtio", "qemu-pcnet", "qemu-vmxnet3"] as const).map(
-      (nic) => optionPairs(qemuLaunch(client({ nic }), "nblab0", "/run/lab", TCG_TAP).args).at(-1),
+    const devices = (["qemu-e1000", "qemu-e1000e", "qemu-rtl8139", "qemu-virtio", "qemu-pcnet", "qemu-vmxnet3"] as const).map((nic) =>
+      optionPairs(qemuLaunch(client({ nic }), "nblab0", "/run/lab", TCG_TAP).args).at(-1),
     );
     expect(devices).toEqual([
       "-device e1000,autonegotiation=off,netdev=lab,mac=52:54:00:77:00:10",
@@ -136,7 +144,11 @@ describe("QEMU accepts every rendered command line", () => {
   });
 
   const variants = [
-    ...(["qemu-e1000", "qemu-e1000e", "qemu-rtl8139", "qemu-virtio", "qemu-pcnet", "qemu-vmxnet3"] as const).map((nic) => ({ firmware: "bios" as const, nic, bootImage: "linux" })),
+    ...(["qemu-e1000", "qemu-e1000e", "qemu-rtl8139", "qemu-virtio", "qemu-pcnet", "qemu-vmxnet3"] as const).map((nic) => ({
+      firmware: "bios" as const,
+      nic,
+      bootImage: "linux",
+    })),
     { firmware: "efi-x64" as const, nic: "qemu-e1000" as const, bootImage: "linux" },
     { firmware: "efi-ia32" as const, nic: "qemu-virtio" as const, bootImage: "snow" },
   ];

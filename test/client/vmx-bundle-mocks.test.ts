@@ -85,7 +85,11 @@ test("the .vmx with a VNC password is a secret input, and neither the recorded s
     expect(readFileSync(onDisk, "utf8")).toContain(`RemoteDisplay.vnc.password = "${PASSWORD}"`);
     expect(statSync(onDisk).mode & 0o777).toBe(0o600);
   }
-  expect(outputs).toMatchObject({ vmxPath0: join(workDir, "marked.vmwarevm", "marked.vmx"), started0: false, vmxPath1: join(workDir, "plain.vmwarevm", "plain.vmx") });
+  expect(outputs).toMatchObject({
+    vmxPath0: join(workDir, "marked.vmwarevm", "marked.vmx"),
+    started0: false,
+    vmxPath1: join(workDir, "plain.vmwarevm", "plain.vmx"),
+  });
   for (const echoed of echoedInputs) expect(await pulumi.isSecret(echoed)).toBe(true);
   expect(JSON.stringify(outputs)).not.toContain(PASSWORD);
   expect(plugin.output()).not.toContain(PASSWORD);

@@ -62,7 +62,10 @@ async function host(withVmrun: boolean): Promise<{ host: DynamicProviderHost; ca
   hosts.push(started);
   const calls = () =>
     existsSync(join(bin, "calls.log"))
-      ? readFileSync(join(bin, "calls.log"), "utf8").trimEnd().split("\n").map((line) => line.replace(/\t$/, "").split("\t"))
+      ? readFileSync(join(bin, "calls.log"), "utf8")
+          .trimEnd()
+          .split("\n")
+          .map((line) => line.replace(/\t$/, "").split("\t"))
       : [];
   return { host: started, calls };
 }
@@ -175,4 +178,3 @@ describe("VmxBundle provider, serialized and run by Pulumi's dynamic-provider pl
     expect((await plugin.check(URN, {}, inputs("/Users/lab/VMs"))).failures).toEqual([]);
   });
 });
-

@@ -128,12 +128,14 @@ describe("renderVmx", () => {
     }
     expect(message).toContain("00:50:56:00:00:00–00:50:56:3F:FF:FF");
     expect(message).not.toContain("longer than eight");
-    expect(() => renderVmx({ ...netbsd, nic: { ...netbsd.nic, connection: { type: "custom", vnet: "lab" } } })).toThrow(/nic\.connection\.vnet: "lab" is not a VMware network such as vmnet2/);
+    expect(() => renderVmx({ ...netbsd, nic: { ...netbsd.nic, connection: { type: "custom", vnet: "lab" } } })).toThrow(
+      /nic\.connection\.vnet: "lab" is not a VMware network such as vmnet2/,
+    );
   });
 });
 
 describe("parseVmx", () => {
-  test("reads every key = \"value\" line; blank lines and comments carry no key", () => {
+  test('reads every key = "value" line; blank lines and comments carry no key', () => {
     const vmx = parseVmx('# made by hand\n.encoding = "UTF-8"\n\nmemsize = "512"\r\nethernet0.bsdName = "en|7C0"\n');
     expect([...vmx]).toEqual([
       [".encoding", "UTF-8"],
@@ -157,16 +159,19 @@ describe("parseVmx", () => {
     cpus: fc.integer({ min: 1, max: 8 }),
     nic: fc.record({
       virtualDev: fc.constantFrom("e1000", "e1000e", "vlance", "vmxnet3"),
-      mac: fc.tuple(fc.integer({ min: 0, max: 0x3f }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 })).map(
-        (bytes) => `00:50:56:${bytes.map((byte) => byte.toString(16).padStart(2, "0")).join(":")}`,
-      ),
+      mac: fc
+        .tuple(fc.integer({ min: 0, max: 0x3f }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }))
+        .map((bytes) => `00:50:56:${bytes.map((byte) => byte.toString(16).padStart(2, "0")).join(":")}`),
       connection: fc.oneof(
         fc.record({ type: fc.constant("bridged" as const), hostInterface: fc.constantFrom("en0", "en1", "bridge100") }),
         fc.record({ type: fc.constant("custom" as const), vnet: fc.integer({ min: 0, max: 19 }).map((n) => `vmnet${n}`) }),
       ),
     }),
     serialLogPath: fc.string({ minLength: 1, maxLength: 60 }).filter((path) => path.trim() !== ""),
-    vnc: fc.option(fc.record({ port: fc.integer({ min: 5901, max: 6001 }), password: fc.option(fc.stringMatching(/^[\x20-\x7e]{1,8}$/), { nil: undefined }) }), { nil: undefined }),
+    vnc: fc.option(
+      fc.record({ port: fc.integer({ min: 5901, max: 6001 }), password: fc.option(fc.stringMatching(/^[\x20-\x7e]{1,8}$/), { nil: undefined }) }),
+      { nil: undefined },
+    ),
   });
 
   test("every rendered spec reads back line for line, with no key twice and every value intact", () => {

@@ -9,7 +9,10 @@ const PROJECT_DIR = resolve(__dirname, "..", "..");
 
 /** The program run by Pulumi's own entry point in a plain Node process (no vitest transforms). */
 async function languageHost(stack: string, overrides: Record<string, unknown> = {}) {
-  const result = await execa("node", [resolve(__dirname, "../support/language-host.cjs"), PROJECT_DIR, stack, JSON.stringify(overrides)], { reject: false, all: true });
+  const result = await execa("node", [resolve(__dirname, "../support/language-host.cjs"), PROJECT_DIR, stack, JSON.stringify(overrides)], {
+    reject: false,
+    all: true,
+  });
   const summary = JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}") as { declared: string[] };
   return { code: result.exitCode, declared: summary.declared, output: result.all ?? "" };
 }
@@ -19,7 +22,11 @@ describe("the program under Pulumi's Node.js language host", () => {
   afterAll(() => media.cleanup());
 
   // A client of each stack: its dynamic provider serialized under ts-node, as `pulumi up` does it.
-  const clients = { kvm: "QemuProcess nbl-kvm-bios-ipxe-qemu", fusion: "VmxBundle nbl-fusion-netbsd5-vmx", "netbsd-kvm": "QemuProcess nbl-netbsd-kvm-netbsd-qemu" };
+  const clients = {
+    kvm: "QemuProcess nbl-kvm-bios-ipxe-qemu",
+    fusion: "VmxBundle nbl-fusion-netbsd5-vmx",
+    "netbsd-kvm": "QemuProcess nbl-netbsd-kvm-netbsd-qemu",
+  };
   for (const [stack, client] of Object.entries(clients)) {
     it(`loads through ts-node with tsconfig.pulumi.json and declares the ${stack} lab`, async () => {
       const { code, declared, output } = await languageHost(stack, { "netboot-lab:mediaDir": media.dir });
@@ -46,7 +53,11 @@ describe("Pulumi.yaml", () => {
       runtime: { name: string; options: { typescript: boolean; packagemanager: string; tsconfig: string } };
       stackConfigDir: string;
     };
-    expect(project).toMatchObject({ name: "netboot-lab", runtime: { name: "nodejs", options: { typescript: true, packagemanager: "npm" } }, stackConfigDir: "stacks" });
+    expect(project).toMatchObject({
+      name: "netboot-lab",
+      runtime: { name: "nodejs", options: { typescript: true, packagemanager: "npm" } },
+      stackConfigDir: "stacks",
+    });
     expect(existsSync(resolve(PROJECT_DIR, project.runtime.options.tsconfig))).toBe(true);
     for (const stack of ["kvm", "fusion", "netbsd-kvm"]) expect(existsSync(resolve(PROJECT_DIR, project.stackConfigDir, `Pulumi.${stack}.yaml`))).toBe(true);
   });

@@ -25,7 +25,18 @@ describe("kvm stack", async () => {
   it("declares the NetbootServer component with every Docker child parented to it", () => {
     expect(named(resources, "nbl-kvm").type).toBe("netboot-lab:index:NetbootServer");
     expect(serverChildren.map((resource) => resource.name).sort()).toEqual(
-      ["nbl-kvm-boot-tree", "nbl-kvm-dhcpd", "nbl-kvm-http", "nbl-kvm-image", "nbl-kvm-leases", "nbl-kvm-network", "nbl-kvm-nfs", "nbl-kvm-pod", "nbl-kvm-radvd", "nbl-kvm-tftp"].sort(),
+      [
+        "nbl-kvm-boot-tree",
+        "nbl-kvm-dhcpd",
+        "nbl-kvm-http",
+        "nbl-kvm-image",
+        "nbl-kvm-leases",
+        "nbl-kvm-network",
+        "nbl-kvm-nfs",
+        "nbl-kvm-pod",
+        "nbl-kvm-radvd",
+        "nbl-kvm-tftp",
+      ].sort(),
     );
   });
 
@@ -42,7 +53,11 @@ describe("kvm stack", async () => {
   });
 
   it("builds the server image from the configured base image", () => {
-    const image = named(resources, "nbl-kvm-image").inputs as { imageName: string; build: { args: Record<string, string>; context: string }; skipPush: boolean };
+    const image = named(resources, "nbl-kvm-image").inputs as {
+      imageName: string;
+      build: { args: Record<string, string>; context: string };
+      skipPush: boolean;
+    };
     expect(image.imageName).toMatch(/^netboot-lab\/server:[0-9a-f]{12}$/);
     expect(image.build.args).toEqual({ BASE_IMAGE: "debian:bookworm-slim" });
     expect(image.build.context).toMatch(/images\/server$/);
@@ -61,9 +76,7 @@ describe("kvm stack", async () => {
   });
 
   it("grants each daemon only the capabilities it needs, and none is privileged", () => {
-    const capabilities = Object.fromEntries(
-      byType(serverChildren, "container:Container").map((container) => [container.name, container.inputs.capabilities]),
-    );
+    const capabilities = Object.fromEntries(byType(serverChildren, "container:Container").map((container) => [container.name, container.inputs.capabilities]));
     expect(capabilities).toEqual({
       "nbl-kvm-pod": { drops: ["ALL"] },
       "nbl-kvm-dhcpd": { drops: ["ALL"], adds: ["NET_RAW", "NET_BIND_SERVICE"] },
@@ -140,16 +153,20 @@ describe("fusion stack", async () => {
     const snow = (outputs.bootImages as Record<string, { kexts: string[]; nicChecks: { client: string; nic: string; ok: boolean }[] }>)["snow-leopard"]!;
     expect(snow.kexts).toContain("com.apple.driver.AppleIntel8254XEthernet");
     expect(snow.nicChecks).toEqual([expect.objectContaining({ client: "snowleopard-server", nic: "vmware-e1000", ok: true })]);
-    expect(resources.filter((resource) => resource.type === "netboot-lab:index:BootImage").map((resource) => resource.name).sort()).toEqual([
-      "nbl-fusion-netbsd",
-      "nbl-fusion-snow-leopard",
-    ]);
+    expect(
+      resources
+        .filter((resource) => resource.type === "netboot-lab:index:BootImage")
+        .map((resource) => resource.name)
+        .sort(),
+    ).toEqual(["nbl-fusion-netbsd", "nbl-fusion-snow-leopard"]);
   });
 });
 
 describe("fusion stack problems found before deployment", () => {
   it("a client NIC without a driver in its image stops the program, naming client, NIC, PCI IDs and the fix", async () => {
-    const clients = [{ name: "mac", platform: "fusion", mac: "00:50:56:00:00:28", ipv4: "10.0.0.40", firmware: "efi-x64", nic: "vmware-vmxnet3", bootImage: "snow-leopard" }];
+    const clients = [
+      { name: "mac", platform: "fusion", mac: "00:50:56:00:00:28", ipv4: "10.0.0.40", firmware: "efi-x64", nic: "vmware-vmxnet3", bootImage: "snow-leopard" },
+    ];
     const { error, resources } = await runStackExpectingError("fusion", { configOverrides: { ...withMedia, "netboot-lab:clients": clients } });
     expect(error.message).toMatch(/mac/);
     expect(error.message).toMatch(/vmware-vmxnet3/);
@@ -159,7 +176,9 @@ describe("fusion stack problems found before deployment", () => {
 
   it("a missing file from the user's media is named before anything is declared", async () => {
     const { error, resources } = await runStackExpectingError("fusion");
-    expect(error.message).toMatch(/bootImages\[0\]\.booter: \S+\/media\/10\.6\/usr\/standalone\/i386\/boot\.efi does not exist; fix the path in the stack config \(relative paths are read from netboot-lab:mediaDir/);
+    expect(error.message).toMatch(
+      /bootImages\[0\]\.booter: \S+\/media\/10\.6\/usr\/standalone\/i386\/boot\.efi does not exist; fix the path in the stack config \(relative paths are read from netboot-lab:mediaDir/,
+    );
     expect(error.message).toMatch(/bootImages\[1\]\.pxeboot: \S+\/media\/netbsd-5\/pxeboot_ia32\.bin does not exist/);
     expect(resources).toEqual([]);
   });
@@ -170,7 +189,7 @@ describe("invalid stacks", () => {
     const { error, resources } = await runStackExpectingError("kvm", {
       configOverrides: { "netboot-lab:clients": [{ name: "vm1", mac: "52:54:00:77:00:10", ipv4: "10.77.0.200", bootImage: "nope" }] },
     });
-    expect(error.message).toContain("clients[0].bootImage: \"nope\" is not defined under bootImages; use one of linux-ipxe, linux-grub, linux-pxelinux");
+    expect(error.message).toContain('clients[0].bootImage: "nope" is not defined under bootImages; use one of linux-ipxe, linux-grub, linux-pxelinux');
     expect(error.message).toContain("clients[0].ipv4: 10.77.0.200 lies inside the dynamic pool");
     expect(resources).toEqual([]);
   });

@@ -39,13 +39,30 @@ describe("netboot-lab mkext build", () => {
     writeKext(extra, { id: "com.example.Helper", version: "1.1", compatibleVersion: "1.0", arches: ["i386"], libraries: {} });
     const driver = writeKext(extra, { id: "com.example.Driver", arches: ["i386"], libraries: { "com.example.Helper": "1.0" } });
     const out = join(scratch.dir, "closure.mkext");
-    const result = await netbootLab("mkext", "build", "--out", out, "--format", "1", "--arch", "i386", "--arch", "x86_64", "--local-root", extensions, driver, extra);
+    const result = await netbootLab(
+      "mkext",
+      "build",
+      "--out",
+      out,
+      "--format",
+      "1",
+      "--arch",
+      "i386",
+      "--arch",
+      "x86_64",
+      "--local-root",
+      extensions,
+      driver,
+      extra,
+    );
     expect(result.stderr).toBe("");
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toMatch(/^wrote .*closure\.mkext: format 1, fat i386 \+ x86_64, \d+ kexts, \d+ bytes\n/);
     expect(result.stdout).toMatch(/com\.example\.Driver +1\.0\.0 +- +i386 4096 +named\n/);
     expect(result.stdout).toMatch(/com\.example\.Helper +1\.1 +- +i386 4096 +library of com\.example\.Driver\n/);
-    expect(result.stdout).toMatch(/notes:\n(.*\n)* {2}i386: added com\.example\.Helper 1\.1 \(.*Helper\.kext\): library of com\.example\.Driver \(its OSBundleRequired, none, would have left it out\)\n/);
+    expect(result.stdout).toMatch(
+      /notes:\n(.*\n)* {2}i386: added com\.example\.Helper 1\.1 \(.*Helper\.kext\): library of com\.example\.Driver \(its OSBundleRequired, none, would have left it out\)\n/,
+    );
     expect(result.stdout).toMatch(/ {2}x86_64: skipped com\.example\.Driver 1\.0\.0 \(.*Driver\.kext\): has no x86_64 code \(its executable holds i386\)\n/);
   });
 
@@ -55,7 +72,9 @@ describe("netboot-lab mkext build", () => {
     const result = await netbootLab("mkext", "build", "--out", join(scratch.dir, "x.mkext"), dir);
     expect(result.exitCode).toBe(1);
     expect(result.stdout).toBe("");
-    expect(result.stderr).toMatch(/^netboot-lab: mkext build: missing or incompatible libraries for i386:\n {2}- com\.example\.Lonely 2\.0 \(.*Lonely\.kext\) needs library com\.example\.Gone 1\.0, which is in none of the folders and kexts given; add the folder or \.kext that provides it$/);
+    expect(result.stderr).toMatch(
+      /^netboot-lab: mkext build: missing or incompatible libraries for i386:\n {2}- com\.example\.Lonely 2\.0 \(.*Lonely\.kext\) needs library com\.example\.Gone 1\.0, which is in none of the folders and kexts given; add the folder or \.kext that provides it$/,
+    );
   });
 
   it("rejects bad options with usage errors (exit 2)", async () => {
@@ -81,14 +100,25 @@ describe("netboot-lab mkext inspect", () => {
     expect((await netbootLab("mkext", "build", "--out", out, "--network-root", "--arch", "i386", "--arch", "x86_64", extensions)).exitCode).toBe(0);
     const text = await netbootLab("mkext", "inspect", out);
     expect(text.exitCode).toBe(0);
-    expect(text.stdout).toMatch(new RegExp(`^${out}: \\d+ bytes, fat with 2 slices\n {2}i386: format 2, 9 kexts, \\d+ bytes, adler32 0x[0-9a-f]{8} at offset 48\n {2}x86_64: format 2, 8 kexts`));
+    expect(text.stdout).toMatch(
+      new RegExp(
+        `^${out}: \\d+ bytes, fat with 2 slices\n {2}i386: format 2, 9 kexts, \\d+ bytes, adler32 0x[0-9a-f]{8} at offset 48\n {2}x86_64: format 2, 8 kexts`,
+      ),
+    );
     expect(text.stdout).toMatch(/\ncom\.apple\.iokit\.IONetworkingFamily +1\.9 +Root +i386 4096, x86_64 4112\n/);
     expect(text.stdout).toMatch(/\ncom\.apple\.driver\.AppleRTL8139Ethernet +1\.0\.0 +Network-Root +i386 4096\n/);
 
     const json = await netbootLab("mkext", "inspect", out, "--json");
     expect(json.exitCode).toBe(0);
     const parsed = JSON.parse(json.stdout);
-    expect(parsed).toMatchObject({ file: out, fat: true, slices: [{ arch: "i386", format: 2, kextCount: 9 }, { arch: "x86_64", format: 2, kextCount: 8 }] });
+    expect(parsed).toMatchObject({
+      file: out,
+      fat: true,
+      slices: [
+        { arch: "i386", format: 2, kextCount: 9 },
+        { arch: "x86_64", format: 2, kextCount: 8 },
+      ],
+    });
     expect(parsed.kexts).toContainEqual({
       bundleId: "com.apple.driver.AppleIntel8254XEthernet",
       version: "2.1.2b1",
@@ -108,7 +138,9 @@ describe("netboot-lab mkext inspect", () => {
     const result = await netbootLab("mkext", "inspect", corrupt);
     expect(result.exitCode).toBe(1);
     expect(result.stdout).toBe("");
-    expect(result.stderr).toMatch(/^netboot-lab: mkext inspect: mkext is invalid at file offset 0xc: Adler-32 checksum is 0x[0-9a-f]+ but bytes 0x10…0x[0-9a-f]+ sum to 0x[0-9a-f]+; the archive is corrupt$/);
+    expect(result.stderr).toMatch(
+      /^netboot-lab: mkext inspect: mkext is invalid at file offset 0xc: Adler-32 checksum is 0x[0-9a-f]+ but bytes 0x10…0x[0-9a-f]+ sum to 0x[0-9a-f]+; the archive is corrupt$/,
+    );
 
     const missing = await netbootLab("mkext", "inspect", join(scratch.dir, "nope.mkext"));
     expect(missing.exitCode).toBe(1);
@@ -130,7 +162,9 @@ describe("netboot-lab mkext check", () => {
 
     const hit = await netbootLab("mkext", "check", network, "--nic", "vmware-e1000");
     expect(hit.exitCode).toBe(0);
-    expect(hit.stdout).toMatch(/^NIC vmware-e1000 — .*: driver found in the archive:\n {2}com\.apple\.driver\.AppleIntel8254XEthernet "Intel8254X" \(IOPCIMatch "0x10008086 /);
+    expect(hit.stdout).toMatch(
+      /^NIC vmware-e1000 — .*: driver found in the archive:\n {2}com\.apple\.driver\.AppleIntel8254XEthernet "Intel8254X" \(IOPCIMatch "0x10008086 /,
+    );
   });
 
   it("lists the known models for an unknown one", async () => {

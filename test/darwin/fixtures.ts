@@ -41,12 +41,20 @@ export function fakeThinMachO(arch: FakeArch, size: number, seed = 1): Buffer {
   const random = prng(seed);
   // A vocabulary of instruction-like sequences; its size sets the ratio (real kexts gzip to ~35-45%).
   const phrases = Array.from({ length: 1024 }, () => Buffer.from(Array.from({ length: 3 + Math.floor(random() * 10) }, () => Math.floor(random() * 256))));
-  const symbols = ["__ZN9IOService5startEPS_", "__ZN18IONetworkInterface", "_IOLog", "__ZNK11OSMetaClass19instanceConstructedEv", "com.apple.driver."].map((s) => Buffer.from(`${s}\0`));
+  const symbols = ["__ZN9IOService5startEPS_", "__ZN18IONetworkInterface", "_IOLog", "__ZNK11OSMetaClass19instanceConstructedEv", "com.apple.driver."].map(
+    (s) => Buffer.from(`${s}\0`),
+  );
   let at = 32;
   while (at < bytes.length) {
     const pick = random();
     const chunk =
-      pick < 0.65 ? phrases[Math.floor(random() * phrases.length)]! : pick < 0.7 ? symbols[Math.floor(random() * symbols.length)]! : pick < 0.76 ? Buffer.alloc(1 + Math.floor(random() * 16)) : Buffer.from(Array.from({ length: 2 + Math.floor(random() * 6) }, () => Math.floor(random() * 256)));
+      pick < 0.65
+        ? phrases[Math.floor(random() * phrases.length)]!
+        : pick < 0.7
+          ? symbols[Math.floor(random() * symbols.length)]!
+          : pick < 0.76
+            ? Buffer.alloc(1 + Math.floor(random() * 16))
+            : Buffer.from(Array.from({ length: 2 + Math.floor(random() * 6) }, () => Math.floor(random() * 256)));
     chunk.copy(bytes, at);
     at += chunk.length;
   }
@@ -161,7 +169,8 @@ export function scratchDir(prefix: string): { dir: string; cleanup: () => void }
 const KPI = { "com.apple.kpi.iokit": "10.0.0", "com.apple.kpi.libkern": "10.0.0", "com.apple.kpi.mach": "10.0.0" };
 
 /** IOPCIMatch of AppleIntel8254XEthernet in 10.6: Intel 8254x parts including VMware's 82545EM (100F) and QEMU's 82540EM (100E). */
-export const INTEL_8254X_MATCH = "0x10008086 0x10018086 0x10048086 0x10088086 0x100c8086 0x100d8086 0x100e8086 0x100f8086 0x10108086 0x10118086 0x10128086 0x10138086 0x10158086 0x10168086 0x10178086 0x10198086 0x101a8086 0x101d8086 0x101e8086 0x10268086 0x10278086 0x10288086";
+export const INTEL_8254X_MATCH =
+  "0x10008086 0x10018086 0x10048086 0x10088086 0x100c8086 0x100d8086 0x100e8086 0x100f8086 0x10108086 0x10118086 0x10128086 0x10138086 0x10158086 0x10168086 0x10178086 0x10198086 0x101a8086 0x101d8086 0x101e8086 0x10268086 0x10278086 0x10288086";
 
 /**
  * The Mac OS X 10.6 situation from issue 3, in miniature: System.kext with KPI plug-ins,
@@ -175,7 +184,13 @@ export const SNOW_LEOPARD_EXTENSIONS: readonly FakeKext[] = [
     version: "10.0.0",
     compatibleVersion: "10.0.0",
     required: "Root",
-    plugIns: ["bsd", "iokit", "libkern", "mach"].map((kpi) => ({ id: `com.apple.kpi.${kpi}`, name: kpi.toUpperCase(), version: "10.0.0", compatibleVersion: "8.0.0", required: "Root" })),
+    plugIns: ["bsd", "iokit", "libkern", "mach"].map((kpi) => ({
+      id: `com.apple.kpi.${kpi}`,
+      name: kpi.toUpperCase(),
+      version: "10.0.0",
+      compatibleVersion: "8.0.0",
+      required: "Root",
+    })),
   },
   { id: "com.apple.iokit.IOPCIFamily", version: "2.6", compatibleVersion: "1.0.0b1", required: "Root", arches: ["i386", "x86_64"], libraries: KPI },
   {
@@ -192,7 +207,15 @@ export const SNOW_LEOPARD_EXTENSIONS: readonly FakeKext[] = [
         required: "Network-Root",
         arches: ["i386", "x86_64"],
         libraries: { ...KPI, "com.apple.iokit.IONetworkingFamily": "1.5.0", "com.apple.iokit.IOPCIFamily": "2.0" },
-        personalities: { Intel8254X: { CFBundleIdentifier: "com.apple.driver.AppleIntel8254XEthernet", IOClass: "AppleIntel8254XEthernet", IOProviderClass: "IOPCIDevice", IOPCIMatch: INTEL_8254X_MATCH, IOProbeScore: 1000 } },
+        personalities: {
+          Intel8254X: {
+            CFBundleIdentifier: "com.apple.driver.AppleIntel8254XEthernet",
+            IOClass: "AppleIntel8254XEthernet",
+            IOProviderClass: "IOPCIDevice",
+            IOPCIMatch: INTEL_8254X_MATCH,
+            IOProbeScore: 1000,
+          },
+        },
       },
     ],
   },
@@ -204,7 +227,14 @@ export const SNOW_LEOPARD_EXTENSIONS: readonly FakeKext[] = [
     libraries: { ...KPI, "com.apple.iokit.IONetworkingFamily": "1.5.0", "com.apple.iokit.IOPCIFamily": "2.0" },
     personalities: { RTL8139: { IOClass: "AppleRTL8139Ethernet", IOProviderClass: "IOPCIDevice", IOPCIMatch: "0x813910ec" } },
   },
-  { id: "com.apple.iokit.IOAHCIFamily", version: "2.0.4", compatibleVersion: "1.0.0", required: "Local-Root", arches: ["i386", "x86_64"], libraries: { ...KPI, "com.apple.iokit.IOPCIFamily": "2.0" } },
+  {
+    id: "com.apple.iokit.IOAHCIFamily",
+    version: "2.0.4",
+    compatibleVersion: "1.0.0",
+    required: "Local-Root",
+    arches: ["i386", "x86_64"],
+    libraries: { ...KPI, "com.apple.iokit.IOPCIFamily": "2.0" },
+  },
   { id: "com.apple.driver.AppleHDA", version: "1.8.7", arches: ["i386", "x86_64"], libraries: KPI },
 ];
 

@@ -32,7 +32,10 @@ const ids = (selection: ReturnType<typeof select>) => selection.kexts.map(({ kex
 
 describe("kext scanning", () => {
   it("finds folder kexts and one level of plug-ins, ignoring plug-ins of plug-ins", () => {
-    const dir = folder([{ id: "com.example.parent", plugIns: [{ id: "com.example.child", plugIns: [{ id: "com.example.grandchild" }] }] }, { id: "com.example.other" }]);
+    const dir = folder([
+      { id: "com.example.parent", plugIns: [{ id: "com.example.child", plugIns: [{ id: "com.example.grandchild" }] }] },
+      { id: "com.example.other" },
+    ]);
     const { kexts } = loadKexts([dir]);
     expect(kexts.map((kext) => [kext.bundleId, kext.archivePath, kext.plugInOf])).toEqual([
       ["com.example.other", "/System/Library/Extensions/other.kext", undefined],
@@ -51,9 +54,18 @@ describe("kext scanning", () => {
     const dir = folder([]);
     const bundle = join(dir, "Flat.kext");
     mkdirSync(join(bundle, "PlugIns", "Inner.kext"), { recursive: true });
-    writeFileSync(join(bundle, "Info.plist"), `<plist><dict><key>CFBundleIdentifier</key><string>com.example.flat</string><key>CFBundlePackageType</key><string>KEXT</string><key>CFBundleVersion</key><string>1.0</string></dict></plist>`);
-    writeFileSync(join(bundle, "PlugIns", "Inner.kext", "Info.plist"), `<plist><dict><key>CFBundleIdentifier</key><string>com.example.inner</string><key>CFBundlePackageType</key><string>KEXT</string><key>CFBundleVersion</key><string>1.0</string></dict></plist>`);
-    expect(loadKexts([dir]).kexts.map((kext) => kext.archivePath)).toEqual(["/System/Library/Extensions/Flat.kext", "/System/Library/Extensions/Flat.kext/PlugIns/Inner.kext"]);
+    writeFileSync(
+      join(bundle, "Info.plist"),
+      `<plist><dict><key>CFBundleIdentifier</key><string>com.example.flat</string><key>CFBundlePackageType</key><string>KEXT</string><key>CFBundleVersion</key><string>1.0</string></dict></plist>`,
+    );
+    writeFileSync(
+      join(bundle, "PlugIns", "Inner.kext", "Info.plist"),
+      `<plist><dict><key>CFBundleIdentifier</key><string>com.example.inner</string><key>CFBundlePackageType</key><string>KEXT</string><key>CFBundleVersion</key><string>1.0</string></dict></plist>`,
+    );
+    expect(loadKexts([dir]).kexts.map((kext) => kext.archivePath)).toEqual([
+      "/System/Library/Extensions/Flat.kext",
+      "/System/Library/Extensions/Flat.kext/PlugIns/Inner.kext",
+    ]);
   });
 
   it("skips an invalid folder kext with a note saying what is wrong, and its plug-ins with it", () => {
@@ -67,7 +79,9 @@ describe("kext scanning", () => {
     const { kexts, notes } = loadKexts([dir]);
     expect(kexts.map((kext) => kext.bundleId)).toEqual(["com.example.good"]);
     expect(notes).toEqual([
-      expect.stringMatching(/^skipped .*\/badrequired\.kext: OSBundleRequired is "Network", expected one of "Root", "Local-Root", "Network-Root", "Safe Boot", "Console"$/),
+      expect.stringMatching(
+        /^skipped .*\/badrequired\.kext: OSBundleRequired is "Network", expected one of "Root", "Local-Root", "Network-Root", "Safe Boot", "Console"$/,
+      ),
       expect.stringMatching(/^skipped .*\/badversion\.kext: CFBundleVersion "one" is not a kext version \(expected MAJOR/),
       expect.stringMatching(/^skipped .*\/badxml\.kext: Contents\/Info\.plist: line 1, column \d+: expected <\/string> but found <\/dict/),
       expect.stringMatching(/^skipped .*\/nolibs\.kext: has an executable but no OSBundleLibraries; the kernel cannot link it$/),
@@ -97,7 +111,10 @@ describe("kext scanning", () => {
 
 /** Rewrites the broken kext's Info.plist to declare an executable, and removes the executable. */
 function declareMissingExecutable(bundle: string): void {
-  writeFileSync(join(bundle, "Contents", "Info.plist"), `<plist><dict><key>CFBundleIdentifier</key><string>com.example.broken</string><key>CFBundlePackageType</key><string>KEXT</string><key>CFBundleVersion</key><string>1.0</string><key>CFBundleExecutable</key><string>broken</string><key>OSBundleLibraries</key><dict/></dict></plist>`);
+  writeFileSync(
+    join(bundle, "Contents", "Info.plist"),
+    `<plist><dict><key>CFBundleIdentifier</key><string>com.example.broken</string><key>CFBundlePackageType</key><string>KEXT</string><key>CFBundleVersion</key><string>1.0</string><key>CFBundleExecutable</key><string>broken</string><key>OSBundleLibraries</key><dict/></dict></plist>`,
+  );
   rmSync(join(bundle, "Contents", "MacOS", "broken"));
 }
 
@@ -141,14 +158,24 @@ describe("OSBundleRequired filter", () => {
 });
 
 describe("dependency closure", () => {
-  const library = { id: "com.example.Library", version: "2.5", compatibleVersion: "2.0", arches: ["i386"] as const, libraries: { "com.apple.kpi.libkern": "9.0" } };
+  const library = {
+    id: "com.example.Library",
+    version: "2.5",
+    compatibleVersion: "2.0",
+    arches: ["i386"] as const,
+    libraries: { "com.apple.kpi.libkern": "9.0" },
+  };
 
   it("pulls in a library whatever its OSBundleRequired, and says so", () => {
     const dir = folder([library, { id: "com.example.Driver", required: "Network-Root", arches: ["i386"], libraries: { "com.example.Library": "2.1" } }]);
     const selection = select([dir], { networkRoot: true });
     expect(ids(selection)).toEqual(["com.example.Driver", "com.example.Library"]);
     expect(selection.kexts.find(({ kext }) => kext.bundleId === "com.example.Library")!.reason).toBe("library of com.example.Driver");
-    expect(selection.notes).toEqual([expect.stringMatching(/^added com\.example\.Library 2\.5 \(.*Library\.kext\): library of com\.example\.Driver \(its OSBundleRequired, none, would have left it out\)$/)]);
+    expect(selection.notes).toEqual([
+      expect.stringMatching(
+        /^added com\.example\.Library 2\.5 \(.*Library\.kext\): library of com\.example\.Driver \(its OSBundleRequired, none, would have left it out\)$/,
+      ),
+    ]);
   });
 
   it("follows libraries of libraries", () => {
@@ -161,7 +188,12 @@ describe("dependency closure", () => {
   });
 
   it("treats KPIs as provided by the kernel when System.kext is absent, and includes System.kext's plug-ins when present", () => {
-    const driver = { id: "com.example.Driver", required: "Root", arches: ["i386"] as const, libraries: { "com.apple.kpi.bsd": "9.0", "com.apple.kernel.6.0": "7.9.9" } };
+    const driver = {
+      id: "com.example.Driver",
+      required: "Root",
+      arches: ["i386"] as const,
+      libraries: { "com.apple.kpi.bsd": "9.0", "com.apple.kernel.6.0": "7.9.9" },
+    };
     expect(ids(select([folder([driver])], { localRoot: true }))).toEqual(["com.example.Driver"]);
     const extensions = writeSnowLeopardExtensions(scratch());
     const withSystem = select([extensions, folder([{ ...driver, libraries: { "com.apple.kpi.bsd": "9.0" } }])], { safeBoot: true });
@@ -171,13 +203,18 @@ describe("dependency closure", () => {
   it("fails naming both kexts when a library is missing", () => {
     const dir = folder([{ id: "com.example.Driver", required: "Root", version: "3.0", arches: ["i386"], libraries: { "com.example.Absent": "1.0" } }]);
     expect(() => select([dir])).toThrow(KextDependencyError);
-    expect(() => select([dir])).toThrow(/com\.example\.Driver 3\.0 \(.*Driver\.kext\) needs library com\.example\.Absent 1\.0, which is in none of the folders and kexts given; add the folder or \.kext that provides it/);
+    expect(() => select([dir])).toThrow(
+      /com\.example\.Driver 3\.0 \(.*Driver\.kext\) needs library com\.example\.Absent 1\.0, which is in none of the folders and kexts given; add the folder or \.kext that provides it/,
+    );
   });
 
   it("fails when the library is too old, too new, or declares no compatible version", () => {
     const cases: [FakeKext, string][] = [
       [{ ...library, version: "2.0" }, "but com.example.Library 2.0 (PATH) is older than 2.1"],
-      [{ ...library, compatibleVersion: "2.2" }, "but com.example.Library 2.5 (PATH) is only compatible back to 2.2 (OSBundleCompatibleVersion), newer than the 2.1 required"],
+      [
+        { ...library, compatibleVersion: "2.2" },
+        "but com.example.Library 2.5 (PATH) is only compatible back to 2.2 (OSBundleCompatibleVersion), newer than the 2.1 required",
+      ],
       [{ ...library, compatibleVersion: undefined }, "but com.example.Library 2.5 (PATH) has no OSBundleCompatibleVersion, so nothing can link against it"],
     ];
     for (const [variant, message] of cases) {
@@ -188,7 +225,10 @@ describe("dependency closure", () => {
   });
 
   it("reports a library that exists but lacks code for the architecture", () => {
-    const dir = folder([{ ...library, arches: ["x86_64"] }, { id: "com.example.Driver", required: "Root", arches: ["i386"], libraries: { "com.example.Library": "2.1" } }]);
+    const dir = folder([
+      { ...library, arches: ["x86_64"] },
+      { id: "com.example.Driver", required: "Root", arches: ["i386"], libraries: { "com.example.Library": "2.1" } },
+    ]);
     expect(() => select([dir])).toThrow(/needs library com\.example\.Library 2\.1, but .*Library\.kext has no i386 code \(its executable holds x86_64\)/);
   });
 });

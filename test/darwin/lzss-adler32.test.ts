@@ -86,7 +86,10 @@ describe("LZSS", () => {
     ["spaces (the ring's preset value)", Buffer.alloc(10_000, 0x20)],
     ["text", Buffer.from("The quick brown fox jumps over the lazy dog. ".repeat(500))],
     ["Mach-O-like", fakeThinMachO("i386", 300_000, 9)],
-    ["repeats just inside and beyond the 4 KiB window", Buffer.concat(Array.from({ length: 40 }, (_, i) => Buffer.concat([randomBytes(4070 + (i % 20), i), Buffer.from("marker-string-repeated")])))],
+    [
+      "repeats just inside and beyond the 4 KiB window",
+      Buffer.concat(Array.from({ length: 40 }, (_, i) => Buffer.concat([randomBytes(4070 + (i % 20), i), Buffer.from("marker-string-repeated")]))),
+    ],
   ];
   for (const [name, input] of cases) {
     it(`round-trips ${name}`, () => {

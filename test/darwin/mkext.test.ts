@@ -71,9 +71,27 @@ describe.each([1, 2] as MkextFormat[])("format %i round trip", (format) => {
       expect(typeof _MKEXTExecutable).toBe(format === 2 && input[index]!.executable ? "bigint" : "undefined");
     });
     expect(read.kexts).toEqual([
-      { bundleId: "com.example.first", version: "1.2", required: "Root", bundlePath: format === 2 ? "/System/Library/Extensions/com.example.first.kext" : null, executableSizes: { i386: 20_000 } },
-      { bundleId: "com.example.codeless", version: "1.0.0", required: "Root", bundlePath: format === 2 ? "/System/Library/Extensions/com.example.codeless.kext" : null, executableSizes: null },
-      { bundleId: "com.example.second", version: "1.0.0", required: null, bundlePath: format === 2 ? "/System/Library/Extensions/com.example.second.kext" : null, executableSizes: { i386: 9_000 } },
+      {
+        bundleId: "com.example.first",
+        version: "1.2",
+        required: "Root",
+        bundlePath: format === 2 ? "/System/Library/Extensions/com.example.first.kext" : null,
+        executableSizes: { i386: 20_000 },
+      },
+      {
+        bundleId: "com.example.codeless",
+        version: "1.0.0",
+        required: "Root",
+        bundlePath: format === 2 ? "/System/Library/Extensions/com.example.codeless.kext" : null,
+        executableSizes: null,
+      },
+      {
+        bundleId: "com.example.second",
+        version: "1.0.0",
+        required: null,
+        bundlePath: format === 2 ? "/System/Library/Extensions/com.example.second.kext" : null,
+        executableSizes: { i386: 9_000 },
+      },
     ]);
   });
 
@@ -83,7 +101,8 @@ describe.each([1, 2] as MkextFormat[])("format %i round trip", (format) => {
     const executable = Buffer.concat([noise, Buffer.from(Array.from({ length: 30_000 }, () => Math.floor(random() * 256)))]);
     const raw = writeMkext(format, [{ arch: "i386", kexts: [kextInput({ id: "com.example.noise" }, executable)] }]);
     expect(readMkext(raw).slices[0]!.kexts[0]!.executable!.equals(executable)).toBe(true);
-    if (format === 1) expect(raw.readUInt32BE(32 + 16 + 4)).toBe(0); // compsize 0 = stored
+    if (format === 1)
+      expect(raw.readUInt32BE(32 + 16 + 4)).toBe(0); // compsize 0 = stored
     else {
       const entry = Number(readMkext(raw).slices[0]!.kexts[0]!.info._MKEXTExecutable);
       expect([raw.readUInt32BE(entry), raw.readUInt32BE(entry + 4)]).toEqual([0, executable.length]);
@@ -120,7 +139,7 @@ describe("format 2 layout", () => {
     expect(plist[plist.length - 1]).toBe(0);
     const text = plist.subarray(0, -1).toString("utf8");
     expect(text.startsWith("<dict><key>_MKEXTInfoDictionaries</key><array>")).toBe(true);
-    expect(text).toContain("<key>_MKEXTExecutable</key><integer size=\"64\">0x2c</integer>");
+    expect(text).toContain('<key>_MKEXTExecutable</key><integer size="64">0x2c</integer>');
     expect(text).toContain("<string>a &lt; b &amp;&amp; c</string>");
     expect(plistOffset + archive.readUInt32BE(36)).toBe(archive.length);
   });
@@ -147,7 +166,9 @@ describe("fat archives", () => {
 
   it("rejects a slice outside the file and a slice whose header disagrees with the fat header", () => {
     const truncated = archive.subarray(0, archive.length - 10);
-    expect(readError(truncated).message).toMatch(/^mkext is invalid at file offset 0x28: fat architecture 1 \(x86_64\) spans 0x[0-9a-f]+…0x[0-9a-f]+ but the file is only 0x[0-9a-f]+ bytes$/);
+    expect(readError(truncated).message).toMatch(
+      /^mkext is invalid at file offset 0x28: fat architecture 1 \(x86_64\) spans 0x[0-9a-f]+…0x[0-9a-f]+ but the file is only 0x[0-9a-f]+ bytes$/,
+    );
     const swapped = Buffer.from(archive);
     swapped.writeUInt32BE(0x01000007, 8);
     swapped.writeUInt32BE(7, 28);
@@ -193,7 +214,10 @@ describe("Info.plist corner cases through an archive", () => {
         Blob: Buffer.from([0xde, 0xad, 0xbe, 0xef]),
         Empty: "",
       });
-      if (format === 1) expect(readMkext(buildMkext({ paths: [dir], format, arch: "i386" }).archive).slices[0]!.kexts[0]!.info).toEqual(parseInfoPlist(readFileSync(join(bundle, "Contents", "Info.plist")), "x"));
+      if (format === 1)
+        expect(readMkext(buildMkext({ paths: [dir], format, arch: "i386" }).archive).slices[0]!.kexts[0]!.info).toEqual(
+          parseInfoPlist(readFileSync(join(bundle, "Contents", "Info.plist")), "x"),
+        );
     }
   });
 });
@@ -202,7 +226,9 @@ describe("booter limits", () => {
   it("warns about an archive larger than boot-132's 24 MiB", () => {
     const executable = Buffer.concat([fakeThinMachO("i386", 32), randomBytes(24 * 1024 * 1024)]);
     const archive = writeMkext(1, [{ arch: "i386", kexts: [kextInput({ id: "com.example.huge" }, executable)] }]);
-    expect(readMkext(archive).warnings).toEqual(["the i386 slice is 24.0 MiB; boot-132-based PXE booters refuse mkexts over 24 MiB (Chameleon over 64 MiB): build with a narrower filter or fewer kexts"]);
+    expect(readMkext(archive).warnings).toEqual([
+      "the i386 slice is 24.0 MiB; boot-132-based PXE booters refuse mkexts over 24 MiB (Chameleon over 64 MiB): build with a narrower filter or fewer kexts",
+    ]);
     expect(readMkext(writeMkext(1, [{ arch: "i386", kexts: sampleKexts("i386") }])).warnings).toEqual([]);
   });
 });
@@ -226,30 +252,170 @@ describe("corrupt archives", () => {
 
   const cases: [string, () => Buffer, string | RegExp][] = [
     ["a file shorter than the header", () => v1().subarray(0, 20), "at file offset 0x0: file is 20 bytes, shorter than the 32-byte mkext header"],
-    ["a bad magic", () => Buffer.concat([Buffer.from("XXXX"), v1().subarray(4)]), 'at file offset 0x0: magic is 0x58585858 ("XXXX"), expected 0x4d4b5854 ("MKXT"); this is not an mkext'],
-    ["a bad signature", () => Buffer.concat([Buffer.from("MKXTMOSY"), v1().subarray(8)]), 'at file offset 0x4: signature is 0x4d4f5359, expected 0x4d4f5358 ("MOSX")'],
+    [
+      "a bad magic",
+      () => Buffer.concat([Buffer.from("XXXX"), v1().subarray(4)]),
+      'at file offset 0x0: magic is 0x58585858 ("XXXX"), expected 0x4d4b5854 ("MKXT"); this is not an mkext',
+    ],
+    [
+      "a bad signature",
+      () => Buffer.concat([Buffer.from("MKXTMOSY"), v1().subarray(8)]),
+      'at file offset 0x4: signature is 0x4d4f5359, expected 0x4d4f5358 ("MOSX")',
+    ],
     ["a truncated file", () => v1().subarray(0, 500), /at file offset 0x8: header length is \d+ bytes but the file is 500 bytes \(truncated\)/],
-    ["trailing data", () => Buffer.concat([v2(), Buffer.alloc(3)]), /at file offset 0x8: header length is \d+ bytes but the file is \d+ bytes \(trailing data\)/],
-    ["a flipped data byte", () => { const a = v1(); a[a.length - 100] ^= 1; return a; }, /at file offset 0xc: Adler-32 checksum is 0x[0-9a-f]+ but bytes 0x10…0x[0-9a-f]+ sum to 0x[0-9a-f]+; the archive is corrupt/],
-    ["an unknown version", () => { const a = v1(); a.writeUInt32BE(0x02008000, 16); return reseal(a); }, "at file offset 0x10: version is 0x2008000; the kernel accepts only 0x1008000 (format 1) and 0x2002001 (format 2)"],
-    ["an unknown cputype", () => { const a = v1(); a.writeUInt32BE(12, 24); return reseal(a); }, "at file offset 0x18: cputype 0xc is not i386, x86_64, ppc, ppc64 or any"],
-    ["format 2 with cputype any", () => { const a = v2(); a.writeUInt32BE(0xffffffff, 24); return reseal(a); }, "at file offset 0x18: format 2 archives must name one CPU type; the 10.6 kernel rejects cputype any"],
-    ["a table running past the end", () => { const a = v1(); a.writeUInt32BE(100_000, 20); return reseal(a); }, /at file offset 0x14: header declares 100000 kexts but their 3200000-byte table would end at 0x30d420, past the end of the archive/],
-    ["an entry offset inside the table", () => { const a = v1(); a.writeUInt32BE(40, 32); return reseal(a); }, "at file offset 0x20: kext 0 plist starts at 0x28, inside the header/table (data starts at 0x80)"],
-    ["an entry past the end", () => { const a = v1(); a.writeUInt32BE(a.length - 10, 48); return reseal(a); }, /at file offset 0x30: kext 0 executable spans 0x[0-9a-f]+…0x[0-9a-f]+, past the end of the archive \(0x[0-9a-f]+\); truncated or bad offset/],
-    ["overlapping entries", () => { const a = v1(); a.writeUInt32BE(a.readUInt32BE(32) + 4, 96); return reseal(a); }, /kext 2 plist \(0x84…0x[0-9a-f]+\) overlaps kext 0 plist \(0x80…0x[0-9a-f]+\)/],
-    ["a wrong decompressed size", () => { const a = v1(); a.writeUInt32BE(a.readUInt32BE(56) + 1, 56); return reseal(a); }, /at file offset 0x38: kext 0 \(com\.example\.first\) executable: LZSS data at 0x[0-9a-f]+ expands to 20000 bytes but the descriptor says 20001/],
-    ["an executable of another architecture", () => writeMkext(1, [{ arch: "i386", kexts: [kextInput({ id: "com.example.x" }, fakeThinMachO("x86_64", 100))] }]), "kext 0 (com.example.x) executable is x86_64 code in an archive for i386"],
-    ["an executable that is not Mach-O", () => writeMkext(2, [{ arch: "i386", kexts: [kextInput({ id: "com.example.x" }, Buffer.from("#!/bin/sh\necho hi\n"))] }]), "kext 0 (com.example.x) executable is not a Mach-O file (starts with 23212f62)"],
-    ["an unparseable format 1 plist", () => writeMkext(1, [{ arch: "i386", kexts: [{ ...kextInput({ id: "com.example.x" }, null), infoPlist: Buffer.from("<plist><dict><key>a</key></dict></plist>") }] }]), "at file offset 0x20: kext 0 plist: line 1, column 26: <key>a</key> has no value"],
-    ["a format 2 plist without its NUL", () => withPlist((text) => text.slice(0, -1)), "at file offset 0x28: plist is not NUL-terminated; the kernel parses it in place and needs the NUL"],
+    [
+      "trailing data",
+      () => Buffer.concat([v2(), Buffer.alloc(3)]),
+      /at file offset 0x8: header length is \d+ bytes but the file is \d+ bytes \(trailing data\)/,
+    ],
+    [
+      "a flipped data byte",
+      () => {
+        const a = v1();
+        a[a.length - 100] ^= 1;
+        return a;
+      },
+      /at file offset 0xc: Adler-32 checksum is 0x[0-9a-f]+ but bytes 0x10…0x[0-9a-f]+ sum to 0x[0-9a-f]+; the archive is corrupt/,
+    ],
+    [
+      "an unknown version",
+      () => {
+        const a = v1();
+        a.writeUInt32BE(0x02008000, 16);
+        return reseal(a);
+      },
+      "at file offset 0x10: version is 0x2008000; the kernel accepts only 0x1008000 (format 1) and 0x2002001 (format 2)",
+    ],
+    [
+      "an unknown cputype",
+      () => {
+        const a = v1();
+        a.writeUInt32BE(12, 24);
+        return reseal(a);
+      },
+      "at file offset 0x18: cputype 0xc is not i386, x86_64, ppc, ppc64 or any",
+    ],
+    [
+      "format 2 with cputype any",
+      () => {
+        const a = v2();
+        a.writeUInt32BE(0xffffffff, 24);
+        return reseal(a);
+      },
+      "at file offset 0x18: format 2 archives must name one CPU type; the 10.6 kernel rejects cputype any",
+    ],
+    [
+      "a table running past the end",
+      () => {
+        const a = v1();
+        a.writeUInt32BE(100_000, 20);
+        return reseal(a);
+      },
+      /at file offset 0x14: header declares 100000 kexts but their 3200000-byte table would end at 0x30d420, past the end of the archive/,
+    ],
+    [
+      "an entry offset inside the table",
+      () => {
+        const a = v1();
+        a.writeUInt32BE(40, 32);
+        return reseal(a);
+      },
+      "at file offset 0x20: kext 0 plist starts at 0x28, inside the header/table (data starts at 0x80)",
+    ],
+    [
+      "an entry past the end",
+      () => {
+        const a = v1();
+        a.writeUInt32BE(a.length - 10, 48);
+        return reseal(a);
+      },
+      /at file offset 0x30: kext 0 executable spans 0x[0-9a-f]+…0x[0-9a-f]+, past the end of the archive \(0x[0-9a-f]+\); truncated or bad offset/,
+    ],
+    [
+      "overlapping entries",
+      () => {
+        const a = v1();
+        a.writeUInt32BE(a.readUInt32BE(32) + 4, 96);
+        return reseal(a);
+      },
+      /kext 2 plist \(0x84…0x[0-9a-f]+\) overlaps kext 0 plist \(0x80…0x[0-9a-f]+\)/,
+    ],
+    [
+      "a wrong decompressed size",
+      () => {
+        const a = v1();
+        a.writeUInt32BE(a.readUInt32BE(56) + 1, 56);
+        return reseal(a);
+      },
+      /at file offset 0x38: kext 0 \(com\.example\.first\) executable: LZSS data at 0x[0-9a-f]+ expands to 20000 bytes but the descriptor says 20001/,
+    ],
+    [
+      "an executable of another architecture",
+      () => writeMkext(1, [{ arch: "i386", kexts: [kextInput({ id: "com.example.x" }, fakeThinMachO("x86_64", 100))] }]),
+      "kext 0 (com.example.x) executable is x86_64 code in an archive for i386",
+    ],
+    [
+      "an executable that is not Mach-O",
+      () => writeMkext(2, [{ arch: "i386", kexts: [kextInput({ id: "com.example.x" }, Buffer.from("#!/bin/sh\necho hi\n"))] }]),
+      "kext 0 (com.example.x) executable is not a Mach-O file (starts with 23212f62)",
+    ],
+    [
+      "an unparseable format 1 plist",
+      () =>
+        writeMkext(1, [
+          { arch: "i386", kexts: [{ ...kextInput({ id: "com.example.x" }, null), infoPlist: Buffer.from("<plist><dict><key>a</key></dict></plist>") }] },
+        ]),
+      "at file offset 0x20: kext 0 plist: line 1, column 26: <key>a</key> has no value",
+    ],
+    [
+      "a format 2 plist without its NUL",
+      () => withPlist((text) => text.slice(0, -1)),
+      "at file offset 0x28: plist is not NUL-terminated; the kernel parses it in place and needs the NUL",
+    ],
     ["a format 2 plist without _MKEXTInfoDictionaries", () => withPlist(() => "<dict></dict>\0"), "plist has no _MKEXTInfoDictionaries array"],
-    ["a format 2 plist with bad XML", () => withPlist((text) => text.replace("<array>", "<arrray>")), /mkext plist: line 1, column \d+: unknown element <arrray>/],
-    ["an executable offset outside the archive", () => withPlist((text) => text.replace('<integer size="64">0x2c</integer>', '<integer size="64">0x7fffffff</integer>')), /kext 0 \(com\.example\.first\): _MKEXTExecutable \(2147483647\) is not an offset inside the archive/],
-    ["two kexts sharing one executable entry", () => withPlist((text) => text.replace(/(<key>_MKEXTExecutable<\/key><integer size="64">)0x[0-9a-f]+(<\/integer>)(?![\s\S]*_MKEXTExecutable)/, "$10x2c$2")), /kext 2 \(com\.example\.second\) executable entry \(0x2c…0x[0-9a-f]+\) overlaps kext 0 \(com\.example\.first\) executable entry \(0x2c…0x[0-9a-f]+\)/],
-    ["a corrupt zlib stream", () => { const a = v2(); a.fill(0x55, 44 + 8 + 20, 44 + 8 + 40); return reseal(a); }, /at file offset 0x2c: kext 0 \(com\.example\.first\) executable: zlib data at 0x34 is corrupt \(/],
-    ["an executable bigger than its header says", () => { const a = v2(); a.writeUInt32BE(19_000, 48); return reseal(a); }, "at file offset 0x2c: kext 0 (com.example.first) executable: zlib data at 0x34 inflates to more than the 19000 bytes its header states"],
-    ["a kext count that disagrees with the plist", () => { const a = v2(); a.writeUInt32BE(2, 20); return reseal(a); }, "at file offset 0x14: header counts 2 kexts but the plist describes 3"],
+    [
+      "a format 2 plist with bad XML",
+      () => withPlist((text) => text.replace("<array>", "<arrray>")),
+      /mkext plist: line 1, column \d+: unknown element <arrray>/,
+    ],
+    [
+      "an executable offset outside the archive",
+      () => withPlist((text) => text.replace('<integer size="64">0x2c</integer>', '<integer size="64">0x7fffffff</integer>')),
+      /kext 0 \(com\.example\.first\): _MKEXTExecutable \(2147483647\) is not an offset inside the archive/,
+    ],
+    [
+      "two kexts sharing one executable entry",
+      () =>
+        withPlist((text) => text.replace(/(<key>_MKEXTExecutable<\/key><integer size="64">)0x[0-9a-f]+(<\/integer>)(?![\s\S]*_MKEXTExecutable)/, "$10x2c$2")),
+      /kext 2 \(com\.example\.second\) executable entry \(0x2c…0x[0-9a-f]+\) overlaps kext 0 \(com\.example\.first\) executable entry \(0x2c…0x[0-9a-f]+\)/,
+    ],
+    [
+      "a corrupt zlib stream",
+      () => {
+        const a = v2();
+        a.fill(0x55, 44 + 8 + 20, 44 + 8 + 40);
+        return reseal(a);
+      },
+      /at file offset 0x2c: kext 0 \(com\.example\.first\) executable: zlib data at 0x34 is corrupt \(/,
+    ],
+    [
+      "an executable bigger than its header says",
+      () => {
+        const a = v2();
+        a.writeUInt32BE(19_000, 48);
+        return reseal(a);
+      },
+      "at file offset 0x2c: kext 0 (com.example.first) executable: zlib data at 0x34 inflates to more than the 19000 bytes its header states",
+    ],
+    [
+      "a kext count that disagrees with the plist",
+      () => {
+        const a = v2();
+        a.writeUInt32BE(2, 20);
+        return reseal(a);
+      },
+      "at file offset 0x14: header counts 2 kexts but the plist describes 3",
+    ],
   ];
   for (const [what, make, message] of cases) {
     it(`rejects ${what}`, () => {
@@ -262,7 +428,14 @@ describe("corrupt archives", () => {
   it("accepts what the corruption cases start from", () => {
     expect(() => readMkext(v1())).not.toThrow();
     expect(() => readMkext(v2())).not.toThrow();
-    expect(parsePlistXml(inflateSync(v2().subarray(v2().readUInt32BE(32))).toString("utf8").slice(0, -1), "p")).toBeTruthy();
+    expect(
+      parsePlistXml(
+        inflateSync(v2().subarray(v2().readUInt32BE(32)))
+          .toString("utf8")
+          .slice(0, -1),
+        "p",
+      ),
+    ).toBeTruthy();
     expect(deflateSync(Buffer.from("x")).length).toBeGreaterThan(0);
   });
 });

@@ -69,7 +69,14 @@ describe("the Mac OS X 10.6 'finding root' case", () => {
 describe("personalities that cannot load", () => {
   const group = (personalityBundle: string | undefined, hasExecutable = true) => {
     const family = parseInfoPlist(
-      Buffer.from(infoPlistText({ id: "com.example.Family", personalities: { E1000: { IOProviderClass: "IOPCIDevice", IOPCIMatch: "0x100f8086", ...(personalityBundle ? { CFBundleIdentifier: personalityBundle } : {}) } } })),
+      Buffer.from(
+        infoPlistText({
+          id: "com.example.Family",
+          personalities: {
+            E1000: { IOProviderClass: "IOPCIDevice", IOPCIMatch: "0x100f8086", ...(personalityBundle ? { CFBundleIdentifier: personalityBundle } : {}) },
+          },
+        }),
+      ),
       "Family",
     );
     return [{ arch: "i386", kexts: [{ bundleId: "com.example.Family", info: family, hasExecutable }] }];
@@ -86,7 +93,13 @@ describe("personalities that cannot load", () => {
 
   it("ignores personalities for other provider classes", () => {
     const dir = join(scratch.dir, "usb");
-    writeKext(dir, { id: "com.example.usb", required: "Root", arches: ["i386"], libraries: {}, personalities: { Usb: { IOProviderClass: "IOUSBDevice", IOPCIMatch: "0x100f8086" } } });
+    writeKext(dir, {
+      id: "com.example.usb",
+      required: "Root",
+      arches: ["i386"],
+      libraries: {},
+      personalities: { Usb: { IOProviderClass: "IOUSBDevice", IOPCIMatch: "0x100f8086" } },
+    });
     const { archive } = buildMkext({ paths: [dir], format: 1, arch: "i386" });
     expect(checkNicDriver(readMkext(archive), "vmware-e1000").message).toContain("no kext has a PCI driver personality");
   });

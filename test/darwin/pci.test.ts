@@ -5,7 +5,8 @@ import type { PciDevice } from "../../lib/hardware/pci-device";
 import { NIC_MODELS } from "../../lib/model/schema";
 
 const e1000: PciDevice = { vendorId: 0x8086, deviceId: 0x100f, subsystemVendorId: 0x15ad, subsystemId: 0x0750, classCode: 0x020000, revision: 0x01 };
-const matches = (personality: Record<string, string | string[]>, device = e1000) => matchPciPersonality({ IOProviderClass: "IOPCIDevice", ...personality }, device).matched;
+const matches = (personality: Record<string, string | string[]>, device = e1000) =>
+  matchPciPersonality({ IOProviderClass: "IOPCIDevice", ...personality }, device).matched;
 
 describe("PCI match strings", () => {
   it("parses space-separated items with optional masks, 0x prefixes and spaces around &", () => {
@@ -15,7 +16,8 @@ describe("PCI match strings", () => {
       { value: 0x20001022, mask: 0xffffffff },
     ]);
     expect(parseMatchItems("0x02000000", 0xffffff00)).toEqual([{ value: 0x02000000, mask: 0xffffff00 }]);
-    for (const bad of ["", "   ", "0x100f8086,0x100e8086", "zz", "0x123456789", "0x1234&"]) expect(parseMatchItems(bad, 0xffffffff), JSON.stringify(bad)).toBeUndefined();
+    for (const bad of ["", "   ", "0x100f8086,0x100e8086", "zz", "0x123456789", "0x1234&"])
+      expect(parseMatchItems(bad, 0xffffffff), JSON.stringify(bad)).toBeUndefined();
   });
 });
 
@@ -62,7 +64,9 @@ describe("PCI personality matching", () => {
     expect(matches({})).toBe(false);
     const outcome = matchPciPersonality({ IOProviderClass: "IOPCIDevice", IOPCIMatch: "0x100f8086,0x100e8086" }, e1000);
     expect(outcome.matched).toBe(false);
-    expect(outcome.keys).toEqual([{ key: "IOPCIMatch", value: "0x100f8086,0x100e8086", matched: false, invalid: "not a list of hex values with optional &mask" }]);
+    expect(outcome.keys).toEqual([
+      { key: "IOPCIMatch", value: "0x100f8086,0x100e8086", matched: false, invalid: "not a list of hex values with optional &mask" },
+    ]);
   });
 });
 

@@ -37,22 +37,43 @@ describe("Info.plist parsing", () => {
       <key>a</key><array><string>x</string><integer>1</integer></array>
       <key>empty</key><dict/>
     </dict>`);
-    expect(value).toEqual({ s: "text", i: 42n, r: 1.5, t: true, f: false, d: Buffer.from([0, 1, 2, 255]), date: new Date("2009-08-28T12:00:00Z"), a: ["x", 1n], empty: {} });
+    expect(value).toEqual({
+      s: "text",
+      i: 42n,
+      r: 1.5,
+      t: true,
+      f: false,
+      d: Buffer.from([0, 1, 2, 255]),
+      date: new Date("2009-08-28T12:00:00Z"),
+      a: ["x", 1n],
+      empty: {},
+    });
   });
 
   it("decodes the predefined and numeric entities, and keeps CDATA verbatim", () => {
-    expect(parse(`<dict><key>A&amp;B</key><string>&lt;tag&gt; &quot;q&quot; &apos;a&apos; &#65;&#x42; <![CDATA[<raw & kept>]]></string></dict>`)).toEqual({ "A&B": `<tag> "q" 'a' AB <raw & kept>` });
+    expect(parse(`<dict><key>A&amp;B</key><string>&lt;tag&gt; &quot;q&quot; &apos;a&apos; &#65;&#x42; <![CDATA[<raw & kept>]]></string></dict>`)).toEqual({
+      "A&B": `<tag> "q" 'a' AB <raw & kept>`,
+    });
   });
 
   it("skips comments between elements and inside values", () => {
-    expect(parse(`<!-- before --><dict><!-- c1 --><key>k<!-- in key --></key><!-- c2 --><string>a<!-- in string -->b</string><key>n</key><integer>1<!-- split -->2</integer></dict>`)).toEqual({ k: "ab", n: 12n });
+    expect(
+      parse(
+        `<!-- before --><dict><!-- c1 --><key>k<!-- in key --></key><!-- c2 --><string>a<!-- in string -->b</string><key>n</key><integer>1<!-- split -->2</integer></dict>`,
+      ),
+    ).toEqual({ k: "ab", n: 12n });
   });
 
   it("reads decimal, signed, hex and 64-bit integers exactly (the plist package gets these wrong)", () => {
-    const value = parse(`<dict><key>hex</key><integer>0x10</integer><key>neg</key><integer> -5 </integer><key>big</key><integer>18446744073709551615</integer><key>sized</key><integer size="32">0xffffffff</integer></dict>`) as PlistDict;
+    const value = parse(
+      `<dict><key>hex</key><integer>0x10</integer><key>neg</key><integer> -5 </integer><key>big</key><integer>18446744073709551615</integer><key>sized</key><integer size="32">0xffffffff</integer></dict>`,
+    ) as PlistDict;
     expect(value).toEqual({ hex: 16n, neg: -5n, big: 18446744073709551615n, sized: 0xffffffffn });
     // What the plist package does with the same integers: why we parse plists ourselves.
-    const viaPackage = plist.parse(wrap(`<dict><key>hex</key><integer>0x10</integer><key>big</key><integer>18446744073709551615</integer></dict>`)) as Record<string, number>;
+    const viaPackage = plist.parse(wrap(`<dict><key>hex</key><integer>0x10</integer><key>big</key><integer>18446744073709551615</integer></dict>`)) as Record<
+      string,
+      number
+    >;
     expect(viaPackage.hex).toBe(0);
     expect(BigInt(viaPackage.big!)).not.toBe(18446744073709551615n);
   });
@@ -67,7 +88,13 @@ describe("Info.plist parsing", () => {
     const ours = parsePlistXml(text, "Info.plist");
     const theirs = plist.parse(text);
     const normalize = (value: PlistValue): unknown =>
-      typeof value === "bigint" ? Number(value) : Array.isArray(value) ? value.map(normalize) : typeof value === "object" && !Buffer.isBuffer(value) && !(value instanceof Date) ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalize(v)])) : value;
+      typeof value === "bigint"
+        ? Number(value)
+        : Array.isArray(value)
+          ? value.map(normalize)
+          : typeof value === "object" && !Buffer.isBuffer(value) && !(value instanceof Date)
+            ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalize(v)]))
+            : value;
     expect(normalize(ours)).toEqual(theirs);
   });
 
@@ -79,7 +106,9 @@ describe("Info.plist parsing", () => {
 
   it("accepts a byte-order mark and requires a dict at the top for Info.plist", () => {
     expect(parseInfoPlist(Buffer.from(`\ufeff${wrap("<dict/>")}`), "x")).toEqual({});
-    expect(() => parseInfoPlist(Buffer.from(wrap("<array/>")), "Foo.kext/Contents/Info.plist")).toThrow("Foo.kext/Contents/Info.plist: line 1, column 1: the top-level value must be a <dict>");
+    expect(() => parseInfoPlist(Buffer.from(wrap("<array/>")), "Foo.kext/Contents/Info.plist")).toThrow(
+      "Foo.kext/Contents/Info.plist: line 1, column 1: the top-level value must be a <dict>",
+    );
   });
 
   const errors: [string, string, string][] = [
@@ -129,17 +158,27 @@ describe("IOKit XML", () => {
   });
 
   it("parses its own output back, resolving IDREFs and size attributes", () => {
-    const value = { kexts: [{ id: "com.a", n: 7n, data: Buffer.from("hi") }, { id: "com.a", n: 7n, flag: false }], id: "com.a" } as unknown as PlistDict;
+    const value = {
+      kexts: [
+        { id: "com.a", n: 7n, data: Buffer.from("hi") },
+        { id: "com.a", n: 7n, flag: false },
+      ],
+      id: "com.a",
+    } as unknown as PlistDict;
     expect(parsePlistXml(serializeIokitXml(value), "mkext plist")).toEqual(value);
   });
 
   it("reads <set> as a list and rejects references to unknown IDs", () => {
     expect(parsePlistXml(`<dict><key>s</key><set><string ID="1">a</string><string IDREF="1"/></set></dict>`, "p")).toEqual({ s: ["a", "a"] });
-    expect(() => parsePlistXml(`<dict><key>s</key><string IDREF="9"/></dict>`, "mkext plist")).toThrow('mkext plist: line 1, column 19: IDREF="9" refers to no earlier ID');
+    expect(() => parsePlistXml(`<dict><key>s</key><string IDREF="9"/></dict>`, "mkext plist")).toThrow(
+      'mkext plist: line 1, column 19: IDREF="9" refers to no earlier ID',
+    );
   });
 
   it("refuses <real> and <date>, which the kernel's parser lacks, naming the key path", () => {
-    expect(() => serializeIokitXml({ IOKitPersonalities: { Foo: { Score: 1.5 } } } as unknown as PlistDict)).toThrow("IOKitPersonalities → Foo → Score: <real> cannot be written for the kernel");
+    expect(() => serializeIokitXml({ IOKitPersonalities: { Foo: { Score: 1.5 } } } as unknown as PlistDict)).toThrow(
+      "IOKitPersonalities → Foo → Score: <real> cannot be written for the kernel",
+    );
     expect(() => serializeIokitXml({ when: new Date(0) } as PlistDict)).toThrow("when: <date>");
   });
 });

@@ -13,7 +13,8 @@ describe("kext versions", () => {
   });
 
   it("rejects what OSKext rejects", () => {
-    for (const bad of ["", "a1", "1.0.0.0", "12345", "1.100", "1.0b", "1.0b256", "1.0fc0", "1.0x1", " 1.0", "1.0 b1"]) expect(parseKextVersion(bad), JSON.stringify(bad)).toBeUndefined();
+    for (const bad of ["", "a1", "1.0.0.0", "12345", "1.100", "1.0b", "1.0b256", "1.0fc0", "1.0x1", " 1.0", "1.0 b1"])
+      expect(parseKextVersion(bad), JSON.stringify(bad)).toBeUndefined();
     expect(() => compareKextVersions("1.0", "one")).toThrow('invalid kext version "one"');
   });
 });

@@ -111,7 +111,8 @@ afterAll(async () => {
     await teardown();
   } finally {
     // The timings are worth keeping even when a boot failed: they show where it stalled.
-    for (const [name, boot] of boots) timings[name] = bootTimeline(frames ?? [], clientOutputs().find((client) => client.name === name)!.mac, boot.startedMs, boot.serial);
+    for (const [name, boot] of boots)
+      timings[name] = bootTimeline(frames ?? [], clientOutputs().find((client) => client.name === name)!.mac, boot.startedMs, boot.serial);
     writeFileSync(join(resultsDir, "timings.json"), `${JSON.stringify({ accel: "tcg", clients: timings }, null, 2)}\n`);
     rmSync(runDir, { recursive: true, force: true });
   }
@@ -125,7 +126,12 @@ async function bootClient(name: string): Promise<{ client: StackClientOutput; se
   const startedMs = Date.now();
   const { id: resourceId, properties: state } = await host!.create(urnOf(resource), resource.inputs);
   created.push({ resource, id: resourceId, state });
-  const serial = await watchSerialLog(client.serialLog, { kernelStarted: /Linux version /, rootMounted: /netboot-lab: NFS root mounted: /, marker: new RegExp(marker) }, "marker", BOOT_TIMEOUT_MS);
+  const serial = await watchSerialLog(
+    client.serialLog,
+    { kernelStarted: /Linux version /, rootMounted: /netboot-lab: NFS root mounted: /, marker: new RegExp(marker) },
+    "marker",
+    BOOT_TIMEOUT_MS,
+  );
   boots.set(name, { startedMs, serial });
   if (existsSync(client.serialLog)) copyFileSync(client.serialLog, join(resultsDir, `${name}.log`));
   return { client, serial };
@@ -143,17 +149,21 @@ describe("pulumi up of the kvm stack boots every guest", () => {
     for (const resource of qemuResources) expect(resource.inputs).toMatchObject({ bridge, start: true, tap: tapName(bridge, String(resource.inputs.client)) });
   });
 
-  it.each(stackClients.map((client) => client.name))("%s: an address from the lab's dhcpd, the kernel, its root where declared, and its final marker", async (name) => {
-    const { client, serial } = await bootClient(name);
-    const address = client.ipv4?.replace(/\./g, "\\.") ?? `${net.replace(/\./g, "\\.")}\\.\\d+`;
-    expect(serial.text).toMatch(/Linux version \d/);
-    expect(serial.text).toMatch(new RegExp(`${BOOTED_MARKER} image=\\S+ ip=${address}\\b`));
-    if (client.rootPath) {
-      expect(serial.text).toMatch(new RegExp(`netboot-lab: NFS root mounted: ${client.rootPath} /mnt nfs4? ro[,\\s]`));
-      expect(serial.text).toMatch(new RegExp(`${NFS_ROOT_MARKER} ${client.rootPath} netboot-lab NFS root of boot image`));
-    }
-    expect(serial.firstSeen.marker, `no final marker within ${BOOT_TIMEOUT_MS / 1000} s; serial log:\n${serial.text.slice(-3000)}`).toBeDefined();
-  }, BOOT_TIMEOUT_MS + 60_000);
+  it.each(stackClients.map((client) => client.name))(
+    "%s: an address from the lab's dhcpd, the kernel, its root where declared, and its final marker",
+    async (name) => {
+      const { client, serial } = await bootClient(name);
+      const address = client.ipv4?.replace(/\./g, "\\.") ?? `${net.replace(/\./g, "\\.")}\\.\\d+`;
+      expect(serial.text).toMatch(/Linux version \d/);
+      expect(serial.text).toMatch(new RegExp(`${BOOTED_MARKER} image=\\S+ ip=${address}\\b`));
+      if (client.rootPath) {
+        expect(serial.text).toMatch(new RegExp(`netboot-lab: NFS root mounted: ${client.rootPath} /mnt nfs4? ro[,\\s]`));
+        expect(serial.text).toMatch(new RegExp(`${NFS_ROOT_MARKER} ${client.rootPath} netboot-lab NFS root of boot image`));
+      }
+      expect(serial.firstSeen.marker, `no final marker within ${BOOT_TIMEOUT_MS / 1000} s; serial log:\n${serial.text.slice(-3000)}`).toBeDefined();
+    },
+    BOOT_TIMEOUT_MS + 60_000,
+  );
 });
 
 describe("pulumi destroy", () => {

@@ -16,12 +16,23 @@ const RUNS = 300;
 
 const damage: fc.Arbitrary<Damage> = fc.oneof(
   fc.record({ kind: fc.constant("flip" as const), at: fc.nat(), bits: fc.integer({ min: 1, max: 255 }) }),
-  fc.record({ kind: fc.constant("overwrite" as const), at: fc.nat(), bytes: fc.oneof(fc.uint8Array({ minLength: 1, maxLength: 8 }), fc.constantFrom(Uint8Array.of(0xff, 0xff, 0xff, 0xff), Uint8Array.of(0x7f, 0xff, 0xff, 0xff), Uint8Array.of(0, 0, 0, 0), Uint8Array.of(0x80, 0, 0, 0))) }),
+  fc.record({
+    kind: fc.constant("overwrite" as const),
+    at: fc.nat(),
+    bytes: fc.oneof(
+      fc.uint8Array({ minLength: 1, maxLength: 8 }),
+      fc.constantFrom(Uint8Array.of(0xff, 0xff, 0xff, 0xff), Uint8Array.of(0x7f, 0xff, 0xff, 0xff), Uint8Array.of(0, 0, 0, 0), Uint8Array.of(0x80, 0, 0, 0)),
+    ),
+  }),
   fc.record({ kind: fc.constant("truncate" as const), at: fc.nat() }),
   fc.record({ kind: fc.constant("append" as const), bytes: fc.uint8Array({ maxLength: 64 }) }),
 );
 
-type Damage = { kind: "flip"; at: number; bits: number } | { kind: "overwrite"; at: number; bytes: Uint8Array } | { kind: "truncate"; at: number } | { kind: "append"; bytes: Uint8Array };
+type Damage =
+  | { kind: "flip"; at: number; bits: number }
+  | { kind: "overwrite"; at: number; bytes: Uint8Array }
+  | { kind: "truncate"; at: number }
+  | { kind: "append"; bytes: Uint8Array };
 
 function damaged(original: Uint8Array, steps: readonly Damage[]): Buffer {
   let bytes = Buffer.from(original);
@@ -60,7 +71,12 @@ describe("damaged mkext archives", () => {
     const seen = { ok: 0, rejected: 0 };
     fc.assert(
       fc.property(fc.array(damage, { minLength: 1, maxLength: 3 }), (steps) => {
-        seen[outcome(() => readMkext(damaged(archive, steps)), (error) => error instanceof MkextFormatError)] += 1;
+        seen[
+          outcome(
+            () => readMkext(damaged(archive, steps)),
+            (error) => error instanceof MkextFormatError,
+          )
+        ] += 1;
       }),
       { seed: SEED, numRuns: RUNS },
     );
@@ -81,7 +97,10 @@ describe("damaged DHCP/BOOTP packets", () => {
     expect(summarizePacket(decodeDhcpPacket(wire))).toBeDefined();
     fc.assert(
       fc.property(fc.array(damage, { minLength: 1, maxLength: 3 }), (steps) => {
-        outcome(() => summarizePacket(decodeDhcpPacket(damaged(wire, steps))), (error) => error instanceof DhcpDecodeError);
+        outcome(
+          () => summarizePacket(decodeDhcpPacket(damaged(wire, steps))),
+          (error) => error instanceof DhcpDecodeError,
+        );
       }),
       { seed: SEED, numRuns: RUNS * 3 },
     );
@@ -90,7 +109,10 @@ describe("damaged DHCP/BOOTP packets", () => {
   it("random bytes of any length are a DhcpDecodeError or a packet, never another error", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 700 }), (bytes) => {
-        outcome(() => summarizePacket(decodeDhcpPacket(bytes)), (error) => error instanceof DhcpDecodeError);
+        outcome(
+          () => summarizePacket(decodeDhcpPacket(bytes)),
+          (error) => error instanceof DhcpDecodeError,
+        );
       }),
       { seed: SEED, numRuns: RUNS * 3 },
     );

@@ -36,14 +36,26 @@ const json: fc.Arbitrary<Json> = fc.oneof(
 );
 
 /** A path into a value and what to do there. */
-const mutation = fc.record({ path: fc.array(fc.nat({ max: 20 }), { minLength: 1, maxLength: 4 }), action: fc.constantFrom("replace", "delete", "add"), value: json, key: fc.constantFrom("extra", "name", "kind", "mac", "ipv4", "subnet", "bootImage") });
+const mutation = fc.record({
+  path: fc.array(fc.nat({ max: 20 }), { minLength: 1, maxLength: 4 }),
+  action: fc.constantFrom("replace", "delete", "add"),
+  value: json,
+  key: fc.constantFrom("extra", "name", "kind", "mac", "ipv4", "subnet", "bootImage"),
+});
 
 function mutate(value: Json, path: readonly number[], action: string, replacement: Json, key: string): Json {
   if (typeof value !== "object" || value === null) return action === "delete" ? undefined : replacement;
   const entries: [string | number, Json][] = Array.isArray(value) ? value.map((item, index) => [index, item]) : Object.entries(value);
   if (entries.length === 0 || path.length === 0) return action === "add" && !Array.isArray(value) ? { ...value, [key]: replacement } : replacement;
   const [childKey, child] = entries[path[0]! % entries.length]!;
-  const next = path.length === 1 ? (action === "delete" ? undefined : action === "add" && typeof child === "object" && child !== null && !Array.isArray(child) ? { ...child, [key]: replacement } : replacement) : mutate(child, path.slice(1), action, replacement, key);
+  const next =
+    path.length === 1
+      ? action === "delete"
+        ? undefined
+        : action === "add" && typeof child === "object" && child !== null && !Array.isArray(child)
+          ? { ...child, [key]: replacement }
+          : replacement
+      : mutate(child, path.slice(1), action, replacement, key);
   if (Array.isArray(value)) return value.flatMap((item, index) => (index === childKey ? (next === undefined ? [] : [next]) : [item]));
   const copy: Record<string, Json> = { ...value };
   if (next === undefined) delete copy[childKey as string];
@@ -98,7 +110,10 @@ describe("generated stack configs", () => {
   });
 
   it("keys as Pulumi hands them over (text, JSON or not) give a model or a LabConfigError naming fields", () => {
-    const text = fc.oneof(json.map((value) => JSON.stringify(value) ?? ""), fc.string({ maxLength: 40 }));
+    const text = fc.oneof(
+      json.map((value) => JSON.stringify(value) ?? ""),
+      fc.string({ maxLength: 40 }),
+    );
     fc.assert(
       fc.property(fc.constantFrom(...CONFIG_KEYS), text, (key, value) => {
         const engine = (name: string) => (name === key ? value : BASE[name] === undefined ? undefined : JSON.stringify(BASE[name]));

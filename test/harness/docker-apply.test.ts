@@ -73,8 +73,8 @@ describe("a failure halfway", () => {
   test("is reported with the resource at fault, and leaves nothing behind", async () => {
     const run = uniqueRun();
     const { resources } = await runStack("fixture", { projectDir: "test/harness/fixtures/project", configOverrides: run.config });
-    const withMissingImage = resources.map(
-      (resource): DeclaredResource => (resource.name === "fixture-printer" ? { ...resource, inputs: { ...resource.inputs, image: "netboot-lab-test/missing:none" } } : resource),
+    const withMissingImage = resources.map((resource): DeclaredResource =>
+      resource.name === "fixture-printer" ? { ...resource, inputs: { ...resource.inputs, image: "netboot-lab-test/missing:none" } } : resource,
     );
 
     await expect(applyToDocker(withMissingImage, { labels: run.labels, namePrefix: run.namePrefix })).rejects.toThrow(

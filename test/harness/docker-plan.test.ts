@@ -5,7 +5,12 @@ import { runStack, type DeclaredResource } from "../support/pulumi-harness";
 
 const OPTIONS: PlanOptions = { labels: { "io.netboot-lab.test": "run-1" }, projectDir: "/project" };
 
-const resource = (type: string, name: string, inputs: Record<string, unknown>): DeclaredResource => ({ type, name, inputs, id: typeof inputs.name === "string" ? inputs.name : name });
+const resource = (type: string, name: string, inputs: Record<string, unknown>): DeclaredResource => ({
+  type,
+  name,
+  inputs,
+  id: typeof inputs.name === "string" ? inputs.name : name,
+});
 const network = (inputs: Record<string, unknown>) => resource("docker:index/network:Network", "lab-network", inputs);
 const volume = (inputs: Record<string, unknown>) => resource("docker:index/volume:Volume", "lab-volume", inputs);
 const image = (inputs: Record<string, unknown>) => resource("docker:index/image:Image", "lab-image", inputs);
@@ -83,7 +88,12 @@ describe("images", () => {
       [
         image({
           imageName: "netboot-lab/server:abc",
-          build: { context: "images/server", dockerfile: "images/server/Dockerfile", args: { BASE_IMAGE: "debian:bookworm-slim", KEEP: "1" }, platform: "linux/amd64" },
+          build: {
+            context: "images/server",
+            dockerfile: "images/server/Dockerfile",
+            args: { BASE_IMAGE: "debian:bookworm-slim", KEEP: "1" },
+            platform: "linux/amd64",
+          },
           skipPush: true,
           buildOnPreview: false,
         }),
@@ -193,19 +203,21 @@ describe("containers", () => {
         container("lab-pod", { networksAdvanced: [{ name: "lab" }, { name: "external" }] }),
         container("lab-dhcpd", {
           networkMode: "container:lab-pod",
-          mounts: [{ type: "volume", source: "lab-leases", target: "/a" }, { type: "volume", source: "external-volume", target: "/b" }],
+          mounts: [
+            { type: "volume", source: "lab-leases", target: "/a" },
+            { type: "volume", source: "external-volume", target: "/b" },
+          ],
         }),
       ],
       { ...OPTIONS, namePrefix: "nbt1-" },
     );
 
     const dhcpd = containerStep(steps, "nbt1-lab-dhcpd");
-    expect(steps.map((step) => (step.kind === "network" ? step.create.Name : step.kind === "volume" ? step.create.Name : step.kind === "container" ? step.create.name : ""))).toEqual([
-      "nbt1-lab",
-      "nbt1-lab-leases",
-      "nbt1-lab-pod",
-      "nbt1-lab-dhcpd",
-    ]);
+    expect(
+      steps.map((step) =>
+        step.kind === "network" ? step.create.Name : step.kind === "volume" ? step.create.Name : step.kind === "container" ? step.create.name : "",
+      ),
+    ).toEqual(["nbt1-lab", "nbt1-lab-leases", "nbt1-lab-pod", "nbt1-lab-dhcpd"]);
     expect(containerStep(steps, "nbt1-lab-pod").networks.map((attachment) => attachment.network)).toEqual(["nbt1-lab", "external"]);
     expect(dhcpd.create.HostConfig).toMatchObject({
       NetworkMode: "container:nbt1-lab-pod",

@@ -9,7 +9,27 @@ async function detachedGuest(runId: string, tap: string) {
   await execa("ip", ["tuntap", "add", "dev", tap, "mode", "tap"]);
   const folder = `/tmp/${GUEST_RUN_DIR_PREFIX}${runId}-leftover`;
   // Wrapped: an async function would otherwise wait for the returned (thenable) process to end.
-  const qemu = execa("qemu-system-x86_64", ["-accel", "tcg", "-m", "32", "-display", "none", "-monitor", "none", "-serial", `file:${folder}.serial.log`, "-netdev", `tap,id=lab,ifname=${tap},script=no,downscript=no`, "-device", "e1000,netdev=lab", "-S"], { reject: false });
+  const qemu = execa(
+    "qemu-system-x86_64",
+    [
+      "-accel",
+      "tcg",
+      "-m",
+      "32",
+      "-display",
+      "none",
+      "-monitor",
+      "none",
+      "-serial",
+      `file:${folder}.serial.log`,
+      "-netdev",
+      `tap,id=lab,ifname=${tap},script=no,downscript=no`,
+      "-device",
+      "e1000,netdev=lab",
+      "-S",
+    ],
+    { reject: false },
+  );
   return { qemu };
 }
 

@@ -86,7 +86,9 @@ describe("runStackExpectingError", () => {
   });
 
   test("rejects when the program succeeds", async () => {
-    await expect(runStackExpectingError("fixture", fixture)).rejects.toThrow(/expected the program to fail for stack "fixture", but it succeeded and declared 7 resources/);
+    await expect(runStackExpectingError("fixture", fixture)).rejects.toThrow(
+      /expected the program to fail for stack "fixture", but it succeeded and declared 7 resources/,
+    );
   });
 });
 

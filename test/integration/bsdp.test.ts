@@ -43,7 +43,14 @@ const overrides = {
   "netboot-lab:bootImages": [
     { name: "linux", kind: "ipxe" },
     darwinImage(media, { index: 0x101, bsdp: { disabledMacAddresses: [MAC_HIDDEN] } }),
-    darwinImage(media, { name: "lion", nbiName: "Lion", description: "Lion NetBoot", protocol: "http", index: 0x102, bsdp: { install: false, enabledSystemIdentifiers: ["MacPro5,1", "MacPro3,1"] } }),
+    darwinImage(media, {
+      name: "lion",
+      nbiName: "Lion",
+      description: "Lion NetBoot",
+      protocol: "http",
+      index: 0x102,
+      bsdp: { install: false, enabledSystemIdentifiers: ["MacPro5,1", "MacPro3,1"] },
+    }),
   ],
   "netboot-lab:clients": [
     { name: "pxe", mac: PXE_MAC, ipv4: `${net}.10`, firmware: "efi-x64", bootImage: "linux" },
@@ -68,15 +75,23 @@ async function host(options: { mac?: string; address?: string } = {}): Promise<T
  * broadcast them: the responder's two sockets are both exercised).
  */
 async function bsdpFromLab(args: string[]): Promise<{ exitCode: number; answer?: BsdpAnswer; stderr: string }> {
-  const result = await execa(process.execPath, [CLI, "bsdp", ...args, "--stack", "kvm", "--project", projectDir, "--json", "--timeout-ms", "3000"], { reject: false });
+  const result = await execa(process.execPath, [CLI, "bsdp", ...args, "--stack", "kvm", "--project", projectDir, "--json", "--timeout-ms", "3000"], {
+    reject: false,
+  });
   return { exitCode: result.exitCode ?? -1, answer: result.stdout ? (JSON.parse(result.stdout) as BsdpAnswer) : undefined, stderr: result.stderr };
 }
 
 /** The same from a network namespace on the lab bridge, with the CLI's own --interface mode. */
 async function bsdpFromNamespace(client: TestHost, args: string[]): Promise<{ exitCode: number; answer?: BsdpAnswer; stderr: string }> {
   await routeBroadcastsThroughEth0(client);
-  const result = await client.run(process.execPath, [CLI, "bsdp", ...args, "--interface", client.interfaceName, "--json", "--timeout-ms", "3000"], { reject: false });
-  return { exitCode: result.exitCode ?? -1, answer: result.stdout ? (JSON.parse(String(result.stdout)) as BsdpAnswer) : undefined, stderr: String(result.stderr) };
+  const result = await client.run(process.execPath, [CLI, "bsdp", ...args, "--interface", client.interfaceName, "--json", "--timeout-ms", "3000"], {
+    reject: false,
+  });
+  return {
+    exitCode: result.exitCode ?? -1,
+    answer: result.stdout ? (JSON.parse(String(result.stdout)) as BsdpAnswer) : undefined,
+    stderr: String(result.stderr),
+  };
 }
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
@@ -175,7 +190,12 @@ describe("SELECT", () => {
 
   it("of the HTTP image: its http:// root path, whose image the HTTP server serves", async () => {
     const { answer } = await bsdpFromLab(["select", "lion"]);
-    expect(answer).toMatchObject({ messageType: "SELECT", selectedImage: LION, booter: "lion/Lion.nbi/i386/booter", rootPath: `http://${server}/lion/Lion.nbi/NetInstall.dmg` });
+    expect(answer).toMatchObject({
+      messageType: "SELECT",
+      selectedImage: LION,
+      booter: "lion/Lion.nbi/i386/booter",
+      rootPath: `http://${server}/lion/Lion.nbi/NetInstall.dmg`,
+    });
     const root = await guest.run("curl", ["-sSf", answer!.rootPath!], { encoding: "buffer" });
     expect(sha256(root.stdout as Uint8Array)).toBe(sha256(readFileSync(media.rootImage)));
   });

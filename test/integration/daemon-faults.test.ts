@@ -81,7 +81,8 @@ afterAll(async () => {
 
 describe("every daemon container is declared to come back by itself", () => {
   it("has restart policy unless-stopped on the engine", async () => {
-    for (const role of ["pod", "dhcpd", "tftp", "nfs", "http"]) expect(await docker("inspect", "-f", "{{.HostConfig.RestartPolicy.Name}}", `${prefix}-${role}`), role).toBe("unless-stopped");
+    for (const role of ["pod", "dhcpd", "tftp", "nfs", "http"])
+      expect(await docker("inspect", "-f", "{{.HostConfig.RestartPolicy.Name}}", `${prefix}-${role}`), role).toBe("unless-stopped");
   });
 
   it("refreshes before every update, so `pulumi up` restores a container deleted by hand (Pulumi.yaml options.refresh)", () => {

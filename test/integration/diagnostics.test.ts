@@ -54,11 +54,7 @@ beforeAll(async () => {
   const overrides = {
     "netboot-lab:network": { subnet: `${net}.0/24`, serverAddress: server, bridge },
     "netboot-lab:docker": { baseImage: BASE_IMAGE },
-    "netboot-lab:bootImages": [
-      { name: "linux-ipxe", kind: "ipxe", nfsRoot: true },
-      { name: "linux-grub", kind: "grub", nfsRoot: true },
-      darwinImage(media),
-    ],
+    "netboot-lab:bootImages": [{ name: "linux-ipxe", kind: "ipxe", nfsRoot: true }, { name: "linux-grub", kind: "grub", nfsRoot: true }, darwinImage(media)],
     "netboot-lab:clients": Object.entries(CLIENTS).map(([name, client]) => ({ name, ...client })),
   };
   // The stack file `check --config` reads: the kvm stack with this run's overrides, as the engine would see it.
@@ -94,7 +90,24 @@ async function checkJson(): Promise<{ exitCode: number; report: CheckReport; fai
 
 /** Runs a shell command in a throwaway container with the boot tree mounted writable (what a broken build or a user would do). */
 async function inBootTree(script: string, input?: Buffer): Promise<void> {
-  await execa("docker", ["run", "--rm", "-i", "--label", `${Object.keys(labels)[0]}=${Object.values(labels)[0]}`, "-v", `${prefix}-boot-tree:/tree`, "--entrypoint", "sh", BASE_IMAGE, "-c", script], input ? { input } : {});
+  await execa(
+    "docker",
+    [
+      "run",
+      "--rm",
+      "-i",
+      "--label",
+      `${Object.keys(labels)[0]}=${Object.values(labels)[0]}`,
+      "-v",
+      `${prefix}-boot-tree:/tree`,
+      "--entrypoint",
+      "sh",
+      BASE_IMAGE,
+      "-c",
+      script,
+    ],
+    input ? { input } : {},
+  );
 }
 
 const docker = (...args: string[]) => execa("docker", args);
@@ -155,7 +168,13 @@ describe("netboot-lab check on the deployed kvm lab", () => {
       expect(result.exitCode).toBe(1);
       const { failed } = await checkJson();
       expect(failed).toEqual([
-        expect.objectContaining({ client: "bios-ipxe", kind: "tftp", subject: "linux-ipxe/undionly.kpxe", detail: "linux-ipxe/undionly.kpxe missing from the boot tree", fix: expect.stringContaining("pulumi stack output bootImages") }),
+        expect.objectContaining({
+          client: "bios-ipxe",
+          kind: "tftp",
+          subject: "linux-ipxe/undionly.kpxe",
+          detail: "linux-ipxe/undionly.kpxe missing from the boot tree",
+          fix: expect.stringContaining("pulumi stack output bootImages"),
+        }),
       ]);
     } finally {
       await inBootTree("mv /tree/linux-ipxe/undionly.kpxe.moved /tree/linux-ipxe/undionly.kpxe");
@@ -168,7 +187,9 @@ describe("netboot-lab check on the deployed kvm lab", () => {
       const { failed } = await checkJson();
       expect(failed.map((row) => `${row.client} ${row.kind}`)).toEqual(["bios-ipxe tftp", "efi-grub tftp", "pool-grub tftp", "mac tftp"]);
       for (const row of failed) {
-        expect(row.detail).toMatch(new RegExp(`^the TFTP server at ${server.replace(/\./g, "\\.")}:69 does not answer: its container ${prefix}-tftp is exited`));
+        expect(row.detail).toMatch(
+          new RegExp(`^the TFTP server at ${server.replace(/\./g, "\\.")}:69 does not answer: its container ${prefix}-tftp is exited`),
+        );
         expect(row.fix).toContain(`docker start ${prefix}-tftp`);
       }
     } finally {
@@ -236,7 +257,10 @@ describe("netboot-lab check on the deployed kvm lab", () => {
 
 describe("netboot-lab watch on the deployed kvm lab", () => {
   it("prints a real QEMU boot's DHCP, HTTP and NFS stages in order, with times that grow", async () => {
-    const watch = execa("node", [CLI, "watch", "--stack", "kvm", "--config", stackFile, "--client", "bios-ipxe", "--stall-after", "120"], { reject: false, buffer: true });
+    const watch = execa("node", [CLI, "watch", "--stack", "kvm", "--config", stackFile, "--client", "bios-ipxe", "--stall-after", "120"], {
+      reject: false,
+      buffer: true,
+    });
     let output = "";
     watch.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
     try {

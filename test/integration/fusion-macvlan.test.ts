@@ -35,7 +35,17 @@ beforeAll(async () => {
       "netboot-lab:network": { subnet: `${net}.0/24`, serverAddress: server, gateway: `${net}.1`, parentInterface: segment },
       // The stack's remote Docker host becomes the local engine; everything else stays as written.
       "netboot-lab:docker": { host: undefined, baseImage: process.env.NETBOOT_LAB_BASE_IMAGE ?? "local/debian:bookworm", namePrefix: `nbt${id}` },
-      "netboot-lab:clients": [{ name: "snowleopard-server", platform: "fusion", mac: MAC_GUEST, ipv4: `${net}.40`, firmware: "efi-x64", nic: "vmware-e1000", bootImage: "snow-leopard" }],
+      "netboot-lab:clients": [
+        {
+          name: "snowleopard-server",
+          platform: "fusion",
+          mac: MAC_GUEST,
+          ipv4: `${net}.40`,
+          firmware: "efi-x64",
+          nic: "vmware-e1000",
+          bootImage: "snow-leopard",
+        },
+      ],
     },
   });
   // The server's containers, and the builder image its BSDP responder runs from.
@@ -67,9 +77,14 @@ describe("fusion: servers on a macvlan of the guests' network", () => {
     await routeBroadcastsThroughEth0(guest);
     let result = await guest.run(process.execPath, [CLI, "bsdp", "list", "--interface", "eth0", "--json"], { reject: false });
     // The responder may still be binding its sockets right after the containers start.
-    for (let attempt = 0; attempt < 5 && result.exitCode === 3; attempt++) result = await guest.run(process.execPath, [CLI, "bsdp", "list", "--interface", "eth0", "--json"], { reject: false });
+    for (let attempt = 0; attempt < 5 && result.exitCode === 3; attempt++)
+      result = await guest.run(process.execPath, [CLI, "bsdp", "list", "--interface", "eth0", "--json"], { reject: false });
     expect(result.exitCode, String(result.stderr)).toBe(0);
-    expect(JSON.parse(String(result.stdout))).toMatchObject({ messageType: "LIST", serverIdentifier: server, images: [{ name: "Mac OS X 10.6 Server NetInstall", install: true }] });
+    expect(JSON.parse(String(result.stdout))).toMatchObject({
+      messageType: "LIST",
+      serverIdentifier: server,
+      images: [{ name: "Mac OS X 10.6 Server NetInstall", install: true }],
+    });
   });
 
   it("serves TFTP and NFSv3 on that network", async () => {

@@ -47,7 +47,9 @@ async function docker(...args: string[]): Promise<string> {
 
 /** Runs a shell command in a throw-away container with a lab volume mounted at /v. */
 async function withVolume(volume: string, script: string, input?: Buffer): Promise<string> {
-  const result = await execa("docker", ["run", "--rm", "-i", ...labelFlags(labels), "-v", `${volume}:/v`, "--entrypoint", "sh", imageName, "-c", script], { input });
+  const result = await execa("docker", ["run", "--rm", "-i", ...labelFlags(labels), "-v", `${volume}:/v`, "--entrypoint", "sh", imageName, "-c", script], {
+    input,
+  });
   return result.stdout;
 }
 

@@ -63,7 +63,24 @@ async function createLabNetwork(): Promise<void> {
 }
 
 async function startPod(name: string, address: string, extraArgs: string[] = []): Promise<void> {
-  await docker("run", "-d", "--name", name, ...labelArgs, "--network", names.network, "--ip", address, "--cap-drop", "ALL", ...extraArgs, "--entrypoint", "sleep", names.image, "infinity");
+  await docker(
+    "run",
+    "-d",
+    "--name",
+    name,
+    ...labelArgs,
+    "--network",
+    names.network,
+    "--ip",
+    address,
+    "--cap-drop",
+    "ALL",
+    ...extraArgs,
+    "--entrypoint",
+    "sleep",
+    names.image,
+    "infinity",
+  );
 }
 
 /** Declares the container with the component's own code and applies it; `expectExit` for a daemon that is meant to stop (the provider's mustRun would fail it). */
@@ -96,12 +113,33 @@ async function waitForMount(host: TestHost): Promise<void> {
 }
 
 beforeAll(async () => {
-  await execa("docker", ["build", ...labelArgs, "--build-arg", "BASE_IMAGE=local/debian:bookworm", "-t", names.image, resolve(__dirname, "../../images/server")]);
+  await execa("docker", [
+    "build",
+    ...labelArgs,
+    "--build-arg",
+    "BASE_IMAGE=local/debian:bookworm",
+    "-t",
+    names.image,
+    resolve(__dirname, "../../images/server"),
+  ]);
   await createLabNetwork();
   serverAddress = `${prefix}.2`;
   await docker("volume", "create", ...labelArgs, names.volume);
-  await docker("run", "--rm", ...labelArgs, "-v", `${names.volume}:/tree`, "--entrypoint", "sh", names.image, "-c",
-    `mkdir -p /tree/linux && printf '%s' "$1" >/tree/hello.txt && printf '%s' "$2" >/tree/linux/kernel.txt`, "sh", HELLO, KERNEL);
+  await docker(
+    "run",
+    "--rm",
+    ...labelArgs,
+    "-v",
+    `${names.volume}:/tree`,
+    "--entrypoint",
+    "sh",
+    names.image,
+    "-c",
+    `mkdir -p /tree/linux && printf '%s' "$1" >/tree/hello.txt && printf '%s' "$2" >/tree/linux/kernel.txt`,
+    "sh",
+    HELLO,
+    KERNEL,
+  );
   await startPod(names.pod, serverAddress);
   // The lower half of the /24 may mount; the test's outside client sits in the upper half of the same link.
   nfsSpec = nfsServer({ exportPath: EXPORT_PATH, clientSubnet: `${prefix}.0/25`, serverAddress });
@@ -186,7 +224,12 @@ describe("the NFS container", () => {
     const address = `${prefix}.3`;
     await startPod(names.lowPortPod, address, ["--sysctl", "net.ipv4.ip_unprivileged_port_start=1024"]);
     const spec = nfsServer({ exportPath: EXPORT_PATH, clientSubnet: `${prefix}.0/25`, serverAddress: address });
-    await startNfs({ ...spec, capabilities: spec.capabilities.filter((capability) => capability !== "NET_BIND_SERVICE") }, names.lowPortNfs, names.lowPortPod, true);
+    await startNfs(
+      { ...spec, capabilities: spec.capabilities.filter((capability) => capability !== "NET_BIND_SERVICE") },
+      names.lowPortNfs,
+      names.lowPortPod,
+      true,
+    );
     const exitCode = await docker("wait", names.lowPortNfs);
     const logs = await execa("docker", ["logs", names.lowPortNfs], { all: true });
     expect(exitCode).toBe("1");

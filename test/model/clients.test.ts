@@ -34,7 +34,12 @@ describe("client defaults", () => {
   });
 
   it("a Fusion client: 2 GiB, bridged to en0, its bundle and serial log in the VM folder", () => {
-    const lab = validateLab(minimalLab({ bootImages: [darwinImage], clients: [{ name: "mac", mac: "00:50:56:00:00:01", platform: "fusion", firmware: "efi-x64", bootImage: "snow" }] }));
+    const lab = validateLab(
+      minimalLab({
+        bootImages: [darwinImage],
+        clients: [{ name: "mac", mac: "00:50:56:00:00:01", platform: "fusion", firmware: "efi-x64", bootImage: "snow" }],
+      }),
+    );
     expect(lab.clients[0]).toMatchObject({
       memoryMiB: 2048,
       cpus: 1,
@@ -69,7 +74,9 @@ describe("client validation names the field and the fix", () => {
 
   it("rejects an efi-ia32 QEMU guest without virtio, the only NIC OVMF's ia32 build can netboot", () => {
     const clients = [{ name: "mac", mac: "52:54:00:00:00:01", firmware: "efi-ia32" as const, bootImage: "snow" }];
-    expect(problemsOf(minimalLab({ bootImages: [darwinImage], clients }))).toEqual(["clients[0].nic: efi-ia32 firmware (OVMF ia32) netboots only through virtio; set nic: qemu-virtio"]);
+    expect(problemsOf(minimalLab({ bootImages: [darwinImage], clients }))).toEqual([
+      "clients[0].nic: efi-ia32 firmware (OVMF ia32) netboots only through virtio; set nic: qemu-virtio",
+    ]);
     expect(validateLab(minimalLab({ bootImages: [darwinImage], clients: [{ ...clients[0]!, nic: "qemu-virtio" }] })).clients[0]!.nic).toBe("qemu-virtio");
   });
 

@@ -42,7 +42,10 @@ describe("loadStackLab reads stack files as Pulumi does", () => {
   });
 
   it("takes keys without a namespace as the project's (netboot-lab:)", () => {
-    const bare = loadStackLab(stackProject("bare", ["network:", "  subnet: 10.77.0.0/24", "docker:", "  baseImage: local/debian:bookworm", "  namePrefix: lab1"]), "lab");
+    const bare = loadStackLab(
+      stackProject("bare", ["network:", "  subnet: 10.77.0.0/24", "docker:", "  baseImage: local/debian:bookworm", "  namePrefix: lab1"]),
+      "lab",
+    );
     expect(bare).toEqual(yaml);
   });
 
@@ -61,14 +64,26 @@ describe("loadStackLab reads stack files as Pulumi does", () => {
   });
 
   it("leaves the encrypted VNC password to the program: the lab reads without it", () => {
-    const lab = loadStackLab(stackProject("vnc-secret", [...NETWORK, "netboot-lab:docker:", "  baseImage: local/debian:bookworm", "  namePrefix: lab1", "netboot-lab:vncPassword:", "  secure: v1:abc:def"]), "lab");
+    const lab = loadStackLab(
+      stackProject("vnc-secret", [
+        ...NETWORK,
+        "netboot-lab:docker:",
+        "  baseImage: local/debian:bookworm",
+        "  namePrefix: lab1",
+        "netboot-lab:vncPassword:",
+        "  secure: v1:abc:def",
+      ]),
+      "lab",
+    );
     expect(lab).toEqual(yaml);
   });
 });
 
 describe("the stack program reads the same config", () => {
   it("accepts the docker key as a JSON string and builds the lab render shows", async () => {
-    const { resources } = await runStack("kvm", { configOverrides: { "netboot-lab:docker": JSON.stringify({ baseImage: "local/debian:bookworm", namePrefix: "nbtjson" }) } });
+    const { resources } = await runStack("kvm", {
+      configOverrides: { "netboot-lab:docker": JSON.stringify({ baseImage: "local/debian:bookworm", namePrefix: "nbtjson" }) },
+    });
     const network = resources.find((resource) => resource.type === "docker:index/network:Network")!;
     expect(network.inputs.name).toBe("nbtjson");
     const server = resources.find((resource) => resource.type === "docker:index/image:Image" && resource.name === "nbl-kvm-image")!;

@@ -16,7 +16,11 @@ describe("lab model defaults", () => {
       pools: [{ start: "10.77.0.128", end: "10.77.0.254", size: 127 }],
     });
     expect(lab.docker.baseImage).toBe("debian:bookworm-slim");
-    expect(lab.servers).toEqual({ tftp: { enabled: true, maxBlockSize: 1468 }, nfs: { enabled: true, exportPath: "/netboot" }, http: { enabled: true, port: 80 } });
+    expect(lab.servers).toEqual({
+      tftp: { enabled: true, maxBlockSize: 1468 },
+      nfs: { enabled: true, exportPath: "/netboot" },
+      http: { enabled: true, port: 80 },
+    });
   });
 
   it("resolves each client's boot file and NIC from its image and platform", () => {
@@ -43,7 +47,9 @@ describe("lab model defaults", () => {
   it("builds Darwin root paths in the nfs: form xnu parses", () => {
     const lab = validateLab(
       minimalLab({
-        bootImages: [{ name: "snow", kind: "darwin-nbi", nbiName: "NetBootSP0", booter: "b", kernel: "k", extensions: ["E"], rootImage: "media/NetInstall.dmg" }],
+        bootImages: [
+          { name: "snow", kind: "darwin-nbi", nbiName: "NetBootSP0", booter: "b", kernel: "k", extensions: ["E"], rootImage: "media/NetInstall.dmg" },
+        ],
         clients: [{ name: "mac", mac: "00:50:56:00:00:01", platform: "fusion", firmware: "efi-x64", bootImage: "snow" }],
       }),
     );
@@ -77,7 +83,13 @@ describe("lab validation names the field and the fix", () => {
   });
 
   it("rejects overlapping pools", () => {
-    const network = { subnet: "10.77.0.0/24", pools: [{ start: "10.77.0.100", end: "10.77.0.150" }, { start: "10.77.0.150", end: "10.77.0.200" }] };
+    const network = {
+      subnet: "10.77.0.0/24",
+      pools: [
+        { start: "10.77.0.100", end: "10.77.0.150" },
+        { start: "10.77.0.150", end: "10.77.0.200" },
+      ],
+    };
     expect(problemsOf(minimalLab({ network }))).toEqual([
       "network.pools[1]: 10.77.0.150-10.77.0.200 overlaps network.pools[0] (10.77.0.100-10.77.0.150); pools must not share addresses",
     ]);

@@ -84,7 +84,9 @@ describe("encoding client requests", () => {
   });
 
   it("writes an RFC 1497 BOOTP request: the cookie and identity options, but no message type and no request list", () => {
-    const encoded = encodeDhcpPacket(clientRequest({ ...identity, clientId: undefined, userClass: undefined, clientArch: 0 }, { type: "BOOTREQUEST", vendorExtensions: true }, 9));
+    const encoded = encodeDhcpPacket(
+      clientRequest({ ...identity, clientId: undefined, userClass: undefined, clientArch: 0 }, { type: "BOOTREQUEST", vendorExtensions: true }, 9),
+    );
 
     expect(encoded.subarray(236, 236 + 4 + 4 + 34 + 1)).toEqual(
       Buffer.concat([COOKIE, bytes("5d 02 00 00"), bytes('3c 20 "PXEClient:Arch:00000:UNDI:002001"'), bytes("ff")]),
@@ -165,7 +167,9 @@ describe("decoding server replies", () => {
   });
 
   it("calls a reply without option 53 a BOOTREPLY, and one without the cookie has no options at all", () => {
-    const bootpReply = padTo300(Buffer.concat([header({ op: "02", xid: "00 00 00 09", flags: "00 00", yiaddr: "0a d5 4d 64" }), COOKIE, bytes('11 04 "/nfs" ff')]));
+    const bootpReply = padTo300(
+      Buffer.concat([header({ op: "02", xid: "00 00 00 09", flags: "00 00", yiaddr: "0a d5 4d 64" }), COOKIE, bytes('11 04 "/nfs" ff')]),
+    );
     expect(summarizePacket(decodeDhcpPacket(bootpReply))).toMatchObject({ messageType: "BOOTREPLY", broadcast: false, options: { "root-path": "/nfs" } });
 
     const plain = decodeDhcpPacket(padTo300(header({ op: "02", xid: "00 00 00 09", flags: "00 00", file: Buffer.from("pxeboot") })));
@@ -191,7 +195,9 @@ describe("decoding server replies", () => {
   });
 
   it("shows a malformed option as hex in the summary, and names it when read as a typed value", () => {
-    const packet = decodeDhcpPacket(padTo300(Buffer.concat([header({ op: "02", xid: "00 00 00 01", flags: "80 00" }), COOKIE, bytes("35 01 05 01 03 ff ff 00 ff")])));
+    const packet = decodeDhcpPacket(
+      padTo300(Buffer.concat([header({ op: "02", xid: "00 00 00 01", flags: "80 00" }), COOKIE, bytes("35 01 05 01 03 ff ff 00 ff")])),
+    );
 
     expect(summarizePacket(packet).options).toEqual({ "dhcp-message-type": "DHCPACK", "subnet-mask": "ff:ff:00" });
     expect(() => readOption(packet, "subnet-mask")).toThrow("option subnet-mask is 3 bytes long; expected 4");

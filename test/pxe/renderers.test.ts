@@ -1,13 +1,5 @@
 import { describe, expect, test } from "vitest";
-import {
-  kernelCommandLine,
-  renderGrubConfig,
-  renderIpxeScript,
-  renderPxelinuxConfig,
-  findBootParams,
-  netbsdConsoleOf,
-  withNetbsdConsole,
-} from "../../lib/pxe";
+import { kernelCommandLine, renderGrubConfig, renderIpxeScript, renderPxelinuxConfig, findBootParams, netbsdConsoleOf, withNetbsdConsole } from "../../lib/pxe";
 import { imageOf, labWith } from "./fixtures";
 
 describe("kernel command line", () => {

@@ -23,7 +23,15 @@ const IMAGE_KINDS: ((name: string) => BootImageInput)[] = [
   (name) => ({ name, kind: "grub" }),
   (name) => ({ name, kind: "pxelinux" }),
   (name) => ({ name, kind: "netbsd", pxeboot: "pxeboot_ia32.bin", kernel: "netbsd" }),
-  (name) => ({ name, kind: "darwin-nbi", booter: "booter", pxeBooter: "boot1pxe", kernel: "mach_kernel", extensions: ["Extensions"], rootImage: "NetInstall.dmg" }),
+  (name) => ({
+    name,
+    kind: "darwin-nbi",
+    booter: "booter",
+    pxeBooter: "boot1pxe",
+    kernel: "mach_kernel",
+    extensions: ["Extensions"],
+    rootImage: "NetInstall.dmg",
+  }),
 ];
 
 /** A lab whose clients sit below the pool and whose pool is the subnet's top quarter. */
@@ -51,21 +59,20 @@ const labs = fc
       },
       servers: { http: { enabled: drawn.http } },
       bootImages,
-      clients: drawn.clients
-        .map((client, index) => {
-          const image = bootImages[client.image % bootImages.length]!;
-          // Every kind boots BIOS here (the Darwin image has a pxeBooter); EFI only where the kind has a loader.
-          const firmware = image.kind === "netbsd" || (image.kind !== "darwin-nbi" && client.firmware === "efi-ia32") ? "bios" : client.firmware;
-          return {
-            name: `client-${index}`,
-            mac: `52:54:00:00:${(index >> 8).toString(16).padStart(2, "0")}:${(index & 0xff).toString(16).padStart(2, "0")}`,
-            ...(client.fixed ? { ipv4: formatIpv4(first + 10 + index) } : {}),
-            firmware,
-            // OVMF's ia32 build netboots a QEMU guest through virtio only.
-            ...(firmware === "efi-ia32" ? { nic: "qemu-virtio" as const } : {}),
-            bootImage: image.name,
-          };
-        }),
+      clients: drawn.clients.map((client, index) => {
+        const image = bootImages[client.image % bootImages.length]!;
+        // Every kind boots BIOS here (the Darwin image has a pxeBooter); EFI only where the kind has a loader.
+        const firmware = image.kind === "netbsd" || (image.kind !== "darwin-nbi" && client.firmware === "efi-ia32") ? "bios" : client.firmware;
+        return {
+          name: `client-${index}`,
+          mac: `52:54:00:00:${(index >> 8).toString(16).padStart(2, "0")}:${(index & 0xff).toString(16).padStart(2, "0")}`,
+          ...(client.fixed ? { ipv4: formatIpv4(first + 10 + index) } : {}),
+          firmware,
+          // OVMF's ia32 build netboots a QEMU guest through virtio only.
+          ...(firmware === "efi-ia32" ? { nic: "qemu-virtio" as const } : {}),
+          bootImage: image.name,
+        };
+      }),
     };
   });
 

@@ -86,7 +86,11 @@ describe("boot file selection (failure 4)", () => {
   });
 
   it("gives BIOS clients no file when an image has none for them", () => {
-    expect(renderBootFileSelection({ "efi-x64": "booter" })).toEqual(["if option client-arch = 00:07 or option client-arch = 00:09 {", '  filename "booter";', "}"]);
+    expect(renderBootFileSelection({ "efi-x64": "booter" })).toEqual([
+      "if option client-arch = 00:07 or option client-arch = 00:09 {",
+      '  filename "booter";',
+      "}",
+    ]);
   });
 });
 
@@ -104,7 +108,10 @@ function variants(): Record<string, LabConfigInput> {
         dnsServers: ["10.1.0.53", "10.1.0.54"],
         domainName: "lab.example",
         allowUnknownClients: true,
-        pools: [{ start: "10.1.1.0", end: "10.1.1.255" }, { start: "10.1.3.10", end: "10.1.3.20" }],
+        pools: [
+          { start: "10.1.1.0", end: "10.1.1.255" },
+          { start: "10.1.3.10", end: "10.1.3.20" },
+        ],
       },
       clients: [{ name: "vm1", mac: "52:54:00:00:00:01", ipv4: "10.1.0.10", bootImage: "linux" }],
     }),

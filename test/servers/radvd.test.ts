@@ -18,7 +18,7 @@ describe("radvd", () => {
         "  AdvDefaultLifetime 0;",
         "  MinRtrAdvInterval 30;",
         "  MaxRtrAdvInterval 120;",
-            `  prefix ${prefix} {`,
+        `  prefix ${prefix} {`,
         "    AdvOnLink on;",
         "    AdvAutonomous on;",
         "  };",

@@ -116,7 +116,10 @@ export function parseDhclientLease(leaseFile: string): Omit<DhclientResult, "log
   const blocks = [...leaseFile.matchAll(/^lease \{\n([\s\S]*?)^\}/gm)];
   const body = blocks[blocks.length - 1]?.[1];
   if (!body) return { options: {} };
-  const statements = body.split("\n").map((line) => /^\s*(option\s+)?([\w-]+)\s+(.*);\s*$/.exec(line)).filter((match) => match !== null);
+  const statements = body
+    .split("\n")
+    .map((line) => /^\s*(option\s+)?([\w-]+)\s+(.*);\s*$/.exec(line))
+    .filter((match) => match !== null);
   const field = (name: string) => statements.find((match) => !match[1] && match[2] === name)?.[3];
   const optional = (value: string | undefined) => (value === undefined ? undefined : unquote(value));
   return {

@@ -8,7 +8,16 @@ import { readdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import Docker from "dockerode";
 import { pack } from "tar-stream";
-import { DEFAULT_DOCKER_HOST, DockerNames, planDockerApply, type BuildImageStep, type ContainerStep, type DockerStep, type PlanOptions, type Upload } from "./docker-plan";
+import {
+  DEFAULT_DOCKER_HOST,
+  DockerNames,
+  planDockerApply,
+  type BuildImageStep,
+  type ContainerStep,
+  type DockerStep,
+  type PlanOptions,
+  type Upload,
+} from "./docker-plan";
 import { runSerializedProvider } from "./dynamic-provider";
 import { PROJECT_DIR, type DeclaredResource } from "./pulumi-harness";
 
@@ -124,14 +133,15 @@ async function applyStep(
       return buildImage(docker, step);
     case "local-image":
       if (!(await exists(() => docker.getImage(step.imageName).inspect()))) {
-        throw new Error(`image ${step.imageName} (${step.resource}) is not on the engine and the tests never pull; build or import it first (scripts/build-offline-base-image.sh)`);
+        throw new Error(
+          `image ${step.imageName} (${step.resource}) is not on the engine and the tests never pull; build or import it first (scripts/build-offline-base-image.sh)`,
+        );
       }
       return;
     case "container":
       return runContainer(docker, step, created, containerLogs);
-    case "dynamic":
+    case "dynamic": {
       // Whatever it writes lives in volumes this run created; its own containers are gone when it returns.
-    {
       const { result, maxRssMiB, seconds } = await runSerializedProvider<{ id: string; outs: Record<string, unknown> }>(step.provider, "create", [step.inputs]);
       dynamicResults[step.resource] = { ...result, maxRssMiB, seconds };
       return;
@@ -146,33 +156,39 @@ async function buildImage(docker: Docker, step: BuildImageStep): Promise<void> {
   );
   const failure = events.find((event) => event.error);
   if (failure) {
-    const log = events.map((event) => event.stream ?? "").join("").split("\n").slice(-20).join("\n");
+    const log = events
+      .map((event) => event.stream ?? "")
+      .join("")
+      .split("\n")
+      .slice(-20)
+      .join("\n");
     throw new Error(`building ${step.build.t} (${step.resource}) from ${step.context} failed: ${failure.error}\n${log}`);
   }
 }
 
 /** As the provider does: create, leave the default bridge for `networksAdvanced`, upload, start, then check or wait. */
-async function runContainer(
-  docker: Docker,
-  step: ContainerStep,
-  created: CreatedObjects,
-  containerLogs: Record<string, string>,
-): Promise<void> {
+async function runContainer(docker: Docker, step: ContainerStep, created: CreatedObjects, containerLogs: Record<string, string>): Promise<void> {
   const { name } = step.create;
   let container: Docker.Container;
   try {
     container = await docker.createContainer(step.create);
   } catch (error) {
     if (isNotFound(error)) {
-      throw new Error(`container ${name} (${step.resource}): image ${step.create.Image} is neither built by the stack nor on the engine; the tests never pull`, { cause: error });
+      throw new Error(
+        `container ${name} (${step.resource}): image ${step.create.Image} is neither built by the stack nor on the engine; the tests never pull`,
+        { cause: error },
+      );
     }
     throw error;
   }
   created.container(name);
   if (step.networks.length) {
-    await docker.getNetwork("bridge").disconnect({ Container: name }).catch((error: unknown) => {
-      if (!/is not connected/.test(describe(error))) throw error;
-    });
+    await docker
+      .getNetwork("bridge")
+      .disconnect({ Container: name })
+      .catch((error: unknown) => {
+        if (!/is not connected/.test(describe(error))) throw error;
+      });
     for (const { network, endpoint } of step.networks) await docker.getNetwork(network).connect({ Container: name, EndpointConfig: endpoint });
   }
   if (step.uploads.length) await container.putArchive(await uploadArchive(step.uploads), { path: "/" });
@@ -211,7 +227,7 @@ export function demuxLogs(raw: Buffer): string {
   const framed = raw.length >= 8 && raw[0]! <= 2 && raw[1] === 0 && raw[2] === 0 && raw[3] === 0;
   if (!framed) return raw.toString("utf8");
   const parts: Buffer[] = [];
-  for (let offset = 0; offset + 8 <= raw.length; ) {
+  for (let offset = 0; offset + 8 <= raw.length;) {
     const length = raw.readUInt32BE(offset + 4);
     parts.push(raw.subarray(offset + 8, offset + 8 + length));
     offset += 8 + length;

@@ -192,7 +192,11 @@ class InputReader {
   }
 
   stringMap(key: string): Record<string, string> | undefined {
-    return this.typed(key, "a map of strings", (value): value is Record<string, string> => isRecord(value) && Object.values(value).every((item) => typeof item === "string"));
+    return this.typed(
+      key,
+      "a map of strings",
+      (value): value is Record<string, string> => isRecord(value) && Object.values(value).every((item) => typeof item === "string"),
+    );
   }
 
   /** A string that must be one of `allowed`. */
@@ -215,7 +219,10 @@ class InputReader {
 
   /** `[{ label, value }]` as the provider declares labels. */
   labels(key: string): Record<string, string> | undefined {
-    const entries = this.objects(key, (label) => [label.requiredString("label", "a label needs a key"), label.requiredString("value", "a label needs a value")] as const);
+    const entries = this.objects(
+      key,
+      (label) => [label.requiredString("label", "a label needs a key"), label.requiredString("value", "a label needs a value")] as const,
+    );
     return entries && Object.fromEntries(entries);
   }
 
@@ -463,8 +470,21 @@ function planDynamic(resource: DeclaredResource, reader: InputReader, context: P
     bootTreePath: reader.requiredString("bootTreePath", "the volume's mount point"),
     imageName: reader.requiredString("imageName", "the image's folder"),
     command: reader.strings("command") ?? [],
-    media: reader.objects("media", (file) => ({ localPath: file.requiredString("localPath", "the file to upload"), containerPath: file.requiredString("containerPath", "where it lands"), sha256: file.string("sha256"), size: file.number("size") })) ?? [],
-    generated: reader.objects("generated", (file) => defined({ containerPath: file.requiredString("containerPath", "where it lands"), localPath: file.string("localPath"), content: file.string("content") })) ?? [],
+    media:
+      reader.objects("media", (file) => ({
+        localPath: file.requiredString("localPath", "the file to upload"),
+        containerPath: file.requiredString("containerPath", "where it lands"),
+        sha256: file.string("sha256"),
+        size: file.number("size"),
+      })) ?? [],
+    generated:
+      reader.objects("generated", (file) =>
+        defined({
+          containerPath: file.requiredString("containerPath", "where it lands"),
+          localPath: file.string("localPath"),
+          content: file.string("content"),
+        }),
+      ) ?? [],
     contentHash: reader.requiredString("contentHash", "the build reruns when it changes"),
     labels: { ...reader.stringMap("labels"), ...context.options.labels },
   };

@@ -64,8 +64,13 @@ export async function startDynamicProviderHost(options: HostOptions): Promise<Dy
     void child.then((result) => rejectPort(new Error(`the dynamic-provider plugin exited before listening:\n${result.all}`)));
   });
   const client = new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-  const call = <Request, Response>(method: (request: Request, callback: (error: grpc.ServiceError | null, response: Response) => void) => unknown, request: Request) =>
-    new Promise<Response>((resolveCall, rejectCall) => method.call(client, request, (error, response) => (error ? rejectCall(new Error(error.details)) : resolveCall(response))));
+  const call = <Request, Response>(
+    method: (request: Request, callback: (error: grpc.ServiceError | null, response: Response) => void) => unknown,
+    request: Request,
+  ) =>
+    new Promise<Response>((resolveCall, rejectCall) =>
+      method.call(client, request, (error, response) => (error ? rejectCall(new Error(error.details)) : resolveCall(response))),
+    );
   const struct = (properties: Properties) => Struct.fromJavaScript(properties as Record<string, never>);
 
   return {

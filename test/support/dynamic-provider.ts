@@ -49,7 +49,12 @@ export interface RunProviderOptions {
 }
 
 /** Calls `method(...args)` of the serialized provider; rejects with the provider's own error message. */
-export async function runSerializedProvider<T>(provider: string, method: "create" | "read" | "update" | "delete" | "diff", args: readonly unknown[], options: RunProviderOptions = {}): Promise<ProviderRun<T>> {
+export async function runSerializedProvider<T>(
+  provider: string,
+  method: "create" | "read" | "update" | "delete" | "diff",
+  args: readonly unknown[],
+  options: RunProviderOptions = {},
+): Promise<ProviderRun<T>> {
   const node = [process.execPath, "-e", RUNNER];
   const [command, ...commandArgs] = options.namespace ? ["ip", "netns", "exec", options.namespace, ...node] : node;
   const started = process.hrtime.bigint();

@@ -35,7 +35,11 @@ export interface LabServers {
   inVolume(volume: string, script: string, input?: Buffer): Promise<string>;
 }
 
-export async function startLabServers(placement: LabPlacement, clients: readonly Record<string, unknown>[], bootImages: readonly Record<string, unknown>[] = [{ name: "linux", kind: "ipxe", nfsRoot: true }]): Promise<LabServers> {
+export async function startLabServers(
+  placement: LabPlacement,
+  clients: readonly Record<string, unknown>[],
+  bootImages: readonly Record<string, unknown>[] = [{ name: "linux", kind: "ipxe", nfsRoot: true }],
+): Promise<LabServers> {
   const { net, server, bridge, prefix, labels } = placement;
   const { resources } = await runStack("kvm", {
     configOverrides: {
@@ -50,6 +54,12 @@ export async function startLabServers(placement: LabPlacement, clients: readonly
   const applied = await applyToDocker(serverResources, { labels });
   const labelArgs = Object.entries(labels).flatMap(([key, value]) => ["--label", `${key}=${value}`]);
   const inVolume = async (volume: string, script: string, input?: Buffer) =>
-    String((await execa("docker", ["run", "--rm", "-i", ...labelArgs, "--network", "none", "-v", `${volume}:/v`, "--entrypoint", "sh", imageName, "-c", script], { input })).stdout).trim();
+    String(
+      (
+        await execa("docker", ["run", "--rm", "-i", ...labelArgs, "--network", "none", "-v", `${volume}:/v`, "--entrypoint", "sh", imageName, "-c", script], {
+          input,
+        })
+      ).stdout,
+    ).trim();
   return { applied, imageName, inVolume };
 }

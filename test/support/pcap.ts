@@ -66,7 +66,7 @@ export function readPcap(path: string): Frame[] {
   const u32 = (offset: number) => (littleEndian ? file.readUInt32LE(offset) : file.readUInt32BE(offset));
   if (u32(20) !== LINKTYPE_ETHERNET) throw new Error(`${path}: link type ${u32(20)} is not Ethernet`);
   const frames: Frame[] = [];
-  for (let offset = 24; offset + 16 <= file.length; ) {
+  for (let offset = 24; offset + 16 <= file.length;) {
     const seconds = u32(offset);
     const fraction = u32(offset + 4);
     const captured = u32(offset + 8);
@@ -86,7 +86,12 @@ export interface Capture {
 
 /** tcpdump on an interface the test made (never one of the machine's own), writing every frame as it arrives. */
 export async function captureOn(interfaceName: string, path: string): Promise<Capture> {
-  const tcpdump: ResultPromise = execa("tcpdump", ["-i", interfaceName, "-n", "-U", "-s", "1600", "-w", path], { reject: false, buffer: false, stdout: "ignore", stderr: "pipe" });
+  const tcpdump: ResultPromise = execa("tcpdump", ["-i", interfaceName, "-n", "-U", "-s", "1600", "-w", path], {
+    reject: false,
+    buffer: false,
+    stdout: "ignore",
+    stderr: "pipe",
+  });
   // It says "listening on <interface>" on stderr once the capture runs.
   await new Promise<void>((resolveStart, rejectStart) => {
     let said = "";

@@ -100,10 +100,7 @@ export async function runStack(stack: string, options: RunStackOptions = {}): Pr
  * resources that were registered before it (validation must leave this empty); rejects when
  * the program succeeds.
  */
-export async function runStackExpectingError(
-  stack: string,
-  options: RunStackOptions = {},
-): Promise<{ error: Error; resources: DeclaredResource[] }> {
+export async function runStackExpectingError(stack: string, options: RunStackOptions = {}): Promise<{ error: Error; resources: DeclaredResource[] }> {
   const evaluation = await evaluate(stack, options);
   if (evaluation.programError === undefined) {
     throwRuntimeFailures(evaluation);
@@ -118,7 +115,7 @@ export async function runStackExpectingError(
 
 function throwRuntimeFailures(evaluation: Evaluation): void {
   if (evaluation.runtimeFailures.length === 0) return;
-  const messages = evaluation.runtimeFailures.map((failure) => (failure instanceof Error ? failure.stack ?? failure.message : String(failure)));
+  const messages = evaluation.runtimeFailures.map((failure) => (failure instanceof Error ? (failure.stack ?? failure.message) : String(failure)));
   throw new Error(`the program's resource registrations failed:\n${messages.join("\n")}`);
 }
 
@@ -296,4 +293,3 @@ function joinDeclarations(
   }
   return { resources, unregistered };
 }
-

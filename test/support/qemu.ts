@@ -21,7 +21,19 @@ export async function bootGuest(boot: GuestBoot): Promise<string> {
   const qemu = execa(
     "qemu-system-x86_64",
     [
-      "-accel", "tcg", "-m", "1024", "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot", "-boot", "n",
+      "-accel",
+      "tcg",
+      "-m",
+      "1024",
+      "-display",
+      "none",
+      "-monitor",
+      "none",
+      "-serial",
+      "stdio",
+      "-no-reboot",
+      "-boot",
+      "n",
       ...(boot.firmware === "efi" ? ["-bios", "/usr/share/qemu/OVMF.fd"] : []),
       ...boot.network,
     ],
@@ -31,7 +43,10 @@ export async function bootGuest(boot: GuestBoot): Promise<string> {
   const line = new RegExp(`${boot.until.source}[^\\n]*\\n`);
   try {
     return await new Promise<string>((resolveBoot, rejectBoot) => {
-      const timer = setTimeout(() => rejectBoot(new Error(`no ${boot.until} within ${timeoutMs / 1000} s; serial console:\n${console.slice(-3000)}`)), timeoutMs);
+      const timer = setTimeout(
+        () => rejectBoot(new Error(`no ${boot.until} within ${timeoutMs / 1000} s; serial console:\n${console.slice(-3000)}`)),
+        timeoutMs,
+      );
       qemu.stdout!.on("data", (chunk: Buffer) => {
         console += chunk.toString("latin1");
         // Wait for the whole line: it may arrive in pieces.
@@ -55,7 +70,6 @@ export async function bootGuest(boot: GuestBoot): Promise<string> {
 export function tapNetwork(tap: string, mac: string): string[] {
   return ["-netdev", `tap,id=lab,ifname=${tap},script=no,downscript=no`, "-device", `e1000,netdev=lab,mac=${mac}`];
 }
-
 
 /** Prefix of the run folders of QEMU guests the tests start through the lab's provider; the run id follows it. */
 export const GUEST_RUN_DIR_PREFIX = "nbt-guests-";

@@ -72,7 +72,20 @@ export async function startTestSshHost(): Promise<TestSshHost> {
   return {
     namespace,
     dockerHost: `ssh://root@127.0.0.1:${PORT}`,
-    sshOptions: ["-F", "/dev/null", "-i", join(dir, "client_key"), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${join(dir, "known_hosts")}`, "-o", "StrictHostKeyChecking=accept-new"],
+    sshOptions: [
+      "-F",
+      "/dev/null",
+      "-i",
+      join(dir, "client_key"),
+      "-o",
+      "IdentitiesOnly=yes",
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      `UserKnownHostsFile=${join(dir, "known_hosts")}`,
+      "-o",
+      "StrictHostKeyChecking=accept-new",
+    ],
     stop,
   };
 }

@@ -48,9 +48,11 @@ export function labelFlags(labels: Record<string, string>): string[] {
 export async function dockerObjectsOf(labels: Record<string, string>): Promise<string[]> {
   const filter = ["--filter", `label=${CASE_LABEL}=${labels[CASE_LABEL]}`];
   const lists = await Promise.all(
-    [["ps", "-a", "--format", "{{.Names}}"], ["network", "ls", "--format", "{{.Name}}"], ["volume", "ls", "--format", "{{.Name}}"]].map(
-      async (list) => (await execa("docker", [...list, ...filter])).stdout,
-    ),
+    [
+      ["ps", "-a", "--format", "{{.Names}}"],
+      ["network", "ls", "--format", "{{.Name}}"],
+      ["volume", "ls", "--format", "{{.Name}}"],
+    ].map(async (list) => (await execa("docker", [...list, ...filter])).stdout),
   );
   return lists.flatMap((list) => list.split("\n").filter(Boolean)).sort();
 }

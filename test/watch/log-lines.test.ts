@@ -14,7 +14,7 @@ function events(daemon: string, parse: (text: string) => DaemonEvent | undefined
 
 describe("docker logs --timestamps", () => {
   it("splits the engine's nanosecond timestamp from the daemon's line", () => {
-    expect(splitDockerTimestamp("2026-12-02T01:12:31.667232566Z 10.216.136.10 \"GET / HTTP/1.1\"")).toEqual({
+    expect(splitDockerTimestamp('2026-12-02T01:12:31.667232566Z 10.216.136.10 "GET / HTTP/1.1"')).toEqual({
       time: new Date("2026-12-02T01:12:31.667Z"),
       text: '10.216.136.10 "GET / HTTP/1.1"',
     });
@@ -37,7 +37,12 @@ describe("ISC dhcpd", () => {
   });
 
   it("reads a pool client's BOOTREPLY (no host name) and INFORM exchanges", () => {
-    expect(parseDhcpdLine("BOOTREPLY on 10.216.204.128 to 52:54:00:6d:00:12 via eth0")).toEqual({ kind: "dhcp", message: "BOOTREPLY", mac: "52:54:00:6d:00:12", ip: "10.216.204.128" });
+    expect(parseDhcpdLine("BOOTREPLY on 10.216.204.128 to 52:54:00:6d:00:12 via eth0")).toEqual({
+      kind: "dhcp",
+      message: "BOOTREPLY",
+      mac: "52:54:00:6d:00:12",
+      ip: "10.216.204.128",
+    });
     expect(parseDhcpdLine("DHCPINFORM from 10.216.204.50 via eth0")).toEqual({ kind: "dhcp", message: "DHCPINFORM", ip: "10.216.204.50" });
   });
 });

@@ -95,7 +95,20 @@ describe("stalls", () => {
   it("call out boot files read and no NFS mount for a client with an NFS root", () => {
     const timelines = new BootTimelines(CLIENTS, { stallSeconds: 30 });
     timelines.add(start, ack);
-    timelines.add(later(2), { kind: "http", ip: "10.216.136.10", method: "GET", path: "linux-ipxe/vmlinuz", status: 200, bytes: 1, seconds: 0, userAgent: "iPXE" });
-    expect(timelines.stalls(later(40))[0]).toMatchObject({ client: "bios-ipxe", stage: "stall", text: expect.stringContaining("no NFS mount of 10.216.136.2:/netboot/linux-ipxe/root") });
+    timelines.add(later(2), {
+      kind: "http",
+      ip: "10.216.136.10",
+      method: "GET",
+      path: "linux-ipxe/vmlinuz",
+      status: 200,
+      bytes: 1,
+      seconds: 0,
+      userAgent: "iPXE",
+    });
+    expect(timelines.stalls(later(40))[0]).toMatchObject({
+      client: "bios-ipxe",
+      stage: "stall",
+      text: expect.stringContaining("no NFS mount of 10.216.136.2:/netboot/linux-ipxe/root"),
+    });
   });
 });

@@ -98,16 +98,7 @@ const bytes: OptionCodec<Uint8Array> = {
   decode: (data) => data,
 };
 
-export const DHCP_MESSAGE_TYPES = [
-  "DHCPDISCOVER",
-  "DHCPOFFER",
-  "DHCPREQUEST",
-  "DHCPDECLINE",
-  "DHCPACK",
-  "DHCPNAK",
-  "DHCPRELEASE",
-  "DHCPINFORM",
-] as const;
+export const DHCP_MESSAGE_TYPES = ["DHCPDISCOVER", "DHCPOFFER", "DHCPREQUEST", "DHCPDECLINE", "DHCPACK", "DHCPNAK", "DHCPRELEASE", "DHCPINFORM"] as const;
 export type DhcpMessageType = (typeof DHCP_MESSAGE_TYPES)[number];
 
 const messageType: OptionCodec<DhcpMessageType> = {
@@ -153,9 +144,7 @@ const OPTION_SPECS = {
 export type DhcpOptionName = keyof typeof OPTION_SPECS;
 export type DhcpOptionValue<N extends DhcpOptionName> = (typeof OPTION_SPECS)[N]["codec"] extends OptionCodec<infer T> ? T : never;
 
-const NAME_BY_CODE = new Map<number, DhcpOptionName>(
-  (Object.keys(OPTION_SPECS) as DhcpOptionName[]).map((name) => [OPTION_SPECS[name].code, name]),
-);
+const NAME_BY_CODE = new Map<number, DhcpOptionName>((Object.keys(OPTION_SPECS) as DhcpOptionName[]).map((name) => [OPTION_SPECS[name].code, name]));
 
 export function optionCode(name: DhcpOptionName): number {
   return OPTION_SPECS[name].code;
@@ -196,7 +185,9 @@ export function optionJson(option: DhcpOption): OptionJson {
 }
 
 export function formatHex(data: Uint8Array): string {
-  return Buffer.from(data).toString("hex").replace(/(..)(?!$)/g, "$1:");
+  return Buffer.from(data)
+    .toString("hex")
+    .replace(/(..)(?!$)/g, "$1:");
 }
 
 /** Parses hex octets written as `01:52:54:00:aa:bb:cc`, `01-52-…` or `015254…`; undefined when it is not hex. */

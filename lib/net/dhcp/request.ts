@@ -74,7 +74,12 @@ function messageOptions(identity: ClientIdentity, message: ClientMessage): reado
  * A BOOTREQUEST from `mac` with `options`. A client without an address (no `ciaddr`) sets the
  * broadcast flag, or it could not receive the reply; one with an address gets it unicast.
  */
-export function bootRequest(fields: { readonly mac: string; readonly xid: number; readonly ciaddr?: string; readonly options?: readonly DhcpOption[] }): DhcpPacket {
+export function bootRequest(fields: {
+  readonly mac: string;
+  readonly xid: number;
+  readonly ciaddr?: string;
+  readonly options?: readonly DhcpOption[];
+}): DhcpPacket {
   return {
     op: "request",
     htype: HTYPE_ETHERNET,

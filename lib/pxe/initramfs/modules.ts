@@ -21,9 +21,22 @@ export function parseModuleIndex(modulesDep: string, modulesBuiltin = ""): Modul
   for (const line of modulesDep.split("\n")) {
     const colon = line.indexOf(":");
     if (colon < 0) continue;
-    dependencies.set(line.slice(0, colon).trim(), line.slice(colon + 1).trim().split(/\s+/).filter(Boolean));
+    dependencies.set(
+      line.slice(0, colon).trim(),
+      line
+        .slice(colon + 1)
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean),
+    );
   }
-  const builtin = new Set(modulesBuiltin.split("\n").map((line) => line.trim()).filter(Boolean).map(moduleName));
+  const builtin = new Set(
+    modulesBuiltin
+      .split("\n")
+      .map((line) => line.trim())
+      .filter(Boolean)
+      .map(moduleName),
+  );
   return { dependencies, builtin };
 }
 
@@ -45,7 +58,9 @@ export function moduleLoadOrder(index: ModuleIndex, names: readonly string[], ke
     const path = pathByName.get(normalised);
     if (path) visit(path, []);
     else if (!index.builtin.has(normalised)) {
-      throw new Error(`kernel ${kernelVersion} has no module "${name}" (not in modules.dep or modules.builtin); check the name or use a kernel that provides it`);
+      throw new Error(
+        `kernel ${kernelVersion} has no module "${name}" (not in modules.dep or modules.builtin); check the name or use a kernel that provides it`,
+      );
     }
   }
   return order;
