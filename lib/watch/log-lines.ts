@@ -13,6 +13,19 @@ export type DaemonEvent =
   | { readonly kind: "tftp-read"; readonly ip: string; readonly file: string }
   | { readonly kind: "tftp-refused"; readonly ip: string; readonly code: number; readonly reason: string }
   | {
+      /** A whole TFTP read as captured on the wire (tftp-capture.ts): the blksize the server agreed to, the DATA bytes sent once each. */
+      readonly kind: "tftp-transfer";
+      readonly ip: string;
+      readonly file: string;
+      readonly blksize: number;
+      readonly blocks: number;
+      readonly bytes: number;
+      /** From the RRQ to the last DATA block (or the ERROR). */
+      readonly seconds: number;
+      /** Present when an ERROR packet ended the transfer, by the client (an abort) or the server (a refusal). */
+      readonly error?: { readonly by: "client" | "server"; readonly code: number; readonly message: string };
+    }
+  | {
       readonly kind: "http";
       readonly ip: string;
       readonly method: string;

@@ -141,6 +141,22 @@ export class BootTimelines {
         const size = this.options.fileSizes?.get(event.file);
         return { stage: "boot-file", text: `TFTP read ${event.file}${size === undefined ? "" : ` (${size} bytes)`}`, what: "TFTP read" };
       }
+      case "tftp-transfer": {
+        const { file, bytes, blocks, blksize, seconds: took, error } = event;
+        const sent = `${bytes} bytes in ${blocks} blocks of blksize ${blksize}, ${took.toFixed(3)} s`;
+        if (error?.by === "server" && bytes === 0) return undefined; // tftpd-hpa's own log line already shows the refusal
+        if (error) {
+          const ended = error.by === "client" ? "the client ended the transfer" : "the server ended the transfer";
+          return {
+            stage: "boot-file",
+            text: `TFTP ${file}: ${ended} after ${sent} (error ${error.code}${error.message ? `: ${error.message}` : ""})`,
+            what: "TFTP transfer",
+          };
+        }
+        const built = this.options.fileSizes?.get(file);
+        const mismatch = built !== undefined && built !== bytes ? `; the build wrote ${built} bytes` : "";
+        return { stage: "boot-file", text: `TFTP sent ${file}: ${sent}${mismatch}`, what: "TFTP transfer" };
+      }
       case "tftp-refused":
         return {
           stage: "boot-file",
