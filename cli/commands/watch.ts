@@ -1,10 +1,15 @@
+import { randomBytes } from "node:crypto";
+import type { Readable } from "node:stream";
 import { parseArgs } from "node:util";
 import { execa } from "execa";
 import { buildRecordPath, type BuildRecord } from "../../lib/boot-image/build-record";
+import { LAB_LABEL, ROLE_LABEL } from "../../lib/lab-names";
 import { BOOT_TREE_DIR } from "../../lib/servers";
 import { LOG_PARSERS, splitDockerTimestamp } from "../../lib/watch/log-lines";
+import { TFTP_CAPTURE_COMMAND, TftpCaptureReader, type EndedTransfer } from "../../lib/watch/tftp-capture";
 import { BootTimelines, formatEntry, formatTimelines } from "../../lib/watch/timeline";
 import { CliError, type Command } from "../cli-error";
+import type { ContainerState } from "../../lib/check/probe";
 import { containerStates, LAB_OPTIONS, openLabFromArgs, requireDeployed, type DeployedLab } from "../lab-docker";
 
 const USAGE = "watch --stack NAME [--client NAME] [--since TIME] [--stall-after SECONDS] [--duration SECONDS] [--config FILE] [--project DIR]";
@@ -16,7 +21,9 @@ const HELP = `usage: netboot-lab ${USAGE}
 Follows the lab's daemons (docker logs of its dhcpd, TFTP, HTTP and NFS containers) and prints
 each client's boot as it happens, one line per step with the time since that MAC's first
 event: DHCPDISCOVER/OFFER/REQUEST/ACK and BOOTP, each TFTP read (with the file's size in the
-boot tree) or refusal, each HTTP request with status and bytes, the NFS mounts. A stage that
+boot tree) or refusal, each TFTP transfer with the blksize the server agreed to, the bytes it
+sent and how long it took (captured by tcpdump in a short-lived container, role watch, in the
+pod's network namespace), each HTTP request with status and bytes, the NFS mounts. A stage that
 stops is called out once ("ACK sent 30 s ago, no boot-file request: …"). On Ctrl-C (or after
 --duration) it prints one timeline per MAC.
 
@@ -49,6 +56,94 @@ async function builtFileSizes(deployed: DeployedLab, running: readonly string[])
     for (const file of (JSON.parse(result.stdout) as BuildRecord).files) sizes.set(file.path, file.size);
   }
   return sizes;
+}
+
+/** Calls `each` with every complete line of a child's output stream. */
+function onLines(stream: Readable | null | undefined, each: (line: string) => void): void {
+  let pending = "";
+  stream?.on("data", (chunk: Buffer) => {
+    const lines = (pending + chunk.toString("utf8")).split("\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) each(line);
+  });
+}
+
+/** How long tcpdump may take to say it is listening before watch goes on without TFTP transfers. */
+const CAPTURE_START_SECONDS = 20;
+
+/**
+ * Runs tcpdump (lib/watch/tftp-capture.ts) in a container that shares the pod's network namespace,
+ * from the pod's own image (the server image, which carries tcpdump), and hands each ended TFTP
+ * transfer to `onTransfer`. The container has the lab's labels (role watch) and is removed by `stop`;
+ * a failed start is a note in the "watching" line, never an error: the log lines still show each read.
+ */
+async function startTftpCapture(
+  deployed: DeployedLab,
+  pod: ContainerState | undefined,
+  onTransfer: (ended: EndedTransfer) => void,
+): Promise<{ note: string; stop: () => Promise<void> }> {
+  const without = (why: string) => ({ note: `no TFTP transfer capture (${why})`, stop: async () => {} });
+  if (!pod?.running) return without(`the pod ${pod?.name ?? deployed.names.pod} is ${pod?.status ?? "missing"}`);
+  const image = (await deployed.docker(["inspect", "--format", "{{.Config.Image}}", pod.name])).stdout.trim();
+  const name = `${deployed.names.prefix}-watch-${randomBytes(3).toString("hex")}`;
+  const [command, ...args] = TFTP_CAPTURE_COMMAND;
+  const host = deployed.lab.docker.host;
+  // NET_RAW opens the capture socket; SETUID/SETGID let tcpdump drop to its own user right after.
+  const tcpdump = execa(
+    "docker",
+    [
+      ...(host ? ["--host", host] : []),
+      "run",
+      "--rm",
+      "--name",
+      name,
+      "--label",
+      `${LAB_LABEL}=${deployed.names.prefix}`,
+      "--label",
+      `${ROLE_LABEL}=watch`,
+      "--network",
+      `container:${pod.name}`,
+      "--cap-drop",
+      "ALL",
+      "--cap-add",
+      "NET_RAW",
+      "--cap-add",
+      "SETUID",
+      "--cap-add",
+      "SETGID",
+      "--entrypoint",
+      command!,
+      image,
+      ...args,
+    ],
+    { reject: false, buffer: false },
+  );
+  const reader = new TftpCaptureReader();
+  onLines(tcpdump.stdout, (line) => reader.push(line).forEach(onTransfer));
+  let stderr = "";
+  const listening = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), CAPTURE_START_SECONDS * 1000);
+    onLines(tcpdump.stderr, (line) => {
+      stderr += `${line}\n`;
+      if (line.startsWith("listening on ")) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    });
+    void tcpdump.then(() => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+  const stop = async () => {
+    await deployed.docker(["rm", "--force", name], { reject: false });
+    tcpdump.kill();
+    await tcpdump;
+  };
+  if (listening) return { note: `TFTP transfers captured in ${pod.name}`, stop };
+  await stop();
+  const why = stderr.trim().split("\n").pop() || `tcpdump did not start within ${CAPTURE_START_SECONDS} s`;
+  return without(`${why}; TFTP reads show the built size only, and pulumi up rebuilds the server image with tcpdump`);
 }
 
 export const watchCommand: Command = {
@@ -88,23 +183,22 @@ export const watchCommand: Command = {
       });
       const parse = LOG_PARSERS[role]!;
       for (const stream of [follower.stdout, follower.stderr]) {
-        let pending = "";
-        stream?.on("data", (chunk: Buffer) => {
-          const lines = (pending + chunk.toString("utf8")).split("\n");
-          pending = lines.pop() ?? "";
-          for (const line of lines) {
-            const stamped = splitDockerTimestamp(line);
-            const event = stamped && parse(stamped.text);
-            const entry = event && timelines.add(stamped.time, event);
-            if (entry) process.stdout.write(`${formatEntry(entry)}\n`);
-          }
+        onLines(stream, (line) => {
+          const stamped = splitDockerTimestamp(line);
+          const event = stamped && parse(stamped.text);
+          const entry = event && timelines.add(stamped.time, event);
+          if (entry) process.stdout.write(`${formatEntry(entry)}\n`);
         });
       }
       return follower;
     });
+    const capture = await startTftpCapture(deployed, states.pod, ({ time, event }) => {
+      const entry = timelines.add(time, event);
+      if (entry) process.stdout.write(`${formatEntry(entry)}\n`);
+    });
     const stopped = roles.filter((role) => !states[role]!.running).map((role) => `${role} (${states[role]!.name} is ${states[role]!.status})`);
     process.stdout.write(
-      `watching ${only ? `client ${only.name}` : `${clients.length} clients`} of stack ${deployed.stack} through ${roles.join(", ")}${stopped.length ? `; not running: ${stopped.join(", ")}` : ""}; Ctrl-C ends\n`,
+      `watching ${only ? `client ${only.name}` : `${clients.length} clients`} of stack ${deployed.stack} through ${roles.join(", ")}${stopped.length ? `; not running: ${stopped.join(", ")}` : ""}; ${capture.note}; Ctrl-C ends\n`,
     );
 
     const stallTimer = setInterval(() => {
@@ -118,7 +212,7 @@ export const watchCommand: Command = {
     });
     clearInterval(stallTimer);
     for (const follower of followers) follower.kill();
-    await Promise.all(followers);
+    await Promise.all([...followers, capture.stop()]);
     process.stdout.write(`\ntimelines:\n${formatTimelines(timelines)}`);
     return 0;
   },

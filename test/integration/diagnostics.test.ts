@@ -70,9 +70,11 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(async () => {
-  // A probe container left by an interrupted check would keep the network from being removed.
-  const probes = await execa("docker", ["ps", "-aq", "--filter", `label=io.netboot-lab.lab=${prefix}`, "--filter", "label=io.netboot-lab.role=check"]);
-  for (const probe of probes.stdout.split("\n").filter(Boolean)) await execa("docker", ["rm", "-f", probe], { reject: false });
+  // A probe (check) or capture (watch) container left by an interrupted command would keep the network from being removed.
+  for (const role of ["check", "watch"]) {
+    const left = await execa("docker", ["ps", "-aq", "--filter", `label=io.netboot-lab.lab=${prefix}`, "--filter", `label=io.netboot-lab.role=${role}`]);
+    for (const container of left.stdout.split("\n").filter(Boolean)) await execa("docker", ["rm", "-f", container], { reject: false });
+  }
   await lab?.teardown();
   media?.cleanup();
   rmSync(workDir, { recursive: true, force: true });
@@ -88,24 +90,13 @@ async function checkJson(): Promise<{ exitCode: number; report: CheckReport; fai
   return { exitCode: result.exitCode ?? -1, report, failed: report.rows.filter((row) => row.status === "fail") };
 }
 
+const labelArgs = () => ["--label", `${Object.keys(labels)[0]}=${Object.values(labels)[0]}`];
+
 /** Runs a shell command in a throwaway container with the boot tree mounted writable (what a broken build or a user would do). */
 async function inBootTree(script: string, input?: Buffer): Promise<void> {
   await execa(
     "docker",
-    [
-      "run",
-      "--rm",
-      "-i",
-      "--label",
-      `${Object.keys(labels)[0]}=${Object.values(labels)[0]}`,
-      "-v",
-      `${prefix}-boot-tree:/tree`,
-      "--entrypoint",
-      "sh",
-      BASE_IMAGE,
-      "-c",
-      script,
-    ],
+    ["run", "--rm", "-i", ...labelArgs(), "-v", `${prefix}-boot-tree:/tree`, "--entrypoint", "sh", BASE_IMAGE, "-c", script],
     input ? { input } : {},
   );
 }
@@ -256,7 +247,7 @@ describe("netboot-lab check on the deployed kvm lab", () => {
 });
 
 describe("netboot-lab watch on the deployed kvm lab", () => {
-  it("prints a real QEMU boot's DHCP, HTTP and NFS stages in order, with times that grow", async () => {
+  it("prints a real QEMU boot's DHCP, TFTP, HTTP and NFS stages in order, with times that grow, and removes its capture container", async () => {
     const watch = execa("node", [CLI, "watch", "--stack", "kvm", "--config", stackFile, "--client", "bios-ipxe", "--stall-after", "120"], {
       reject: false,
       buffer: true,
@@ -265,6 +256,7 @@ describe("netboot-lab watch on the deployed kvm lab", () => {
     watch.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
     try {
       await expect.poll(() => output, { timeout: 30_000 }).toContain("watching client bios-ipxe");
+      expect(output).toContain(`TFTP transfers captured in ${prefix}-pod`);
       const tap = await createTap(bridge);
       try {
         await bootGuest({ firmware: "bios", network: tapNetwork(tap.name, CLIENTS["bios-ipxe"].mac), until: new RegExp(NFS_ROOT_MARKER), timeoutMs: 240_000 });
@@ -282,7 +274,23 @@ describe("netboot-lab watch on the deployed kvm lab", () => {
     const stages = lines.map((line) => line.replace(/^\s+\+\s*[\d.]+ s\s+/, ""));
     const first = (pattern: RegExp) => stages.findIndex((stage) => pattern.test(stage));
     expect(first(/^DHCPACK /)).toBeGreaterThanOrEqual(0);
-    expect(first(/^HTTP GET \/linux-ipxe\/boot\.ipxe 200/)).toBeGreaterThan(first(/^DHCPACK /));
+    // QEMU's iPXE ROM chainloads undionly.kpxe over TFTP: the capture shows the agreed blksize and every byte of the file.
+    const undionly = await execa("docker", [
+      "run",
+      "--rm",
+      ...labelArgs(),
+      "-v",
+      `${prefix}-boot-tree:/tree:ro`,
+      BASE_IMAGE,
+      "stat",
+      "-c",
+      "%s",
+      "/tree/linux-ipxe/undionly.kpxe",
+    ]);
+    const tftpSent = new RegExp(`^TFTP sent linux-ipxe/undionly\\.kpxe: ${undionly.stdout.trim()} bytes in \\d+ blocks of blksize \\d+, [\\d.]+ s$`);
+    expect(stages).toContainEqual(expect.stringMatching(tftpSent));
+    expect(first(tftpSent)).toBeGreaterThan(first(/^DHCPACK /));
+    expect(first(/^HTTP GET \/linux-ipxe\/boot\.ipxe 200/)).toBeGreaterThan(first(tftpSent));
     expect(first(/^HTTP GET \/linux-ipxe\/vmlinuz 200, 8\d{6} bytes/)).toBeGreaterThan(first(/boot\.ipxe/));
     expect(first(/^NFSv3 MOUNT/)).toBeGreaterThan(first(/vmlinuz/));
     const times = lines.map((line) => Number(/\+\s*([\d.]+) s/.exec(line)![1]));
@@ -290,6 +298,8 @@ describe("netboot-lab watch on the deployed kvm lab", () => {
     // The whole boot under TCG takes seconds to minutes, not hours.
     expect(times[times.length - 1]).toBeLessThan(600);
     expect(output).not.toContain("STALLED");
+    const captures = await execa("docker", ["ps", "-aq", "--filter", `label=io.netboot-lab.lab=${prefix}`, "--filter", "label=io.netboot-lab.role=watch"]);
+    expect(captures.stdout.trim()).toBe("");
   }, 420_000);
 });
 
