@@ -39,7 +39,7 @@ const CLIENTS = {
   "bios-ipxe": { mac: "52:54:00:6e:00:10", ipv4: `${net}.10`, firmware: "bios", bootImage: "linux-ipxe" },
   "efi-grub": { mac: "52:54:00:6e:00:11", ipv4: `${net}.11`, firmware: "efi-x64", bootImage: "linux-grub" },
   "pool-grub": { mac: "52:54:00:6e:00:12", firmware: "bios", bootImage: "linux-grub" },
-  mac: { mac: "00:50:56:6e:00:13", ipv4: `${net}.13`, platform: "fusion", firmware: "efi-x64", nic: "vmware-e1000", bootImage: "snow" },
+  mac: { mac: "00:50:56:2e:00:13", ipv4: `${net}.13`, platform: "fusion", firmware: "efi-x64", nic: "vmware-e1000", bootImage: "snow" },
 } as const;
 
 let lab: AppliedLab | undefined;
@@ -246,36 +246,64 @@ describe("netboot-lab check on the deployed kvm lab", () => {
   });
 });
 
-describe("netboot-lab watch on the deployed kvm lab", () => {
-  it("prints a real QEMU boot's DHCP, TFTP, HTTP and NFS stages in order, with times that grow, and removes its capture container", async () => {
-    const watch = execa("node", [CLI, "watch", "--stack", "kvm", "--config", stackFile, "--client", "bios-ipxe", "--stall-after", "120"], {
-      reject: false,
-      buffer: true,
-    });
-    let output = "";
-    watch.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+/** Runs `watch --client` while the client's QEMU guest boots to its NFS root; returns watch's output and its final timeline. */
+async function watchBoot(client: "bios-ipxe" | "efi-grub"): Promise<{ output: string; stages: string[]; times: number[] }> {
+  const watch = execa("node", [CLI, "watch", "--stack", "kvm", "--config", stackFile, "--client", client, "--stall-after", "120"], {
+    reject: false,
+    buffer: true,
+  });
+  let output = "";
+  watch.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  try {
+    await expect.poll(() => output, { timeout: 30_000 }).toContain(`watching client ${client}`);
+    const tap = await createTap(bridge);
     try {
-      await expect.poll(() => output, { timeout: 30_000 }).toContain("watching client bios-ipxe");
-      expect(output).toContain(`TFTP transfers captured in ${prefix}-pod`);
-      const tap = await createTap(bridge);
-      try {
-        await bootGuest({ firmware: "bios", network: tapNetwork(tap.name, CLIENTS["bios-ipxe"].mac), until: new RegExp(NFS_ROOT_MARKER), timeoutMs: 240_000 });
-      } finally {
-        await tap.destroy();
-      }
-      await expect.poll(() => output, { timeout: 20_000 }).toContain("NFSv3 MOUNT");
+      const firmware = CLIENTS[client].firmware === "bios" ? "bios" : "efi";
+      await bootGuest({ firmware, network: tapNetwork(tap.name, CLIENTS[client].mac), until: new RegExp(NFS_ROOT_MARKER), timeoutMs: 300_000 });
     } finally {
-      watch.kill("SIGINT");
-      await watch;
+      await tap.destroy();
     }
-    writeFileSync(join(tmpdir(), `netboot-lab-watch-${id}.txt`), output);
-    const timeline = output.split("\ntimelines:\n")[1]!;
-    const lines = timeline.split("\n").filter((line) => /^\s+\+/.test(line));
-    const stages = lines.map((line) => line.replace(/^\s+\+\s*[\d.]+ s\s+/, ""));
+    await expect.poll(() => output, { timeout: 20_000 }).toContain("NFSv3 MOUNT");
+  } finally {
+    watch.kill("SIGINT");
+    await watch;
+  }
+  writeFileSync(join(tmpdir(), `netboot-lab-watch-${client}-${id}.txt`), output);
+  const lines = output
+    .split("\ntimelines:\n")[1]!
+    .split("\n")
+    .filter((line) => /^\s+\+/.test(line));
+  return {
+    output,
+    stages: lines.map((line) => line.replace(/^\s+\+\s*[\d.]+ s\s+/, "")),
+    times: lines.map((line) => Number(/\+\s*([\d.]+) s/.exec(line)![1])),
+  };
+}
+
+const captureContainers = async () =>
+  (await execa("docker", ["ps", "-aq", "--filter", `label=io.netboot-lab.lab=${prefix}`, "--filter", "label=io.netboot-lab.role=watch"])).stdout.trim();
+
+describe("netboot-lab watch on the deployed kvm lab", () => {
+  it("prints a real QEMU boot's DHCP, HTTP and NFS stages in order, with times that grow, and removes its capture container", async () => {
+    const { output, stages, times } = await watchBoot("bios-ipxe");
+    expect(output).toContain(`TFTP transfers captured in ${prefix}-pod`);
     const first = (pattern: RegExp) => stages.findIndex((stage) => pattern.test(stage));
     expect(first(/^DHCPACK /)).toBeGreaterThanOrEqual(0);
-    // QEMU's iPXE ROM chainloads undionly.kpxe over TFTP: the capture shows the agreed blksize and every byte of the file.
-    const undionly = await execa("docker", [
+    expect(first(/^HTTP GET \/linux-ipxe\/boot\.ipxe 200/)).toBeGreaterThan(first(/^DHCPACK /));
+    expect(first(/^HTTP GET \/linux-ipxe\/vmlinuz 200, 8\d{6} bytes/)).toBeGreaterThan(first(/boot\.ipxe/));
+    expect(first(/^NFSv3 MOUNT/)).toBeGreaterThan(first(/vmlinuz/));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    // The whole boot under TCG takes seconds to minutes, not hours.
+    expect(times[times.length - 1]).toBeLessThan(600);
+    expect(output).not.toContain("STALLED");
+    expect(await captureContainers()).toBe("");
+  }, 420_000);
+
+  it("shows each TFTP transfer of an EFI GRUB boot with its blksize and every byte of the file", async () => {
+    // QEMU's iPXE is handed no script for bios-ipxe (it fetches boot.ipxe over HTTP); efi-grub loads GRUB's core.efi over TFTP.
+    const { output, stages, times } = await watchBoot("efi-grub");
+    const coreEfi = "linux-grub/boot/grub/x86_64-efi/core.efi";
+    const size = await execa("docker", [
       "run",
       "--rm",
       ...labelArgs(),
@@ -285,22 +313,17 @@ describe("netboot-lab watch on the deployed kvm lab", () => {
       "stat",
       "-c",
       "%s",
-      "/tree/linux-ipxe/undionly.kpxe",
+      `/tree/${coreEfi}`,
     ]);
-    const tftpSent = new RegExp(`^TFTP sent linux-ipxe/undionly\\.kpxe: ${undionly.stdout.trim()} bytes in \\d+ blocks of blksize \\d+, [\\d.]+ s$`);
-    expect(stages).toContainEqual(expect.stringMatching(tftpSent));
-    expect(first(tftpSent)).toBeGreaterThan(first(/^DHCPACK /));
-    expect(first(/^HTTP GET \/linux-ipxe\/boot\.ipxe 200/)).toBeGreaterThan(first(tftpSent));
-    expect(first(/^HTTP GET \/linux-ipxe\/vmlinuz 200, 8\d{6} bytes/)).toBeGreaterThan(first(/boot\.ipxe/));
-    expect(first(/^NFSv3 MOUNT/)).toBeGreaterThan(first(/vmlinuz/));
-    const times = lines.map((line) => Number(/\+\s*([\d.]+) s/.exec(line)![1]));
+    const sent = new RegExp(`^TFTP sent ${coreEfi.replace(/\./g, "\\.")}: ${size.stdout.trim()} bytes in \\d+ blocks of blksize \\d+, [\\d.]+ s$`);
+    const first = (pattern: RegExp) => stages.findIndex((stage) => pattern.test(stage));
+    expect(stages).toContainEqual(expect.stringMatching(sent));
+    expect(first(sent)).toBeGreaterThan(first(/^DHCPACK /));
+    expect(first(/^NFSv3 MOUNT/)).toBeGreaterThan(first(sent));
     expect(times).toEqual([...times].sort((a, b) => a - b));
-    // The whole boot under TCG takes seconds to minutes, not hours.
-    expect(times[times.length - 1]).toBeLessThan(600);
     expect(output).not.toContain("STALLED");
-    const captures = await execa("docker", ["ps", "-aq", "--filter", `label=io.netboot-lab.lab=${prefix}`, "--filter", "label=io.netboot-lab.role=watch"]);
-    expect(captures.stdout.trim()).toBe("");
-  }, 420_000);
+    expect(await captureContainers()).toBe("");
+  }, 480_000);
 });
 
 describe("teardown", () => {
