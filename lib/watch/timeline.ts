@@ -97,9 +97,12 @@ export class BootTimelines {
     return found;
   }
 
-  /** Every MAC's timeline, in order of first appearance, for the end of a watch. */
+  /**
+   * Every MAC's timeline, in order of first appearance, for the end of a watch; each in time order, since
+   * the streams arrive out of step (the capture's packet times run ahead of tftpd's lines through syslog).
+   */
   entries(): ReadonlyMap<string, readonly TimelineEntry[]> {
-    return new Map([...this.states].map(([mac, state]) => [mac, state.entries]));
+    return new Map([...this.states].map(([mac, state]) => [mac, [...state.entries].sort((a, b) => a.time.getTime() - b.time.getTime())]));
   }
 
   /** NFS RPCs seen per MAC beyond the first of each kind (which are in the timeline). */

@@ -75,6 +75,19 @@ describe("TFTP transfers in the timeline", () => {
     ]);
   });
 
+  it("lists each timeline in time order, though the capture's transfers and tftpd's log lines arrive out of step", () => {
+    const timelines = new BootTimelines(clients, { stallSeconds: 30 });
+    const [undionly] = read(capture);
+    timelines.add(new Date(undionly!.time.getTime() + 100), { kind: "tftp-read", ip: CLIENT, file: "pxelinux.0" });
+    timelines.add(undionly!.time, undionly!.event);
+    expect(
+      timelines
+        .entries()
+        .get("52:54:00:6e:00:10")!
+        .map((entry) => entry.text),
+    ).toEqual(["TFTP sent linux-ipxe/undionly.kpxe: 3000 bytes in 3 blocks of blksize 1432, 0.005 s", "TFTP read pxelinux.0"]);
+  });
+
   it("says when the client ended a transfer", () => {
     const timelines = new BootTimelines(clients, { stallSeconds: 30 });
     const entry = timelines.add(new Date(0), {
