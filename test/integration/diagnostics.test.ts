@@ -39,7 +39,7 @@ const CLIENTS = {
   "bios-ipxe": { mac: "52:54:00:6e:00:10", ipv4: `${net}.10`, firmware: "bios", bootImage: "linux-ipxe" },
   "efi-grub": { mac: "52:54:00:6e:00:11", ipv4: `${net}.11`, firmware: "efi-x64", bootImage: "linux-grub" },
   "pool-grub": { mac: "52:54:00:6e:00:12", firmware: "bios", bootImage: "linux-grub" },
-  mac: { mac: "00:50:56:6e:00:13", ipv4: `${net}.13`, platform: "fusion", firmware: "efi-x64", nic: "vmware-e1000", bootImage: "snow" },
+  mac: { mac: "00:50:56:00:6e:13", ipv4: `${net}.13`, platform: "fusion", firmware: "efi-x64", nic: "vmware-e1000", bootImage: "snow" },
 } as const;
 
 let lab: AppliedLab | undefined;
