@@ -224,7 +224,7 @@ class BuildRecords {
 }
 
 const BUILD_FIX =
-  "the BootImage build failed or the tree was changed since: see `pulumi stack output bootImages`, then `pulumi up` (a build reruns when its inputs change; force one with `pulumi up --replace <urn of the image's -build container>`)";
+  "the BootImage build failed or the tree was changed since: see `pulumi stack output bootImages`, then `pulumi up` (it refreshes first and rebuilds an image whose build failed or whose folder is gone; `pulumi up --replace <urn of the image's BootImageBuild>` rebuilds one whose files were changed by hand)";
 
 /** Compares fetched bytes with what the build wrote; undefined when they agree. */
 function compareWithBuild(records: BuildRecords, path: string, data: Buffer): Pick<Row, "detail" | "fix"> | undefined {
