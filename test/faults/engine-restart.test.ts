@@ -18,6 +18,8 @@ const placement = labPlacement("engine-restart", 216);
 const { net, server, bridge, prefix, labels } = placement;
 const RESERVED_MAC = "52:54:00:60:00:10";
 const LOADER = randomBytes(200_000);
+/** Where scripts/start-dockerd.sh has the engine log. */
+const ENGINE_LOG = "/var/log/netboot-lab-dockerd.log";
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
 let lab: LabServers | undefined;
@@ -36,6 +38,31 @@ async function restartEngine(): Promise<void> {
   await execa("bash", [`${PROJECT_DIR}/scripts/start-dockerd.sh`], { stdio: "inherit" });
 }
 
+/** Each lab container's state and last start error, and what the engine logged about starting them: what a failure needs to be understood. */
+async function labContainerStates(): Promise<string> {
+  const ids = (await execa("docker", ["ps", "-aq", ...Object.entries(labels).flatMap(([key, value]) => ["--filter", `label=${key}=${value}`])])).stdout
+    .split("\n")
+    .filter(Boolean);
+  const states = ids.length
+    ? (
+        await execa("docker", [
+          "inspect",
+          "--format",
+          "{{.Name}} {{.State.Status}} restarts={{.RestartCount}} started={{.State.StartedAt}} error={{.State.Error}}",
+          ...ids,
+        ])
+      ).stdout
+    : "no lab containers";
+  const engineLog = existsSync(ENGINE_LOG)
+    ? readFileSync(ENGINE_LOG, "utf8")
+        .split("\n")
+        .filter((line) => /Loading containers|failed to start|level=error/.test(line))
+        .slice(-15)
+        .join("\n")
+    : "";
+  return `${states}\n${engineLog}`;
+}
+
 async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, seconds = 90): Promise<T> {
   const deadline = Date.now() + seconds * 1000;
   while (Date.now() < deadline) {
@@ -43,7 +70,7 @@ async function eventually<T>(what: string, attempt: () => Promise<T | undefined>
     if (value !== undefined) return value;
     await new Promise((resolveWait) => setTimeout(resolveWait, 1000));
   }
-  throw new Error(`${what} did not happen within ${seconds} s of the engine restart`);
+  throw new Error(`${what} did not happen within ${seconds} s of the engine restart; the lab's containers:\n${await labContainerStates()}`);
 }
 
 beforeAll(async () => {
