@@ -7,6 +7,7 @@ import { mkextCommand } from "./mkext";
 import { checkCommand } from "./check";
 import { watchCommand } from "./watch";
 import { bsdpCommand } from "./bsdp";
+import { keepCommand } from "./keep";
 
 /** Every sub-command by name. Add new ones here. */
 export const COMMANDS: Record<string, Command> = {
@@ -18,4 +19,5 @@ export const COMMANDS: Record<string, Command> = {
   check: checkCommand,
   watch: watchCommand,
   bsdp: bsdpCommand,
+  keep: keepCommand,
 };
