@@ -13,6 +13,7 @@ import type { LabModel } from "../../lib/model";
 import { LAB_LABEL, labDockerNames, ROLE_LABEL } from "../../lib/lab-names";
 import { renderLabFiles } from "../../lib/render-lab";
 import { labServers, type ServerContainerSpec, type VolumeRole } from "../../lib/servers";
+import { KEEPER_SOCKET_PATH, keeperServer, type KeeperContainerSpec } from "../../lib/servers/keeper";
 
 export { LAB_LABEL, ROLE_LABEL };
 
@@ -32,7 +33,8 @@ export interface NetbootServerArgs {
   readonly dockerNamePrefix?: string;
   /**
    * Image with Node.js and the bundled netboot-lab CLI (`BootImageBuilder.imageName`): runs the
-   * BSDP responder. Required when the lab answers BSDP (a darwin-nbi image, `bsdp.enabled`).
+   * keeper and the BSDP responder. Required unless `docker.keeper` is false and the lab answers
+   * no BSDP (no darwin-nbi image, or `bsdp.enabled: false`).
    */
   readonly cliImage?: pulumi.Input<string>;
 }
@@ -54,7 +56,7 @@ export class NetbootServer extends pulumi.ComponentResource {
   public readonly imageName: pulumi.Output<string>;
   /** Rendered configs by path (`dhcpd/dhcpd.conf`, …, `lab.json`): exactly what `netboot-lab render` writes. */
   public readonly configs: pulumi.Output<Record<string, string>>;
-  /** Container name of each daemon by role (`dhcpd`, `tftp`, `nfs`, `http`) and of the pod. */
+  /** Container name of each daemon by role (`dhcpd`, `tftp`, `nfs`, `http`, …), of the pod and of the keeper. */
   public readonly containers: pulumi.Output<Record<string, string>>;
   /** Commands a user needs next: following dhcpd's log, attaching a QEMU guest. */
   public readonly commands: pulumi.Output<Record<string, string>>;
@@ -129,10 +131,9 @@ export class NetbootServer extends pulumi.ComponentResource {
       child,
     );
 
-    const imageOf = (spec: ServerContainerSpec): pulumi.Input<string> => {
+    const imageOf = (spec: Pick<ServerContainerSpec, "role" | "image">): pulumi.Input<string> => {
       if (spec.image !== "cli") return image.imageName;
-      if (!args.cliImage)
-        throw new Error(`NetbootServer ${name}: the ${spec.role} daemon runs the netboot-lab CLI; pass cliImage (a BootImageBuilder's imageName)`);
+      if (!args.cliImage) throw new Error(`NetbootServer ${name}: the ${spec.role} runs the netboot-lab CLI; pass cliImage (a BootImageBuilder's imageName)`);
       return args.cliImage;
     };
     const placement = { pod: pod.id, volumes: { bootTree: volumes.bootTree.name, leases: volumes.leases.name } };
@@ -149,6 +150,19 @@ export class NetbootServer extends pulumi.ComponentResource {
         ] as const,
     );
 
+    const keeper = lab.docker.keeper
+      ? keeperContainer(
+          `${name}-keeper`,
+          keeperServer(names.pod, lab.docker.socket),
+          {
+            image: imageOf({ role: "keeper", image: "cli" }),
+            name: names.container("keeper"),
+            labels: labels("keeper"),
+          },
+          child,
+        )
+      : undefined;
+
     this.serverAddress = pulumi.output(lab.network.serverAddress);
     this.subnet = pulumi.output(lab.network.subnet);
     this.bridge = pulumi.output(lab.network.mode === "bridge" ? lab.network.bridge : undefined);
@@ -157,10 +171,10 @@ export class NetbootServer extends pulumi.ComponentResource {
     this.leasesVolume = volumes.leases.name;
     this.imageName = image.imageName;
     this.configs = pulumi.output(Object.fromEntries(renderLabFiles(lab).map((file) => [file.path, file.content])));
-    this.containers = pulumi.all([pod.name, ...daemons.map(([, container]) => container.name)]).apply(([podName, ...names]): Record<string, string> => ({
-      pod: podName,
-      ...Object.fromEntries(daemons.map(([role], index) => [role, names[index]!])),
-    }));
+    const containers = [["pod", pod] as const, ...daemons, ...(keeper ? [["keeper", keeper] as const] : [])];
+    this.containers = pulumi
+      .all(containers.map(([, container]) => container.name))
+      .apply((containerNames): Record<string, string> => Object.fromEntries(containers.map(([role], index) => [role, containerNames[index]!])));
     const commands: Record<string, string> = { dhcpdLog: `docker logs -f ${names.container("dhcpd")}` };
     if (lab.network.mode === "bridge") {
       commands.qemuNetwork = `-netdev bridge,id=lab,br=${lab.network.bridge} -device e1000,netdev=lab,mac=<client mac>`;
@@ -212,18 +226,47 @@ export function serverContainer(
   return new docker.Container(
     resourceName,
     {
-      name: placement.name,
-      image: placement.image,
-      entrypoints: [...spec.entrypoint],
-      command: [...spec.command],
+      ...runsAlike(spec, placement),
       networkMode: pulumi.interpolate`container:${placement.pod}`,
       capabilities: { drops: ["ALL"], ...(spec.capabilities.length ? { adds: [...spec.capabilities] } : {}) },
       ...(spec.securityOpts.length ? { securityOpts: [...spec.securityOpts] } : {}),
       ...(Object.keys(spec.tmpfs).length ? { tmpfs: { ...spec.tmpfs } } : {}),
       mounts: spec.mounts.map((mount) => ({ type: "volume", source: volumeOf(mount.volume), target: mount.target, readOnly: mount.readOnly })),
       uploads: spec.files.map((file) => ({ file: file.path, content: file.content, executable: file.executable ?? false })),
-      restart: "unless-stopped",
-      labels: [...placement.labels],
+    },
+    opts,
+  );
+}
+
+/** What the daemons' and the keeper's containers declare alike: name, image, argv, labels, and the restart policy that brings them back by themselves. */
+function runsAlike(
+  spec: Pick<ServerContainerSpec, "entrypoint" | "command">,
+  placement: Pick<ServerPlacement, "image" | "name" | "labels">,
+): Pick<docker.ContainerArgs, "name" | "image" | "entrypoints" | "command" | "restart" | "labels"> {
+  return {
+    name: placement.name,
+    image: placement.image,
+    entrypoints: [...spec.entrypoint],
+    command: [...spec.command],
+    restart: "unless-stopped",
+    labels: [...placement.labels],
+  };
+}
+
+/** The keeper's container: no network, every capability dropped, the engine's socket mounted. */
+function keeperContainer(
+  resourceName: string,
+  spec: KeeperContainerSpec,
+  placement: Pick<ServerPlacement, "image" | "name" | "labels">,
+  opts: pulumi.CustomResourceOptions,
+): docker.Container {
+  return new docker.Container(
+    resourceName,
+    {
+      ...runsAlike(spec, placement),
+      networkMode: "none",
+      capabilities: { drops: ["ALL"] },
+      mounts: [{ type: "bind", source: spec.engineSocket, target: KEEPER_SOCKET_PATH }],
     },
     opts,
   );

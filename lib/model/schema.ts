@@ -65,6 +65,16 @@ export const dockerSchema = z.strictObject({
     .regex(/^(unix|ssh|tcp):\/\/\S+$/, "must be a Docker host URL: unix:///var/run/docker.sock, ssh://user@host or tcp://host:2376")
     .optional(),
   baseImage: z.string().min(1).default("debian:bookworm-slim"),
+  /**
+   * Runs the lab's keeper container (lib/servers/keeper.ts), which starts the daemons that the
+   * engine left exited after it restarted. Default true.
+   */
+  keeper: z.boolean().default(true),
+  /** The engine's API socket on the Docker host, which the keeper mounts. Default /var/run/docker.sock; rootless Docker: /run/user/<uid>/docker.sock. */
+  socket: z
+    .string()
+    .regex(/^\/\S*$/, "must be the absolute path of the Docker engine's socket on the Docker host, e.g. /var/run/docker.sock")
+    .default("/var/run/docker.sock"),
   /** Prefix of the lab's container, network and volume names on the Docker host (default `nbl-<stack>`). */
   namePrefix: z
     .string()

@@ -30,6 +30,7 @@ describe("kvm stack", async () => {
         "nbl-kvm-dhcpd",
         "nbl-kvm-http",
         "nbl-kvm-image",
+        "nbl-kvm-keeper",
         "nbl-kvm-leases",
         "nbl-kvm-network",
         "nbl-kvm-nfs",
@@ -84,9 +85,31 @@ describe("kvm stack", async () => {
       "nbl-kvm-nfs": { drops: ["ALL"], adds: ["DAC_READ_SEARCH", "SETUID", "SETGID", "NET_BIND_SERVICE"] },
       "nbl-kvm-http": { drops: ["ALL"], adds: ["NET_BIND_SERVICE", "SETUID", "SETGID", "CHOWN"] },
       "nbl-kvm-radvd": { drops: ["ALL"], adds: ["NET_RAW", "SETUID", "SETGID"] },
+      "nbl-kvm-keeper": { drops: ["ALL"] },
     });
     for (const container of byType(resources, "container:Container")) expect(container.inputs.privileged).toBeUndefined();
     expect(named(resources, "nbl-kvm-nfs").inputs.securityOpts).toEqual(["seccomp=unconfined"]);
+  });
+
+  it("runs a keeper beside the pod: the CLI image, no network, the engine's socket, restarted with the engine", () => {
+    const keeper = named(resources, "nbl-kvm-keeper").inputs;
+    expect(keeper).toMatchObject({
+      name: "nbl-kvm-keeper",
+      image: named(resources, "nbl-kvm-builder-image").inputs.imageName,
+      command: ["keep", "--pod", "nbl-kvm-pod", "--socket", "/run/docker.sock"],
+      networkMode: "none",
+      mounts: [{ type: "bind", source: "/var/run/docker.sock", target: "/run/docker.sock" }],
+      restart: "unless-stopped",
+    });
+  });
+
+  it("runs no keeper with docker.keeper: false, and mounts a rootless engine's socket where docker.socket says", async () => {
+    const without = await runStack("kvm", { configOverrides: { "netboot-lab:docker": { keeper: false } } });
+    expect(without.resources.map((resource) => resource.name)).not.toContain("nbl-kvm-keeper");
+    const rootless = await runStack("kvm", { configOverrides: { "netboot-lab:docker": { socket: "/run/user/1000/docker.sock" } } });
+    expect(named(rootless.resources, "nbl-kvm-keeper").inputs.mounts).toEqual([
+      { type: "bind", source: "/run/user/1000/docker.sock", target: "/run/docker.sock" },
+    ]);
   });
 
   it("mounts the boot tree read-only into TFTP, NFS and HTTP and the leases volume into dhcpd", () => {

@@ -225,6 +225,31 @@ describe("containers", () => {
     });
   });
 
+  test("the keeper's --pod argument follows the pod's renaming, and its bind of the engine socket is kept as it is", () => {
+    const steps = planDockerApply(
+      [
+        container("lab-pod", {}),
+        container("lab-keeper", {
+          command: ["keep", "--pod", "lab-pod", "--socket", "/run/docker.sock"],
+          networkMode: "none",
+          mounts: [{ type: "bind", source: "/var/run/docker.sock", target: "/run/docker.sock" }],
+        }),
+      ],
+      { ...OPTIONS, namePrefix: "nbt1-" },
+    );
+
+    expect(containerStep(steps, "nbt1-lab-keeper").create).toMatchObject({
+      Cmd: ["keep", "--pod", "nbt1-lab-pod", "--socket", "/run/docker.sock"],
+      HostConfig: { NetworkMode: "none", Mounts: [{ Type: "bind", Source: "/var/run/docker.sock", Target: "/run/docker.sock" }] },
+    });
+  });
+
+  test("a bind of any host path but the local engine's socket is refused", () => {
+    expect(problemsOf([container("lab-keeper", { mounts: [{ type: "bind", source: "/etc", target: "/host-etc" }] })])).toEqual([
+      `docker:index/container:Container lab-keeper: inputs.mounts[0].source: "/etc": the tests bind no host path but the local engine's socket (/var/run/docker.sock)`,
+    ]);
+  });
+
   test("a container joining another's namespace is created after it, whatever the declaration order", () => {
     const steps = planDockerApply([container("lab-dhcpd", { networkMode: "container:lab-pod" }), volume({ name: "v" }), container("lab-pod", {})], OPTIONS);
 
@@ -259,7 +284,7 @@ describe("what the mapping does not understand", () => {
         `${pod}.ports: not understood by the mapping (value [{"internal":80}])`,
         `${pod}.restart: "sometimes" is not mapped; supported: no, on-failure, always, unless-stopped`,
         `${pod}.capabilities.ambient: not understood by the mapping (value ["NET_RAW"])`,
-        `${pod}.mounts[0].type: "npipe" is not mapped; supported: volume`,
+        `${pod}.mounts[0].type: "npipe" is not mapped; supported: volume, bind`,
         `${pod}.uploads[0].file: "relative/path" must be an absolute path in the container`,
         `${pod}.uploads[0].content: exactly one of content and source must be set`,
         `${pod}.uploads[0].owner: not understood by the mapping (value "nobody")`,

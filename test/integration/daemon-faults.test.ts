@@ -81,7 +81,7 @@ afterAll(async () => {
 
 describe("every daemon container is declared to come back by itself", () => {
   it("has restart policy unless-stopped on the engine", async () => {
-    for (const role of ["pod", "dhcpd", "tftp", "nfs", "http"])
+    for (const role of ["pod", "dhcpd", "tftp", "nfs", "http", "keeper"])
       expect(await docker("inspect", "-f", "{{.HostConfig.RestartPolicy.Name}}", `${prefix}-${role}`), role).toBe("unless-stopped");
   });
 
@@ -133,6 +133,28 @@ describe("a daemon killed during a transfer", () => {
     let after;
     for (let attempt = 0; attempt < 10 && !after; attempt += 1) after = await probeDhcp(pooled, { clientId: null, timeoutMs: 3000 });
     expect(after?.yiaddr).toBe(before?.yiaddr);
+  });
+});
+
+describe("the pod down while a daemon starts (what an engine restart does to a lab, moby/moby#50326)", () => {
+  it("the keeper starts the daemon whose start failed and restarts those left in the pod's old namespace, and the lab answers again", async () => {
+    await docker("stop", `${prefix}-pod`);
+    // The engine refuses a daemon whose pod is not running, and its restart policy never retries a failed start.
+    const refused = await execa("docker", ["restart", `${prefix}-dhcpd`], { reject: false });
+    expect(refused.stderr).toMatch(/non running container/);
+    expect(await docker("inspect", "-f", "{{.State.Status}}", `${prefix}-dhcpd`)).toBe("exited");
+
+    await docker("start", `${prefix}-pod`);
+    const pooled = await createTestHost({ bridge, mac: POOLED_MAC });
+    hosts.push(pooled);
+    let reply;
+    for (let attempt = 0; attempt < 20 && !reply; attempt += 1) reply = await probeDhcp(pooled, { clientId: null, timeoutMs: 2000 });
+    expect(reply?.yiaddr).toMatch(new RegExp(`^${net.replace(/\./g, "\\.")}\\.`));
+    expect(await withRetries(() => fetchSha(`curl -sS --max-time 60 tftp://${server}/linux/root/payload.bin`))).toBe(PAYLOAD_SHA);
+
+    const keeperLog = (await execa("docker", ["logs", `${prefix}-keeper`])).stdout;
+    expect(keeperLog).toMatch(new RegExp(`started ${prefix}-dhcpd: its last start failed \\(cannot join network`));
+    expect(keeperLog).toContain(`restarted ${prefix}-tftp: it runs since before ${prefix}-pod started`);
   });
 });
 

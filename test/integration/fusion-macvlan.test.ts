@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probeDhcp, routeBroadcastsThroughEth0 } from "../support/dhcp-clients";
 import { applyToDocker, type AppliedLab } from "../support/docker-apply";
 import { fusionMedia } from "../support/fake-media";
+import { serverResourcesOf } from "../support/lab-servers";
 import { createTestHost, type TestHost } from "../support/netns";
 import { runStack } from "../support/pulumi-harness";
 import { testCaseLabels } from "../support/test-run";
@@ -49,10 +50,7 @@ beforeAll(async () => {
     },
   });
   // The server's containers, and the builder image its BSDP responder runs from.
-  lab = await applyToDocker(
-    resources.filter((resource) => resource.parent === "nbl-fusion" || resource.parent === "nbl-fusion-builder"),
-    { labels, macvlanParents: [segment] },
-  );
+  lab = await applyToDocker(serverResourcesOf(resources, "fusion"), { labels, macvlanParents: [segment] });
 }, 600_000);
 
 afterAll(async () => {

@@ -11,6 +11,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probeDhcp, runDhclient } from "../support/dhcp-clients";
 import { applyToDocker, type AppliedLab } from "../support/docker-apply";
+import { serverResourcesOf } from "../support/lab-servers";
 import { createTestHost, type TestHost } from "../support/netns";
 import { runStack } from "../support/pulumi-harness";
 import { dockerObjectsOf, labelFlags, testCaseLabels, testRunId } from "../support/test-run";
@@ -65,8 +66,8 @@ beforeAll(async () => {
       ],
     },
   });
-  const serverResources = resources.filter((resource) => resource.parent === "nbl-kvm");
-  imageName = String(serverResources.find((resource) => resource.type === "docker:index/image:Image")?.inputs.imageName);
+  const serverResources = serverResourcesOf(resources, "kvm");
+  imageName = String(serverResources.find((resource) => resource.name === "nbl-kvm-image")?.inputs.imageName);
   lab = await applyToDocker(serverResources, { labels });
   await withVolume(
     `${prefix}-boot-tree`,

@@ -133,7 +133,7 @@ const TYPES = {
 
 export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
 const RESTART_POLICIES = ["no", "on-failure", "always", "unless-stopped"];
-const MOUNT_TYPES = ["volume"];
+const MOUNT_TYPES = ["volume", "bind"];
 /** Drivers whose networks are a new bridge on this machine, reachable only through links the test makes. */
 const ISOLATED_NETWORK_DRIVERS = ["bridge"];
 const PARENTED_NETWORK_DRIVERS = ["macvlan", "ipvlan"];
@@ -422,7 +422,8 @@ function planContainer(resource: DeclaredResource, reader: InputReader, context:
     name,
     ...defined({
       Image: image,
-      Cmd: reader.strings("command"),
+      // An argument naming a declared container (the keeper's --pod) follows its renaming.
+      Cmd: reader.strings("command")?.map((argument) => names.of("container", argument)),
       Entrypoint: reader.strings("entrypoints"),
       Hostname: reader.string("hostname"),
       Labels: { ...reader.labels("labels"), ...context.options.labels },
@@ -439,7 +440,7 @@ function planContainer(resource: DeclaredResource, reader: InputReader, context:
       RestartPolicy: { Name: reader.choice("restart", RESTART_POLICIES) ?? "no", MaximumRetryCount: 0 },
       Tmpfs: reader.stringMap("tmpfs"),
       Sysctls: reader.stringMap("sysctls"),
-      Mounts: reader.objects("mounts", (mount) => planMount(mount, names)),
+      Mounts: reader.objects("mounts", (mount) => planMount(mount, context)),
       LogConfig: defined({ Type: "json-file", Config: undefined }),
     }),
   };
@@ -510,15 +511,21 @@ function planAttachment(network: InputReader, names: DockerNames): NetworkAttach
   return { network: names.of("network", name), endpoint: defined({ IPAMConfig: ipv4Address ? { IPv4Address: ipv4Address } : undefined }) };
 }
 
-function planMount(mount: InputReader, names: DockerNames): Dockerode.MountSettings {
-  const type = mount.choice("type", MOUNT_TYPES) as Dockerode.MountType | undefined;
+/** Volumes are renamed with the lab; the one host path a test container may bind is the local engine's socket (the keeper's). */
+function planMount(mount: InputReader, context: PlanContext): Dockerode.MountSettings {
+  const type = (mount.choice("type", MOUNT_TYPES) as Dockerode.MountType | undefined) ?? "volume";
   const target = mount.requiredString("target", "a mount needs a path in the container");
   const source = mount.string("source");
+  if (type === "bind") {
+    const engineSocket = (context.options.localDockerHost ?? DEFAULT_DOCKER_HOST).replace(/^unix:\/\//, "");
+    if (source !== engineSocket)
+      mount.problem("source", `${JSON.stringify(source)}: the tests bind no host path but the local engine's socket (${engineSocket})`);
+  }
   // The engine takes partial option objects; dockerode's types demand every field.
   return defined({
-    Type: type ?? "volume",
+    Type: type,
     Target: target,
-    Source: source === undefined ? undefined : names.of("volume", source),
+    Source: source === undefined || type === "bind" ? source : context.names.of("volume", source),
     ReadOnly: mount.boolean("readOnly"),
   }) as Dockerode.MountSettings;
 }

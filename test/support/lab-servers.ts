@@ -6,7 +6,7 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { execa } from "execa";
 import { applyToDocker, type AppliedLab } from "./docker-apply";
-import { runStack } from "./pulumi-harness";
+import { runStack, type DeclaredResource } from "./pulumi-harness";
 import { testCaseLabels } from "./test-run";
 
 export interface LabPlacement {
@@ -25,6 +25,11 @@ export function labPlacement(caseName: string, second: number): LabPlacement {
   const id = randomBytes(3).toString("hex");
   const net = `10.${second}.${randomInt(0, 256)}`;
   return { id, net, server: `${net}.2`, bridge: `nbtbr${id}`, prefix: `nbt${id}`, labels: testCaseLabels(`${caseName}-${id}`) };
+}
+
+/** What a stack's servers need on the engine: the NetbootServer's children and the CLI image its keeper (and BSDP responder) run. */
+export function serverResourcesOf(resources: readonly DeclaredResource[], stack: string): DeclaredResource[] {
+  return resources.filter((resource) => resource.parent === `nbl-${stack}` || resource.parent === `nbl-${stack}-builder`);
 }
 
 export interface LabServers {
@@ -49,8 +54,8 @@ export async function startLabServers(
       "netboot-lab:clients": clients,
     },
   });
-  const serverResources = resources.filter((resource) => resource.parent === "nbl-kvm");
-  const imageName = String(serverResources.find((resource) => resource.type === "docker:index/image:Image")?.inputs.imageName);
+  const serverResources = serverResourcesOf(resources, "kvm");
+  const imageName = String(serverResources.find((resource) => resource.name === "nbl-kvm-image")?.inputs.imageName);
   const applied = await applyToDocker(serverResources, { labels });
   const labelArgs = Object.entries(labels).flatMap(([key, value]) => ["--label", `${key}=${value}`]);
   const inVolume = async (volume: string, script: string, input?: Buffer) =>
