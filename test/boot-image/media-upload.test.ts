@@ -188,7 +188,9 @@ describe("a 2 GiB root image on an ssh:// Docker host", () => {
     const step = buildStep(stack);
     const inputs = { ...step.inputs, dockerHost: ssh.dockerHost, sshOptions: ssh.sshOptions, bootTreeVolume: remoteVolume };
 
-    const created = await runSerializedProvider<{ id: string; outs: Record<string, unknown> }>(step.provider, "create", [inputs], { namespace: ssh.namespace });
+    const created = await runSerializedProvider<{ id: string; outs: Record<string, unknown> }>(step.provider, "create", [inputs], {
+      env: { PATH: `${ssh.sshClientDir}:${process.env.PATH}` },
+    });
 
     expect(created.result.outs.buildLog).toContain("built boot image snow");
     expect(created.maxRssMiB).toBeLessThanOrEqual(MEMORY_BOUND_MIB);

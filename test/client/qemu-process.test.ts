@@ -159,7 +159,10 @@ describe("QemuProcess through Pulumi's dynamic-provider host", () => {
     const { id, properties: outs } = await host.create(urnOf("e"), inputs("e"));
     process.kill(pidOf(outs)!, "SIGKILL");
     while (alive(pidOf(outs))) await new Promise((resolveWait) => setTimeout(resolveWait, 50));
-    expect(await host.read(urnOf("e"), id, outs)).toMatchObject({ running: false, note: expect.stringContaining(`PID ${pidOf(outs)} has exited`) });
+    expect((await host.read(urnOf("e"), id, outs)).properties).toMatchObject({
+      running: false,
+      note: expect.stringContaining(`PID ${pidOf(outs)} has exited`),
+    });
     expect((await host.diff(urnOf("e"), id, outs, inputs("e"))).changes).toBe("some");
     const restarted = await host.update(urnOf("e"), id, outs, inputs("e"));
     expect(restarted).toMatchObject({ running: true, note: expect.stringContaining("started it again") });
@@ -180,11 +183,11 @@ describe("QemuProcess through Pulumi's dynamic-provider host", () => {
       const recorded = (process: { pid: number; startTicks: string; bootId: string }) => ({ ...inputs("f"), process, running: true, note: "" });
       // Same PID, another start time: the PID was reused after our QEMU exited.
       const reused = recorded({ pid, startTicks: String(Number(startTicks) - 1), bootId });
-      expect(await host.read(urnOf("f"), "f", reused)).toMatchObject({ running: false, note: expect.stringContaining("started later") });
+      expect((await host.read(urnOf("f"), "f", reused)).properties).toMatchObject({ running: false, note: expect.stringContaining("started later") });
       await host.delete(urnOf("f"), "f", reused);
       // Same PID and start time, another command line: not QEMU.
       const other = recorded({ pid, startTicks, bootId });
-      expect(await host.read(urnOf("f"), "f", other)).toMatchObject({ running: false, note: expect.stringContaining("runs another command") });
+      expect((await host.read(urnOf("f"), "f", other)).properties).toMatchObject({ running: false, note: expect.stringContaining("runs another command") });
       await host.delete(urnOf("f"), "f", other);
       // Recorded in an earlier boot of the host.
       await host.delete(urnOf("f"), "f", recorded({ pid, startTicks, bootId: "an-earlier-boot" }));

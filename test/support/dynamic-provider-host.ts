@@ -5,6 +5,7 @@
  * vitest's transforms, and called over its gRPC interface as the engine calls it.
  */
 import { execa, type ResultPromise } from "execa";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as grpc from "@grpc/grpc-js";
@@ -27,17 +28,19 @@ export interface DynamicProviderHost {
   diff(urn: string, id: string, olds: Properties, news: Properties): Promise<DiffResult>;
   create(urn: string, properties: Properties): Promise<{ id: string; properties: Properties }>;
   update(urn: string, id: string, olds: Properties, news: Properties): Promise<Properties>;
-  /** What `pulumi refresh` asks: the resource's state as the provider finds it now. */
-  read(urn: string, id: string, properties: Properties): Promise<Properties>;
+  /** What `pulumi refresh` asks: the resource's id and state as the provider finds them now (an empty id: gone). */
+  read(urn: string, id: string, properties: Properties): Promise<{ id: string; properties: Properties }>;
   delete(urn: string, id: string, properties: Properties): Promise<void>;
   /** Everything the plugin printed so far (stdout and stderr). */
   output(): string;
+  /** The plugin process's peak resident memory so far: what a user's machine pays for the provider's work. */
+  peakRssMiB(): number;
   stop(): Promise<void>;
 }
 
 export interface HostOptions {
-  /** Environment of the plugin process (PATH decides which tools the provider finds). */
-  readonly env: NodeJS.ProcessEnv;
+  /** Environment of the plugin process (PATH decides which tools the provider finds). Default: this process's. */
+  readonly env?: NodeJS.ProcessEnv;
   /** Working directory; the engine starts plugins in the project folder, where `require` finds the project's packages. */
   readonly cwd?: string;
 }
@@ -49,7 +52,7 @@ export async function startDynamicProviderHost(options: HostOptions): Promise<Dy
   // The engine address is only passed through; nothing in these calls dials it.
   const child: ResultPromise = execa(process.execPath, [PLUGIN, "127.0.0.1:1"], {
     cwd: options.cwd ?? PROJECT_DIR,
-    env: options.env,
+    env: options.env ?? process.env,
     extendEnv: false,
     reject: false,
     all: true,
@@ -118,7 +121,7 @@ export async function startDynamicProviderHost(options: HostOptions): Promise<Dy
       request.setId(id);
       request.setProperties(struct(properties));
       const response = await call<provproto.ReadRequest, provproto.ReadResponse>(client.read, request);
-      return response.getProperties()!.toJavaScript() as Properties;
+      return { id: response.getId(), properties: (response.getProperties()?.toJavaScript() ?? {}) as Properties };
     },
     async delete(urn, id, properties) {
       const request = new provproto.DeleteRequest();
@@ -128,6 +131,7 @@ export async function startDynamicProviderHost(options: HostOptions): Promise<Dy
       await call(client.delete, request);
     },
     output: () => printed,
+    peakRssMiB: () => Number(/^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1]) / 1024,
     async stop() {
       client.close();
       child.kill();

@@ -1,29 +1,10 @@
 /**
- * Runs a dynamic provider the way Pulumi's engine runs it: its serialized `__provider` text,
- * loaded with require-from-string (what @pulumi/pulumi/cmd/dynamic-provider does) in a plain
- * Node process of its own, outside vitest's module transforms. Also reports that process's
- * peak resident memory, which is what a user's machine pays for the operation.
+ * One call of a dynamic provider as `pulumi up` makes it: the resource's serialized provider
+ * (`__provider`) in Pulumi's own dynamic-provider plugin (dynamic-provider-host.ts), started for
+ * this call alone, answering in the shapes of pulumi.dynamic's results. Also reports the
+ * plugin's peak resident memory, which is what a user's machine pays for the operation.
  */
-import { execa } from "execa";
-import { PROJECT_DIR } from "./pulumi-harness";
-
-/** The child: reads `{ provider, method, args }` as JSON on stdin, prints `{ result | error, maxRssKiB }`. */
-const RUNNER = `
-const requireFromString = require(require.resolve("require-from-string", { paths: [require.resolve("@pulumi/pulumi")] }));
-let input = "";
-process.stdin.setEncoding("utf8");
-process.stdin.on("data", (chunk) => (input += chunk));
-process.stdin.on("end", async () => {
-  const { provider, method, args } = JSON.parse(input);
-  const report = (outcome) => process.stdout.write(JSON.stringify({ ...outcome, maxRssKiB: process.resourceUsage().maxRSS }));
-  try {
-    const handler = requireFromString(provider).handler();
-    report({ result: (await handler[method](...args)) ?? null });
-  } catch (error) {
-    report({ error: String(error && error.message || error) });
-  }
-});
-`;
+import { startDynamicProviderHost, type DynamicProviderHost } from "./dynamic-provider-host";
 
 export interface ProviderRun<T> {
   readonly result: T;
@@ -43,30 +24,53 @@ export class ProviderError extends Error {
 }
 
 export interface RunProviderOptions {
-  /** Runs the process inside this network namespace (`ip netns exec`), e.g. to reach a test sshd on its loopback. */
-  readonly namespace?: string;
+  /** Added to this process's environment for the plugin (PATH decides which `ssh` and `docker` the provider finds). */
   readonly env?: Record<string, string>;
+}
+
+type Properties = Record<string, unknown>;
+type Method = "create" | "read" | "update" | "delete" | "diff";
+
+/** The engine's request for `method(...args)`, with the handler's argument list (`create(inputs)`, `update(id, olds, news)`, …), answered as the handler answers. */
+async function callThroughEngineApi(host: DynamicProviderHost, provider: string, method: Method, args: readonly unknown[]): Promise<unknown> {
+  const urn = `urn:pulumi:test::netboot-lab::pulumi-nodejs:dynamic:Resource::${method}`;
+  const withProvider = (properties: unknown) => ({ ...(properties as Properties), __provider: provider });
+  const [first, second, third] = args;
+  switch (method) {
+    case "create": {
+      const created = await host.create(urn, withProvider(first));
+      return { id: created.id, outs: created.properties };
+    }
+    case "read": {
+      const read = await host.read(urn, String(first), withProvider(second));
+      return { id: read.id, props: read.properties };
+    }
+    case "update":
+      return { outs: await host.update(urn, String(first), withProvider(second), withProvider(third)) };
+    case "delete":
+      return host.delete(urn, String(first), withProvider(second));
+    case "diff": {
+      const diff = await host.diff(urn, String(first), withProvider(second), withProvider(third));
+      return { changes: diff.changes === "some", replaces: diff.replaces, ...(diff.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}) };
+    }
+  }
 }
 
 /** Calls `method(...args)` of the serialized provider; rejects with the provider's own error message. */
 export async function runSerializedProvider<T>(
   provider: string,
-  method: "create" | "read" | "update" | "delete" | "diff",
+  method: Method,
   args: readonly unknown[],
   options: RunProviderOptions = {},
 ): Promise<ProviderRun<T>> {
-  const node = [process.execPath, "-e", RUNNER];
-  const [command, ...commandArgs] = options.namespace ? ["ip", "netns", "exec", options.namespace, ...node] : node;
+  const host = await startDynamicProviderHost({ env: { ...process.env, ...options.env } });
   const started = process.hrtime.bigint();
-  const child = await execa(command!, commandArgs, { cwd: PROJECT_DIR, input: JSON.stringify({ provider, method, args }), reject: false, env: options.env });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  let outcome: { result?: T; error?: string; maxRssKiB: number };
   try {
-    outcome = JSON.parse(String(child.stdout));
-  } catch {
-    throw new Error(`the provider process exited ${child.exitCode} without a report:\n${String(child.stderr)}`);
+    const result = (await callThroughEngineApi(host, provider, method, args)) as T;
+    return { result, maxRssMiB: host.peakRssMiB(), seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+  } catch (error) {
+    throw new ProviderError((error as Error).message, host.peakRssMiB());
+  } finally {
+    await host.stop();
   }
-  const maxRssMiB = outcome.maxRssKiB / 1024;
-  if (outcome.error !== undefined) throw new ProviderError(outcome.error, maxRssMiB);
-  return { result: outcome.result as T, maxRssMiB, seconds };
 }

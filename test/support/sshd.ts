@@ -19,6 +19,8 @@ export interface TestSshHost {
   readonly dockerHost: string;
   /** ssh arguments that use the run's key and known-hosts file and nothing of the user's ~/.ssh. */
   readonly sshOptions: readonly string[];
+  /** A folder whose `ssh` runs the real one inside the namespace: first on PATH, a process outside it reaches the host. */
+  readonly sshClientDir: string;
   stop(): Promise<void>;
 }
 
@@ -64,6 +66,8 @@ export async function startTestSshHost(): Promise<TestSshHost> {
     // sshd insists on its privilege-separation folder.
     mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
     sshd = execa("ip", ["netns", "exec", namespace, "/usr/sbin/sshd", "-D", "-e", "-f", join(dir, "sshd_config")], { reject: false });
+    mkdirSync(join(dir, "client"));
+    writeFileSync(join(dir, "client", "ssh"), `#!/bin/sh\nexec ip netns exec ${namespace} /usr/bin/ssh "$@"\n`, { mode: 0o755 });
     await waitForPort(namespace, PORT);
   } catch (error) {
     await stop();
@@ -86,6 +90,7 @@ export async function startTestSshHost(): Promise<TestSshHost> {
       "-o",
       "StrictHostKeyChecking=accept-new",
     ],
+    sshClientDir: join(dir, "client"),
     stop,
   };
 }
