@@ -1,5 +1,5 @@
 /**
- * The deployed lab as the Docker host sees it, for `check` and `watch`: the stack's model, the
+ * The deployed lab as the Docker host sees it, for `check`, `watch` and `bsdp`: the stack's model, the
  * names the NetbootServer component gave its objects, and the `docker` CLI pointed at the
  * stack's `docker.host` (local engine, or ssh://user@host like the Pulumi provider).
  */
@@ -44,6 +44,10 @@ export function openDeployedLab(stack: string, projectDir: string, configFile: s
         reject: false,
         ...(options.input === undefined ? {} : { input: options.input }),
       });
+      if ((result as { code?: string }).code === "ENOENT")
+        throw new CliError(
+          "the docker CLI is not installed: the commands about a deployed lab reach its Docker host through it; install it (Debian: docker.io)",
+        );
       const outcome = { exitCode: result.exitCode ?? 1, stdout: String(result.stdout), stderr: String(result.stderr) };
       if (outcome.exitCode !== 0 && options.reject !== false)
         throw new CliError(`docker ${args.join(" ")} failed (exit ${outcome.exitCode}): ${outcome.stderr.trim()}`);

@@ -1,19 +1,18 @@
-import { spawn, execFile } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
-import { parseArgs, promisify } from "node:util";
+import { parseArgs } from "node:util";
 import { isBsdpReply, describeBsdpReply, macInform, type BsdpAnswer, type MacIdentity, type MacRequest } from "../../lib/bsdp/client";
 import { parseBsdpClientClass } from "../../lib/bsdp/codec";
 import { formatImageId } from "../../lib/bsdp/image-id";
 import { probeDockerRunArgs } from "../../lib/bsdp/probe";
-import { labDockerNames, labNamePrefix } from "../../lib/lab-names";
 import { startBsdpResponder } from "../../lib/bsdp/responder";
 import type { BsdpServerConfig } from "../../lib/bsdp/server";
-import { loadStackLab, probeAddress, type LabModel } from "../../lib/model";
+import { probeAddress, type LabModel } from "../../lib/model";
 import { DHCP_CLIENT_PORT, exchange, inspectLink, openUdpTransport, RETRANSMIT_MS } from "../../lib/net/dhcp";
 import { normaliseMac, parseIpv4 } from "../../lib/net/ipv4";
 import { CliError, type Command } from "../cli-error";
+import { openDeployedLab, type DeployedLab } from "../lab-docker";
 import { EXIT_NO_ANSWER, EXIT_REFUSED } from "./probe";
 
 const USAGE =
@@ -184,15 +183,12 @@ async function runMac(settings: MacSettings, request: MacRequest): Promise<numbe
 // ---------------------------------------------------------------------------------------------
 // --stack: the same, in a container on the lab's network
 
-async function responderImage(dockerArgs: string[], container: string, stack: string): Promise<string> {
-  try {
-    const { stdout } = await promisify(execFile)("docker", [...dockerArgs, "inspect", "--format", "{{.Config.Image}}", container]);
-    return stdout.trim();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT")
-      throw new CliError("bsdp: --stack runs the stand-in Mac in a Docker container, and needs the docker CLI; install it, or use --interface", 1);
-    throw new CliError(`bsdp: the lab's BSDP responder container ${container} is not there; deploy the stack first (npm run lab -- up ${stack})`, 1);
-  }
+async function responderImage(deployed: DeployedLab): Promise<string> {
+  const container = deployed.names.container("bsdp");
+  const inspected = await deployed.docker(["inspect", "--format", "{{.Config.Image}}", container], { reject: false });
+  if (inspected.exitCode !== 0)
+    throw new CliError(`bsdp: the lab's BSDP responder container ${container} is not there; deploy the stack first (npm run lab -- up ${deployed.stack})`, 1);
+  return inspected.stdout.trim();
 }
 
 function imageIdFor(lab: LabModel, text: string): number {
@@ -208,15 +204,16 @@ function imageIdFor(lab: LabModel, text: string): number {
 }
 
 async function runInLabContainer(values: Values, stack: string, subcommand: "list" | "select", imageArg: string | undefined): Promise<number> {
-  const lab = loadStackLab(resolve(values.project), stack);
+  // --config is serve's (the responder's bsdp.json): the stack file comes from --project.
+  const deployed = openDeployedLab(stack, values.project, undefined);
+  const { lab, names } = deployed;
   if (!lab.bsdp.enabled)
     throw new CliError(
       `bsdp: stack ${stack} does not answer BSDP (${lab.bsdp.images.length ? "netboot-lab:bsdp.enabled is false" : "it has no darwin-nbi boot image"})`,
       1,
     );
-  const names = labDockerNames(labNamePrefix(stack, lab.docker));
-  const dockerArgs = lab.docker.host ? ["-H", lab.docker.host] : [];
-  const image = await responderImage(dockerArgs, names.container("bsdp"), stack);
+  const dockerArgs = lab.docker.host ? ["--host", lab.docker.host] : [];
+  const image = await responderImage(deployed);
   const address = checkAddress(values.address, "--address") ?? probeAddress(lab);
   const passed = (["model", "mac", "reply-port", "filter", "server", "timeout-ms"] as const).flatMap((option) =>
     values[option] === undefined ? [] : [`--${option}`, String(values[option])],
