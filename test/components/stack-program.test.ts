@@ -70,6 +70,7 @@ describe("kvm stack", async () => {
       name: "nbl-kvm-pod",
       networksAdvanced: [{ name: "nbl-kvm", ipv4Address: "10.77.0.2" }],
       capabilities: { drops: ["ALL"] },
+      stopSignal: "SIGKILL",
     });
     for (const role of ["dhcpd", "tftp", "nfs", "http"]) {
       expect(named(resources, `nbl-kvm-${role}`).inputs.networkMode).toBe("container:nbl-kvm-pod");

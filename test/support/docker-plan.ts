@@ -426,6 +426,7 @@ function planContainer(resource: DeclaredResource, reader: InputReader, context:
       Cmd: reader.strings("command")?.map((argument) => names.of("container", argument)),
       Entrypoint: reader.strings("entrypoints"),
       Hostname: reader.string("hostname"),
+      StopSignal: reader.string("stopSignal"),
       Labels: { ...reader.labels("labels"), ...context.options.labels },
     }),
     HostConfig: defined({
