@@ -240,11 +240,15 @@ export function serverContainer(
   );
 }
 
-/** What the daemons' and the keeper's containers declare alike: name, image, argv, labels, and the restart policy that brings them back by themselves. */
+/**
+ * What the daemons' and the keeper's containers declare alike: name, image, argv, labels, the
+ * restart policy that brings them back by themselves, and a bound on their logs, which `watch`
+ * reads and which would otherwise grow for as long as the lab runs (ganesha logs every RPC).
+ */
 function runsAlike(
   spec: Pick<ServerContainerSpec, "entrypoint" | "command">,
   placement: Pick<ServerPlacement, "image" | "name" | "labels">,
-): Pick<docker.ContainerArgs, "name" | "image" | "entrypoints" | "command" | "restart" | "labels"> {
+): Pick<docker.ContainerArgs, "name" | "image" | "entrypoints" | "command" | "restart" | "labels" | "logOpts"> {
   return {
     name: placement.name,
     image: placement.image,
@@ -252,8 +256,12 @@ function runsAlike(
     command: [...spec.command],
     restart: "unless-stopped",
     labels: [...placement.labels],
+    logOpts: { ...DAEMON_LOG_ROTATION },
   };
 }
+
+/** json-file rotation: at most 3 files of 10 MB per daemon. */
+const DAEMON_LOG_ROTATION = { "max-size": "10m", "max-file": "3" };
 
 /** The keeper's container: no network, every capability dropped, the engine's socket mounted. */
 function keeperContainer(

@@ -77,6 +77,11 @@ describe("kvm stack", async () => {
     }
   });
 
+  it("bounds every daemon's log (json-file, 3 × 10 MB), which watch reads and ganesha fills with every RPC", () => {
+    for (const role of ["dhcpd", "tftp", "nfs", "http", "radvd", "keeper"])
+      expect(named(resources, `nbl-kvm-${role}`).inputs.logOpts, role).toEqual({ "max-size": "10m", "max-file": "3" });
+  });
+
   it("grants each daemon only the capabilities it needs, and none is privileged", () => {
     const capabilities = Object.fromEntries(byType(serverChildren, "container:Container").map((container) => [container.name, container.inputs.capabilities]));
     expect(capabilities).toEqual({

@@ -80,9 +80,14 @@ afterAll(async () => {
 });
 
 describe("every daemon container is declared to come back by itself", () => {
-  it("has restart policy unless-stopped on the engine", async () => {
+  it("has restart policy unless-stopped on the engine, and logs that rotate", async () => {
     for (const role of ["pod", "dhcpd", "tftp", "nfs", "http", "keeper"])
       expect(await docker("inspect", "-f", "{{.HostConfig.RestartPolicy.Name}}", `${prefix}-${role}`), role).toBe("unless-stopped");
+    for (const role of ["dhcpd", "tftp", "nfs", "http", "keeper"])
+      expect(JSON.parse(await docker("inspect", "-f", "{{json .HostConfig.LogConfig}}", `${prefix}-${role}`)), role).toEqual({
+        Type: "json-file",
+        Config: { "max-size": "10m", "max-file": "3" },
+      });
   });
 
   it("refreshes before every update, so `pulumi up` restores a container deleted by hand (Pulumi.yaml options.refresh)", () => {

@@ -442,7 +442,7 @@ function planContainer(resource: DeclaredResource, reader: InputReader, context:
       Tmpfs: reader.stringMap("tmpfs"),
       Sysctls: reader.stringMap("sysctls"),
       Mounts: reader.objects("mounts", (mount) => planMount(mount, context)),
-      LogConfig: defined({ Type: "json-file", Config: undefined }),
+      LogConfig: defined({ Type: "json-file", Config: reader.stringMap("logOpts") }),
     }),
   };
   return {
