@@ -18,6 +18,8 @@ export interface DeployedLab {
   readonly labConfig: Record<string, unknown>;
   readonly lab: LabModel;
   readonly names: LabDockerNames;
+  /** The docker CLI's arguments that point it at the lab's Docker host (`--host …`, none for the local engine), for a command run in the foreground or followed. */
+  readonly hostArgs: readonly string[];
   /** Runs the docker CLI against the lab's Docker host; rejects on a non-zero exit unless `reject: false`. */
   docker(args: readonly string[], options?: { input?: string; reject?: boolean }): Promise<DockerResult>;
 }
@@ -33,14 +35,15 @@ export function openDeployedLab(stack: string, projectDir: string, configFile: s
   const path = configFile ? resolve(configFile) : stackFilePath(resolve(projectDir), stack);
   const labConfig = readLabConfig(path);
   const lab = validateLab(labConfig, path);
-  const host = lab.docker.host;
+  const hostArgs = lab.docker.host ? ["--host", lab.docker.host] : [];
   return {
     stack,
     labConfig,
     lab,
     names: labDockerNames(labNamePrefix(stack, lab.docker)),
+    hostArgs,
     async docker(args, options = {}) {
-      const result = await execa("docker", [...(host ? ["--host", host] : []), ...args], {
+      const result = await execa("docker", [...hostArgs, ...args], {
         reject: false,
         ...(options.input === undefined ? {} : { input: options.input }),
       });

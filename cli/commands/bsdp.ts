@@ -212,7 +212,6 @@ async function runInLabContainer(values: Values, stack: string, subcommand: "lis
       `bsdp: stack ${stack} does not answer BSDP (${lab.bsdp.images.length ? "netboot-lab:bsdp.enabled is false" : "it has no darwin-nbi boot image"})`,
       1,
     );
-  const dockerArgs = lab.docker.host ? ["--host", lab.docker.host] : [];
   const image = await responderImage(deployed);
   const address = checkAddress(values.address, "--address") ?? probeAddress(lab);
   const passed = (["model", "mac", "reply-port", "filter", "server", "timeout-ms"] as const).flatMap((option) =>
@@ -231,7 +230,7 @@ async function runInLabContainer(values: Values, stack: string, subcommand: "lis
     ...passed,
     ...(values.json ? ["--json"] : []),
   ];
-  const args = [...dockerArgs, ...probeDockerRunArgs({ network: names.network, image, address, prefix: names.prefix, cliArgs })];
+  const args = [...deployed.hostArgs, ...probeDockerRunArgs({ network: names.network, image, address, prefix: names.prefix, cliArgs })];
   return new Promise((resolveExit, reject) => {
     const child = spawn("docker", args, { stdio: "inherit" });
     child.on("error", reject);

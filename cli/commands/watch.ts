@@ -87,12 +87,11 @@ async function startTftpCapture(
   const image = (await deployed.docker(["inspect", "--format", "{{.Config.Image}}", pod.name])).stdout.trim();
   const name = `${deployed.names.prefix}-watch-${randomBytes(3).toString("hex")}`;
   const [command, ...args] = TFTP_CAPTURE_COMMAND;
-  const host = deployed.lab.docker.host;
   // NET_RAW opens the capture socket; SETUID/SETGID let tcpdump drop to its own user right after.
   const tcpdump = execa(
     "docker",
     [
-      ...(host ? ["--host", host] : []),
+      ...deployed.hostArgs,
       "run",
       "--rm",
       "--name",
@@ -175,9 +174,8 @@ export const watchCommand: Command = {
     });
 
     const since = values.since ?? new Date().toISOString();
-    const host = deployed.lab.docker.host;
     const followers = roles.map((role) => {
-      const follower = execa("docker", [...(host ? ["--host", host] : []), "logs", "--follow", "--timestamps", "--since", since, states[role]!.name], {
+      const follower = execa("docker", [...deployed.hostArgs, "logs", "--follow", "--timestamps", "--since", since, states[role]!.name], {
         reject: false,
         buffer: false,
       });

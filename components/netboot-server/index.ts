@@ -152,18 +152,18 @@ export class NetbootServer extends pulumi.ComponentResource {
         ] as const,
     );
 
-    const keeper = lab.docker.keeper
-      ? keeperContainer(
-          `${name}-keeper`,
-          keeperServer(names.pod, lab.docker.socket),
-          {
-            image: imageOf({ role: "keeper", image: "cli" }),
-            name: names.container("keeper"),
-            labels: labels("keeper"),
-          },
-          child,
-        )
-      : undefined;
+    const keeper = (lab.docker.keeper ? [keeperServer(names.pod, lab.docker.socket)] : []).map(
+      (spec) =>
+        [
+          spec.role,
+          keeperContainer(
+            `${name}-${spec.role}`,
+            spec,
+            { image: imageOf({ role: spec.role, image: "cli" }), name: names.container(spec.role), labels: labels(spec.role) },
+            child,
+          ),
+        ] as const,
+    );
 
     this.serverAddress = pulumi.output(lab.network.serverAddress);
     this.subnet = pulumi.output(lab.network.subnet);
@@ -173,7 +173,7 @@ export class NetbootServer extends pulumi.ComponentResource {
     this.leasesVolume = volumes.leases.name;
     this.imageName = image.imageName;
     this.configs = pulumi.output(Object.fromEntries(renderLabFiles(lab).map((file) => [file.path, file.content])));
-    const containers = [["pod", pod] as const, ...daemons, ...(keeper ? [["keeper", keeper] as const] : [])];
+    const containers = [["pod", pod] as const, ...daemons, ...keeper];
     this.containers = pulumi
       .all(containers.map(([, container]) => container.name))
       .apply((containerNames): Record<string, string> => Object.fromEntries(containers.map(([role], index) => [role, containerNames[index]!])));

@@ -27,7 +27,6 @@ export interface KeeperContainerSpec {
   readonly command: readonly string[];
   /** The engine's socket on the Docker host (`docker.socket`), bind-mounted at KEEPER_SOCKET_PATH. */
   readonly engineSocket: string;
-  readonly why: string;
 }
 
 /** The keeper of the pod named `podName`, talking to the engine through `engineSocket` on the Docker host. */
@@ -37,7 +36,6 @@ export function keeperServer(podName: string, engineSocket: string): KeeperConta
     entrypoint: ["node", CLI_IN_IMAGE],
     command: ["keep", "--pod", podName, "--socket", KEEPER_SOCKET_PATH],
     engineSocket,
-    why: "no capabilities and no network; the engine's socket, to start the pod's daemons that the engine left exited after a restart (moby/moby#50326).",
   };
 }
 
