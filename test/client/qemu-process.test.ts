@@ -67,7 +67,15 @@ function tapOf(name: string): string {
 }
 
 const pidOf = (state: Properties) => (state.process as { pid: number } | undefined)?.pid;
-const alive = (pid: number | undefined) => pid !== undefined && existsSync(`/proc/${pid}`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "latin1"));
+/** Running and not a zombie; a process reaped while its stat is read is gone too. */
+const alive = (pid: number | undefined) => {
+  if (pid === undefined) return false;
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "latin1"));
+  } catch {
+    return false;
+  }
+};
 const onBridge = (tap: string) => existsSync(`/sys/class/net/${bridge}/brif/${tap}`);
 
 beforeAll(async () => {
