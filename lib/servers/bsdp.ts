@@ -39,7 +39,7 @@ export function bsdpServer(lab: LabModel): ServerContainerSpec {
     entrypoint: ["node", CLI_IN_IMAGE],
     command: ["bsdp", "serve", "--config", BSDP_CONFIG_PATH, "--bindings", BSDP_BINDINGS_PATH],
     files: [{ path: BSDP_CONFIG_PATH, content: `${JSON.stringify(bsdpServerConfig(lab), null, 2)}\n` }],
-    capabilities: ["NET_BIND_SERVICE"],
+    capabilities: ["CAP_NET_BIND_SERVICE"],
     securityOpts: [],
     tmpfs: {},
     mounts: [{ volume: "leases", target: DHCPD_LEASES_DIR, readOnly: false }],

@@ -143,7 +143,7 @@ export function dhcpdServer(lab: LabModel): ServerContainerSpec {
     entrypoint: ["/bin/sh", "-c", `touch ${leases} && exec /usr/sbin/dhcpd "$@"`, "dhcpd"],
     command: ["-4", "-f", "-d", "--no-pid", "-cf", DHCPD_CONF_PATH, "-lf", leases, lab.network.listenInterface],
     files: [{ path: DHCPD_CONF_PATH, content: renderDhcpdConf(lab) }],
-    capabilities: ["NET_RAW", "NET_BIND_SERVICE"],
+    capabilities: ["CAP_NET_RAW", "CAP_NET_BIND_SERVICE"],
     securityOpts: [],
     tmpfs: {},
     mounts: [{ volume: "leases", target: DHCPD_LEASES_DIR, readOnly: false }],

@@ -45,7 +45,7 @@ export function httpServer(lab: LabModel): ServerContainerSpec {
     entrypoint: ["/usr/sbin/nginx"],
     command: ["-c", NGINX_CONF_PATH],
     files: [{ path: NGINX_CONF_PATH, content: renderNginxConf(lab) }],
-    capabilities: ["NET_BIND_SERVICE", "SETUID", "SETGID", "CHOWN"],
+    capabilities: ["CAP_NET_BIND_SERVICE", "CAP_SETUID", "CAP_SETGID", "CAP_CHOWN"],
     securityOpts: [],
     tmpfs: { "/run/nginx": "rw,mode=0755" },
     mounts: [{ volume: "bootTree", target: BOOT_TREE_DIR, readOnly: true }],

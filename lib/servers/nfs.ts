@@ -101,7 +101,7 @@ export function nfsServer(input: NfsServerInput): ServerContainerSpec {
       { path: GANESHA_CONF_PATH, content: renderGaneshaConf(input) },
       { path: NFS_START_SCRIPT_PATH, content: renderNfsStartScript(input.serverAddress), executable: true },
     ],
-    capabilities: ["DAC_READ_SEARCH", "SETUID", "SETGID", "NET_BIND_SERVICE"],
+    capabilities: ["CAP_DAC_READ_SEARCH", "CAP_SETUID", "CAP_SETGID", "CAP_NET_BIND_SERVICE"],
     securityOpts: ["seccomp=unconfined"],
     tmpfs: { "/run": "rw,nosuid,nodev,noexec,mode=0755" },
     mounts: [{ volume: "bootTree", target: BOOT_TREE_DIR, readOnly: true }],

@@ -44,7 +44,7 @@ export function radvdServer(lab: LabModel): ServerContainerSpec {
     // IPv6 forwarding, only warns; as a non-router that is what the lab wants.
     command: ["--nodaemon", "--config", RADVD_CONF_PATH, "--logmethod", "stderr", "--pidfile", "/run/radvd/radvd.pid", "--username", "radvd"],
     files: [{ path: RADVD_CONF_PATH, content: renderRadvdConf(lab) }],
-    capabilities: ["NET_RAW", "SETUID", "SETGID"],
+    capabilities: ["CAP_NET_RAW", "CAP_SETUID", "CAP_SETGID"],
     securityOpts: [],
     tmpfs: { "/run/radvd": "rw,mode=0755" },
     mounts: [],

@@ -5,6 +5,9 @@
  * free of Pulumi lets tests check every capability and mount without an engine.
  */
 
+/** A capability as the engine reports it in `HostConfig.CapAdd`. */
+export type LinuxCapability = `CAP_${string}`;
+
 /** The Docker volumes a daemon may mount. */
 export type VolumeRole = "bootTree" | "leases";
 
@@ -24,8 +27,12 @@ export interface ServerContainerSpec {
   readonly command: readonly string[];
   /** Files uploaded into the container before it starts (rendered configs). */
   readonly files: readonly ConfigFile[];
-  /** Everything else is dropped; each capability here is explained in `why`. */
-  readonly capabilities: readonly string[];
+  /**
+   * Everything else is dropped; each capability here is explained in `why`. Named as the Docker
+   * engine stores and reports them (`CAP_NET_RAW`, not `NET_RAW`): the docker provider reads
+   * them back on every refresh, and any other spelling is a difference that replaces the container.
+   */
+  readonly capabilities: readonly LinuxCapability[];
   readonly securityOpts: readonly string[];
   /** Private tmpfs mounts (mount point → options), e.g. for /run. */
   readonly tmpfs: Readonly<Record<string, string>>;

@@ -32,7 +32,7 @@ export function tftpServer(lab: LabModel): ServerContainerSpec {
       BOOT_TREE_DIR,
     ],
     files: [],
-    capabilities: ["NET_BIND_SERVICE", "SYS_CHROOT", "SETUID", "SETGID"],
+    capabilities: ["CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_SETUID", "CAP_SETGID"],
     securityOpts: [],
     tmpfs: {},
     mounts: [{ volume: "bootTree", target: BOOT_TREE_DIR, readOnly: true }],

@@ -212,8 +212,8 @@ describe("the NFS container", () => {
       HostConfig: { CapAdd: string[]; CapDrop: string[]; SecurityOpt: string[] };
     }[];
     expect(state!.HostConfig.CapDrop).toEqual(["ALL"]);
-    // The engine reports capabilities with their CAP_ prefix.
-    expect(state!.HostConfig.CapAdd.map((capability) => capability.replace(/^CAP_/, "")).sort()).toEqual([...nfsSpec.capabilities].sort());
+    // Declared as the engine reports them, so a refresh reads back exactly what was declared.
+    expect([...state!.HostConfig.CapAdd].sort()).toEqual([...nfsSpec.capabilities].sort());
     expect(state!.HostConfig.SecurityOpt).toEqual([...nfsSpec.securityOpts]);
     expect(state!.State.Running).toBe(true);
   });
@@ -225,7 +225,7 @@ describe("the NFS container", () => {
     await startPod(names.lowPortPod, address, ["--sysctl", "net.ipv4.ip_unprivileged_port_start=1024"]);
     const spec = nfsServer({ exportPath: EXPORT_PATH, clientSubnet: `${prefix}.0/25`, serverAddress: address });
     await startNfs(
-      { ...spec, capabilities: spec.capabilities.filter((capability) => capability !== "NET_BIND_SERVICE") },
+      { ...spec, capabilities: spec.capabilities.filter((capability) => capability !== "CAP_NET_BIND_SERVICE") },
       names.lowPortNfs,
       names.lowPortPod,
       true,

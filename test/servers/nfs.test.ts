@@ -94,7 +94,7 @@ describe("NFS container spec", () => {
   });
 
   it("adds only the capabilities ganesha and rpcbind need, and explains each and the seccomp exception", () => {
-    expect(spec.capabilities).toEqual(["DAC_READ_SEARCH", "SETUID", "SETGID", "NET_BIND_SERVICE"]);
+    expect(spec.capabilities).toEqual(["CAP_DAC_READ_SEARCH", "CAP_SETUID", "CAP_SETGID", "CAP_NET_BIND_SERVICE"]);
     expect(spec.securityOpts).toEqual(["seccomp=unconfined"]);
     for (const reason of ["DAC_READ_SEARCH:", "SETUID/SETGID:", "NET_BIND_SERVICE:", "seccomp=unconfined:", "name_to_handle_at"]) {
       expect(spec.why).toContain(reason);
