@@ -160,7 +160,9 @@ export class NetbootServer extends pulumi.ComponentResource {
             `${name}-${spec.role}`,
             spec,
             { image: imageOf({ role: spec.role, image: "cli" }), name: names.container(spec.role), labels: labels(spec.role) },
-            child,
+            // The keeper finds its pod by Docker name alone: the edge makes the engine create it
+            // after the pod and delete it before.
+            { ...child, dependsOn: [pod] },
           ),
         ] as const,
     );

@@ -86,11 +86,11 @@ describe("kvm stack", async () => {
     const capabilities = Object.fromEntries(byType(serverChildren, "container:Container").map((container) => [container.name, container.inputs.capabilities]));
     expect(capabilities).toEqual({
       "nbl-kvm-pod": { drops: ["ALL"] },
-      "nbl-kvm-dhcpd": { drops: ["ALL"], adds: ["NET_RAW", "NET_BIND_SERVICE"] },
-      "nbl-kvm-tftp": { drops: ["ALL"], adds: ["NET_BIND_SERVICE", "SYS_CHROOT", "SETUID", "SETGID"] },
-      "nbl-kvm-nfs": { drops: ["ALL"], adds: ["DAC_READ_SEARCH", "SETUID", "SETGID", "NET_BIND_SERVICE"] },
-      "nbl-kvm-http": { drops: ["ALL"], adds: ["NET_BIND_SERVICE", "SETUID", "SETGID", "CHOWN"] },
-      "nbl-kvm-radvd": { drops: ["ALL"], adds: ["NET_RAW", "SETUID", "SETGID"] },
+      "nbl-kvm-dhcpd": { drops: ["ALL"], adds: ["CAP_NET_RAW", "CAP_NET_BIND_SERVICE"] },
+      "nbl-kvm-tftp": { drops: ["ALL"], adds: ["CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_SETUID", "CAP_SETGID"] },
+      "nbl-kvm-nfs": { drops: ["ALL"], adds: ["CAP_DAC_READ_SEARCH", "CAP_SETUID", "CAP_SETGID", "CAP_NET_BIND_SERVICE"] },
+      "nbl-kvm-http": { drops: ["ALL"], adds: ["CAP_NET_BIND_SERVICE", "CAP_SETUID", "CAP_SETGID", "CAP_CHOWN"] },
+      "nbl-kvm-radvd": { drops: ["ALL"], adds: ["CAP_NET_RAW", "CAP_SETUID", "CAP_SETGID"] },
       "nbl-kvm-keeper": { drops: ["ALL"] },
     });
     for (const container of byType(resources, "container:Container")) expect(container.inputs.privileged).toBeUndefined();
@@ -107,6 +107,8 @@ describe("kvm stack", async () => {
       mounts: [{ type: "bind", source: "/var/run/docker.sock", target: "/run/docker.sock" }],
       restart: "unless-stopped",
     });
+    // Its --pod argument is only a name: without the edge the engine could create it first, or delete the pod under it.
+    expect(named(resources, "nbl-kvm-keeper").dependsOn).toEqual(["nbl-kvm-pod"]);
   });
 
   it("runs no keeper with docker.keeper: false, and mounts a rootless engine's socket where docker.socket says", async () => {

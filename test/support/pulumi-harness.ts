@@ -32,6 +32,8 @@ export interface DeclaredResource {
   readonly parent?: string;
   /** Logical name of the explicit provider resource; absent when the default provider is used. */
   readonly provider?: string;
+  /** Logical names of the resources named in its `dependsOn` option; absent when there are none. */
+  readonly dependsOn?: string[];
   /** Physical id the mocks assigned; absent for component resources. */
   readonly id?: string;
 }
@@ -68,6 +70,7 @@ interface Declaration {
   readonly type: string;
   readonly name: string;
   readonly parent?: pulumi.Resource;
+  readonly dependsOn: readonly pulumi.Resource[];
 }
 
 interface Registration {
@@ -188,7 +191,8 @@ async function evaluateProgram(
       vi.resetModules();
       outputs = await pulumi.runtime.runInPulumiStack(async () => {
         pulumi.runtime.registerStackTransformation(({ resource, type, name, opts }) => {
-          declarations.push({ resource, type, name, parent: opts.parent });
+          const dependsOn = opts.dependsOn === undefined ? [] : Array.isArray(opts.dependsOn) ? opts.dependsOn : [opts.dependsOn];
+          declarations.push({ resource, type, name, parent: opts.parent, dependsOn: dependsOn.filter(pulumi.Resource.isInstance) });
           return undefined;
         });
         return body();
@@ -282,12 +286,14 @@ function joinDeclarations(
     const [registration] = pending.splice(index, 1);
     const parent = declaration.parent && names.get(declaration.parent);
     const provider = providerName(registration!.providerReference);
+    const dependsOn = declaration.dependsOn.map((dependency) => names.get(dependency)).filter((name): name is string => name !== undefined);
     resources.push({
       type: declaration.type,
       name: declaration.name,
       inputs: registration!.inputs,
       ...(parent ? { parent } : {}),
       ...(provider ? { provider } : {}),
+      ...(dependsOn.length ? { dependsOn } : {}),
       ...(registration!.id ? { id: registration!.id } : {}),
     });
   }
