@@ -2,6 +2,7 @@ export * from "./boot-files";
 export * from "./boot-tree";
 export * from "./bsdp";
 export * from "./errors";
+export * from "./host-interface";
 export * from "./probe-address";
 export * from "./schema";
 export * from "./stack-config";

@@ -153,7 +153,7 @@ export const bootImageSchema = z.discriminatedUnion("kind", [
     /** Folder name of the image without `.nbi`; defaults to the image name. */
     nbiName: z
       .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, "must start with a letter or digit and use only letters, digits, space, '.', '_' and '-'")
       .optional(),
     /** Shown in the boot picker. */
     description: z.string().optional(),

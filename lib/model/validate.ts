@@ -21,7 +21,10 @@ import { isVmwareStaticMac } from "../client/vmx";
 import { bootFilesFor, httpBaseUrl, type BootFileSet, type BootRequester } from "./boot-files";
 import { resolveBsdp, type BsdpModel } from "./bsdp";
 import { LabConfigError, type ConfigProblem } from "./errors";
+import type { HostInterfaceProbe } from "./host-interface";
+import { checkBridgeName, checkDockerSocket, checkFreeText, checkLabPaths, checkServedBootFiles } from "./lab-rules";
 import {
+  bootImageSchema,
   FIRMWARES,
   labConfigSchema,
   type BootImageConfig,
@@ -129,12 +132,23 @@ export interface LabModel {
 
 const DEFAULT_NIC: Record<Platform, NicModel> = { qemu: "qemu-e1000", fusion: "vmware-e1000" };
 
+const BOOT_IMAGE_KINDS = bootImageSchema.options.map((option) => option.shape.kind.value);
+
 /** Validates `raw` (the `netboot-lab:*` config values without their prefix); `source` names the file in errors. */
-export function validateLab(raw: unknown, source?: string): LabModel {
+export function validateLab(raw: unknown, source?: string, options: ValidateOptions = {}): LabModel {
+export interface ValidateOptions {
+  /**
+   * Looks up interfaces on the machine the lab's Docker engine runs on (lib/model/host-interface.ts),
+   * so a bridge name already taken there is refused; absent, only Docker's own bridge names are.
+   * `pulumi up` and `netboot-lab render` pass the real probe, tests a fixed one.
+   */
+  readonly hostInterface?: HostInterfaceProbe;
+}
+
   const parsed = labConfigSchema.safeParse(raw);
   if (!parsed.success) throw new LabConfigError(parsed.error.issues.map(describeSchemaIssue), source);
   const problems: ConfigProblem[] = [];
-  const model = resolve(parsed.data, (field, message) => problems.push({ field, message }));
+  const model = resolve(parsed.data, (field, message) => problems.push({ field, message }), options);
   if (problems.length || !model) throw new LabConfigError(problems, source);
   return model;
 }
@@ -144,8 +158,8 @@ function describeSchemaIssue(issue: z.core.$ZodIssue): ConfigProblem {
   if (issue.code === "unrecognized_keys") {
     return { field, message: `unknown key(s) ${issue.keys.map((key) => `"${key}"`).join(", ")}; check the spelling against README.md` };
   }
-  if (issue.code === "invalid_union" && field.endsWith("]")) {
-    return { field, message: `${issue.message}: "kind" must be one of ipxe, grub, pxelinux, netbsd, darwin-nbi` };
+  if (issue.code === "invalid_union" && /^bootImages\[\d+\]\.kind$/.test(field)) {
+    return { field, message: `is missing or unknown; a boot image's kind is one of ${BOOT_IMAGE_KINDS.join(", ")}` };
   }
   if (issue.code === "invalid_type" && issue.message.endsWith("received undefined")) {
     return { field, message: `is required (expected ${issue.expected})` };
@@ -161,7 +175,10 @@ function formatPath(path: readonly PropertyKey[]): string {
 
 type Report = (field: string, message: string) => void;
 
-function resolve(config: LabConfig, report: Report): LabModel | undefined {
+function resolve(config: LabConfig, report: Report, options: ValidateOptions): LabModel | undefined {
+  checkFreeText(config, report);
+  checkLabPaths(config, report);
+  checkDockerSocket(config, report);
   const network = resolveNetwork(config, report);
   if (!network) return undefined;
   const served = {
@@ -181,6 +198,8 @@ function resolve(config: LabConfig, report: Report): LabModel | undefined {
   const bsdp = resolveBsdp(config, bootFileSets, report);
   return {
     network: network.model,
+  checkBridgeName(config, network.model.gateway, options.hostInterface, report);
+  checkServedBootFiles(config, clients, bsdp, bootFileSets, report);
     mediaDir: config.mediaDir,
     docker: config.docker,
     servers: config.servers,
@@ -272,6 +291,13 @@ function resolveNetwork(config: LabConfig, report: Report): ResolvedNetwork | un
   });
 
   if (serverAddress === undefined) return undefined;
+  const pooled = pools.reduce((total, pool) => total + pool.last - pool.first + 1, 0);
+  if (pooled > MAX_POOL_ADDRESSES) {
+    report(
+      "network.pools",
+      `hold ${pooled} addresses, more than the ${MAX_POOL_ADDRESSES.toLocaleString("en-US")} netboot-lab allows: dhcpd keeps a lease record for every pool address from its start; shrink the pools`,
+    );
+  }
   const model: NetworkModel = {
     subnet: formatSubnet(subnet),
     networkAddress: formatIpv4(subnet.network),
@@ -294,10 +320,16 @@ function resolveNetwork(config: LabConfig, report: Report): ResolvedNetwork | un
   return { model, subnet, pools, reserved };
 }
 
-/** The upper half of the subnet's hosts: leaves the lower half for the server and reservations. */
+/** Most addresses the dynamic pools may hold in all (README: network.pools). */
+export const MAX_POOL_ADDRESSES = 65_536;
+
+/**
+ * The upper half of the subnet's hosts, at most MAX_POOL_ADDRESSES of them: leaves the lower
+ * half for the server and reservations, and keeps a large subnet (a /8) within the cap.
+ */
 function defaultPool(subnet: Ipv4Subnet): { start: string; end: string } {
   const { first, last } = hostRange(subnet);
-  const start = first + Math.ceil((last - first + 1) / 2);
+  const start = Math.max(first + Math.ceil((last - first + 1) / 2), last - MAX_POOL_ADDRESSES + 1);
   return { start: formatIpv4(start), end: formatIpv4(last) };
 }
 

@@ -1,9 +1,13 @@
 /** Client settings: defaults per platform, and the rules that stop a VM that could never boot. */
 import { describe, expect, it } from "vitest";
+import { findGuestOs, VMWARE_GUEST_OS } from "../../lib/client/guest-os";
 import { validateLab } from "../../lib/model";
 import { minimalLab, problemsOf } from "./fixtures";
 
 const darwinImage = { name: "snow", kind: "darwin-nbi" as const, booter: "b", kernel: "k", extensions: ["E"], rootImage: "r.dmg" };
+const netbsdImage = { name: "bsd", kind: "netbsd" as const, pxeboot: "p", kernel: "k" };
+/** A BIOS Fusion client of the NetBSD image, whose guestOS default (other) no firmware bitness changes. */
+const fusionBsd = { name: "bsd", mac: "00:50:56:00:00:01", platform: "fusion" as const, bootImage: "bsd" };
 
 describe("client defaults", () => {
   it("a QEMU client: 1 GiB, one CPU, started, accel auto, attach auto, its serial log in the run folder", () => {
@@ -51,6 +55,46 @@ describe("client defaults", () => {
 });
 
 describe("client validation names the field and the fix", () => {
+  it("rejects a multicast MAC", () => {
+    expect(problemsOf(minimalLab({ clients: [{ name: "vm1", mac: "01:00:5e:00:00:01", bootImage: "linux" }] }))).toEqual([
+      "clients[0].mac: 01:00:5e:00:00:01 is a multicast address (lowest bit of the first byte set); use a unicast MAC such as 52:54:00:…",
+    ]);
+  });
+
+  it("rejects Fusion memory that is not a multiple of 4 MiB, per client or as the stack's default", () => {
+    expect(problemsOf(minimalLab({ bootImages: [netbsdImage], clients: [{ ...fusionBsd, memoryMiB: 1022 }] }))).toEqual([
+      "clients[0].memoryMiB: 1022 is not a multiple of 4; VMware sizes guest memory in 4 MiB steps",
+    ]);
+    expect(problemsOf(minimalLab({ bootImages: [netbsdImage], fusion: { memoryMiB: 1026 }, clients: [fusionBsd] }))).toEqual([
+      "fusion.memoryMiB: 1026 is not a multiple of 4; VMware sizes guest memory in 4 MiB steps",
+    ]);
+  });
+
+  it("rejects a guestOS VMware does not know, listing those it does", () => {
+    const ids = VMWARE_GUEST_OS.map((entry) => entry.id).join(", ");
+    expect(problemsOf(minimalLab({ bootImages: [netbsdImage], clients: [{ ...fusionBsd, guestOS: "netbsd" }] }))).toEqual([
+      `clients[0].guestOS: "netbsd" is not a VMware guestOS id netboot-lab knows; use one of ${ids} (default for this image: other)`,
+    ]);
+  });
+
+  it("rejects a guestOS of another operating system than the image's", () => {
+    expect(problemsOf(minimalLab({ bootImages: [netbsdImage], clients: [{ ...fusionBsd, guestOS: "otherlinux-64" }] }))).toEqual([
+      `clients[0].guestOS: otherlinux-64 (${findGuestOs("otherlinux-64")!.label}) does not fit boot image "bsd" (netbsd); use other, or leave guestOS out for that default`,
+    ]);
+  });
+
+  it("rejects an EFI ROM for a BIOS client", () => {
+    expect(problemsOf(minimalLab({ bootImages: [netbsdImage], clients: [{ ...fusionBsd, efiRom: { efi64: "/roms/x64.rom" } }] }))).toEqual([
+      "clients[0].efiRom: replaces EFI firmware, but the client's firmware is bios; remove efiRom or set firmware: efi-x64 / efi-ia32",
+    ]);
+  });
+
+  it("rejects a Fusion MAC outside VMware's static range, suggesting one inside it", () => {
+    expect(problemsOf(minimalLab({ bootImages: [netbsdImage], clients: [{ ...fusionBsd, mac: "00:50:56:80:00:01" }] }))).toEqual([
+      "clients[0].mac: 00:50:56:80:00:01 is outside VMware's range for static MACs (00:50:56:00:00:00 to 00:50:56:3f:ff:ff); Fusion replaces any other with a generated one, which dhcpd does not know. Use e.g. 00:50:56:00:00:01",
+    ]);
+  });
+
   it("rejects the all-zero MAC for a QEMU guest", () => {
     expect(problemsOf(minimalLab({ clients: [{ name: "vm1", mac: "00:00:00:00:00:00", bootImage: "linux" }] }))).toEqual([
       "clients[0].mac: 00:00:00:00:00:00 is the all-zero MAC, which QEMU and dhcpd cannot tell apart from none; use a unicast MAC such as 52:54:00:…",

@@ -1,6 +1,6 @@
 /** Small lab descriptions for unit tests, written as a user would write them in a stack file. */
 import { expect } from "vitest";
-import { LabConfigError, validateLab, type LabConfigInput } from "../../lib/model";
+import { LabConfigError, validateLab, type LabConfigInput, type ValidateOptions } from "../../lib/model";
 
 export function minimalLab(overrides: Partial<LabConfigInput> = {}): LabConfigInput {
   return {
@@ -12,9 +12,9 @@ export function minimalLab(overrides: Partial<LabConfigInput> = {}): LabConfigIn
 }
 
 /** The problems validation reports for `config`, each as `field: message`; fails when it is accepted. */
-export function problemsOf(config: unknown): string[] {
+export function problemsOf(config: unknown, options?: ValidateOptions): string[] {
   try {
-    validateLab(config);
+    validateLab(config, undefined, options);
   } catch (error) {
     expect(error).toBeInstanceOf(LabConfigError);
     return (error as LabConfigError).problems.map((problem) => `${problem.field}: ${problem.message}`);

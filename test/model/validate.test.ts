@@ -146,6 +146,37 @@ describe("lab validation names the field and the fix", () => {
     ]);
   });
 
+  it("rejects two boot images with one name", () => {
+    expect(
+      problemsOf(
+        minimalLab({
+          bootImages: [
+            { name: "linux", kind: "ipxe" },
+            { name: "linux", kind: "grub" },
+          ],
+        }),
+      ),
+    ).toEqual(['bootImages[1].name: "linux" is already used by another boot image; names must be unique']);
+  });
+
+  it("rejects a pool whose start is after its end", () => {
+    expect(problemsOf(minimalLab({ network: { subnet: "10.77.0.0/24", pools: [{ start: "10.77.0.200", end: "10.77.0.150" }] } }))).toEqual([
+      "network.pools[0]: start 10.77.0.200 is after end 10.77.0.150; swap them",
+    ]);
+  });
+
+  it("rejects a malformed gateway, suggesting an address of the subnet", () => {
+    expect(problemsOf(minimalLab({ network: { subnet: "10.77.0.0/24", gateway: "10.77.0.x" } }))).toEqual([
+      'network.gateway: "10.77.0.x" is not an IPv4 address; write four numbers 0-255 separated by dots, e.g. 10.77.0.2',
+    ]);
+  });
+
+  it("rejects a parent interface in bridge mode, where nothing uses it", () => {
+    expect(problemsOf(minimalLab({ network: { subnet: "10.77.0.0/24", parentInterface: "eth1" } }))).toEqual([
+      "network.parentInterface: only applies to network.mode macvlan; remove it, or set network.mode: macvlan",
+    ]);
+  });
+
   it("requires a parent interface for macvlan and host networking", () => {
     expect(problemsOf(minimalLab({ network: { subnet: "10.77.0.0/24", mode: "macvlan" }, clients: [] }))).toEqual([
       'network.parentInterface: is required when network.mode is "macvlan": name the host interface on the clients\' layer-2 network (the one VMware bridges to), e.g. eth1',
