@@ -13,7 +13,7 @@ import { planQemuClient } from "./lib/client/plan";
 import { probeQemuHost, qemuHostProblems, QemuHostError } from "./lib/client/qemu-host";
 import { UserError } from "./lib/errors";
 import { labNamePrefix } from "./lib/lab-names";
-import { CONFIG_NAMESPACE, labConfigFromEngine, validateLab } from "./lib/model";
+import { CONFIG_NAMESPACE, labFromEngineConfig } from "./lib/model";
 
 const stack = pulumi.getStack();
 
@@ -28,13 +28,9 @@ function explained<T>(read: () => T): T {
 }
 
 const config = new pulumi.Config(CONFIG_NAMESPACE);
-// Read as `netboot-lab render` reads the stack file: structured keys as JSON, `mediaDir` as text.
-const lab = explained(() =>
-  validateLab(
-    labConfigFromEngine((key) => config.get(key), `stacks/Pulumi.${stack}.yaml`),
-    `stacks/Pulumi.${stack}.yaml`,
-  ),
-);
+// Every key the engine passes, read as `netboot-lab render` reads the stack file (loadStackLab),
+// so both accept and refuse the same stacks.
+const lab = explained(() => labFromEngineConfig(pulumi.runtime.allConfig(), `stacks/Pulumi.${stack}.yaml`));
 // Every boot image is planned before anything is declared: a missing file from the user's media,
 // or a client NIC without a driver in its image, stops the preview here.
 const bootImagePlans = explained(() => planLabPayloads(lab, lab.mediaDir));

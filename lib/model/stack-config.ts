@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { load } from "js-yaml";
 import { CONFIG_KEYS, CONFIG_NAMESPACE, SECRET_CONFIG_KEYS } from "./schema";
 import { LabConfigError, type ConfigProblem } from "./errors";
-import { validateLab, type LabModel } from "./validate";
+import { probeHostInterface } from "./host-interface";
+import { validateLab, type LabModel, type ValidateOptions } from "./validate";
 
 /** Folder of the per-stack files, as Pulumi.yaml's `stackConfigDir` names it. */
 export const STACKS_DIR = "stacks";
@@ -92,51 +93,72 @@ export function engineConfigText(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
+/** Validation as `pulumi up` and `render` run it: a bridge name is checked against this machine's interfaces. */
+const ON_THIS_MACHINE: ValidateOptions = { hostInterface: probeHostInterface };
+
 /**
  * Reads and validates `stacks/Pulumi.<stack>.yaml` the way the stack program reads it under
- * `pulumi up`: keys without a namespace belong to the project (`netboot-lab`), values reach the
- * program as text and structured keys are parsed as JSON. Encrypted (`secure:`) values are
- * recognised and reported: only the Pulumi CLI can decrypt them. Throws LabConfigError naming the file.
+ * `pulumi up` (labFromEngineConfig): keys without a namespace belong to the project
+ * (`netboot-lab`), values reach the program as text and structured keys are parsed as JSON.
+ * Encrypted (`secure:`) values are recognised and reported: only the Pulumi CLI can decrypt
+ * them. Throws LabConfigError naming the file.
  */
-export function loadStackLab(projectDir: string, stack: string): LabModel {
+export function loadStackLab(projectDir: string, stack: string, options: ValidateOptions = ON_THIS_MACHINE): LabModel {
   const path = stackFilePath(projectDir, stack);
-  return validateLab(readLabConfig(path), path);
+  return validateLab(readLabConfig(path), path, options);
+}
+
+/**
+ * The stack program's reading of its config: `config` is every key the engine passes
+ * (`pulumi.runtime.allConfig()`: namespaced keys, text values, secrets decrypted).
+ */
+export function labFromEngineConfig(config: Readonly<Record<string, string>>, source: string, options: ValidateOptions = ON_THIS_MACHINE): LabModel {
+  return validateLab(labConfigFromStack(config, source), source, options);
 }
 
 /**
  * The lab keys of a stack file (`netboot-lab:*` without the prefix) as the program receives them
- * under `pulumi up`, unvalidated; unknown `netboot-lab:` keys and encrypted values are errors.
+ * under `pulumi up`, unvalidated; the keys labConfigFromStack refuses and encrypted values are errors.
  */
 export function readLabConfig(path: string): Record<string, unknown> {
   const map = Object.fromEntries(
     Object.entries(readStackConfigMap(path)).map(([key, value]) => [key.includes(":") ? key : `${CONFIG_NAMESPACE}:${key}`, value]),
   );
-  const labKeys = Object.keys(map).filter((key) => key.startsWith(`${CONFIG_NAMESPACE}:`));
-  const known: readonly string[] = [...CONFIG_KEYS, ...SECRET_CONFIG_KEYS];
-  const unknownKeys = labKeys.filter((key) => !known.includes(key.slice(CONFIG_NAMESPACE.length + 1)));
-  if (unknownKeys.length) {
-    throw new LabConfigError(
-      unknownKeys.map((key) => ({ field: key, message: `unknown key; the lab reads ${known.map((name) => `${CONFIG_NAMESPACE}:${name}`).join(", ")}` })),
-      path,
-    );
-  }
   // Secret keys (the VNC password) are the program's to decrypt; they are never part of the model.
-  const modelKeys = labKeys.filter((key) => !(SECRET_CONFIG_KEYS as readonly string[]).includes(key.slice(CONFIG_NAMESPACE.length + 1)));
+  const modelKeys = Object.keys(map).filter((key) => (CONFIG_KEYS as readonly string[]).includes(key.slice(CONFIG_NAMESPACE.length + 1)));
   const secrets = modelKeys.flatMap((key) => securePaths(map[key], key.slice(CONFIG_NAMESPACE.length + 1)));
-  if (secrets.length) {
-    throw new LabConfigError(
-      secrets.map((field) => ({
-        field,
-        message:
-          "is an encrypted value (secure:), which only the Pulumi CLI decrypts, so netboot-lab does not read it here; " +
-          `only ${SECRET_CONFIG_KEYS.map((key) => `${CONFIG_NAMESPACE}:${key}`).join(", ")} may be secret: store this one in plain text (pulumi config set without --secret)`,
-      })),
-      path,
-    );
+  const encrypted = secrets.map((field) => ({
+    field,
+    message:
+      "is an encrypted value (secure:), which only the Pulumi CLI decrypts, so netboot-lab does not read it here; " +
+      `only ${SECRET_CONFIG_KEYS.map((key) => `${CONFIG_NAMESPACE}:${key}`).join(", ")} may be secret: store this one in plain text (pulumi config set without --secret)`,
+  }));
+  return labConfigFromStack(Object.fromEntries(Object.entries(map).map(([key, value]) => [key, engineConfigText(value)])), path, encrypted);
+}
+
+/**
+ * The lab keys of a stack's whole config (namespaced keys, text values, as the engine passes
+ * them), unvalidated. What the program reads and what `render` reads agree key for key, so both
+ * refuse the same keys: an unknown `netboot-lab:` key, and any `docker:` key. Pulumi's docker
+ * provider would take those as its default settings and move the lab's containers, while the
+ * boot-image builds reach the engine on a connection of their own (netboot-lab:docker.host), so
+ * the lab would be split across two engines. `more` adds problems the caller found first.
+ */
+export function labConfigFromStack(config: Readonly<Record<string, string>>, source: string, more: readonly ConfigProblem[] = []): Record<string, unknown> {
+  const known: readonly string[] = [...CONFIG_KEYS, ...SECRET_CONFIG_KEYS];
+  const problems: ConfigProblem[] = [];
+  for (const key of Object.keys(config)) {
+    if (key.startsWith(`${CONFIG_NAMESPACE}:`) && !known.includes(key.slice(CONFIG_NAMESPACE.length + 1))) {
+      problems.push({ field: key, message: `unknown key; the lab reads ${known.map((name) => `${CONFIG_NAMESPACE}:${name}`).join(", ")}` });
+    }
+    if (key.startsWith("docker:")) {
+      problems.push({
+        field: key,
+        message: `is a setting of Pulumi's docker provider, which the lab does not take: its boot-image builds reach Docker on a connection of their own, so the lab would end up on two engines; name the lab's Docker host with netboot-lab:docker.host (netboot-lab:docker: {host: ssh://user@host}) and remove ${key}`,
+      });
+    }
   }
-  const text = (key: string) => {
-    const value = map[`${CONFIG_NAMESPACE}:${key}`];
-    return value === undefined ? undefined : engineConfigText(value);
-  };
-  return labConfigFromEngine(text, path);
+  problems.push(...more);
+  if (problems.length) throw new LabConfigError(problems, source);
+  return labConfigFromEngine((key) => config[`${CONFIG_NAMESPACE}:${key}`], source);
 }
