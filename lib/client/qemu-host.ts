@@ -3,7 +3,7 @@
  * whether KVM really works, whether taps can be made, and whether the firmware and QEMU
  * itself are installed. Each missing piece is a problem naming the Debian package.
  */
-import { accessSync, constants, existsSync, readFileSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { UserError } from "../errors";
 import type { ClientModel, QemuAccelerator, QemuAttachment } from "../model";
@@ -23,9 +23,28 @@ export interface QemuHost {
   readonly which: (program: string) => string | undefined;
   /** /etc/qemu/bridge.conf lets QEMU's bridge helper attach to the bridge (`allow <bridge>` or `allow all`). */
   readonly bridgeHelperAllows: (bridge: string) => boolean;
+  /**
+   * BRIDGE_HELPER is owned by root with the setuid bit: without it the helper runs as the user,
+   * who may not create a tap, and the guest's start fails. Debian installs it 0755.
+   */
+  readonly bridgeHelperSetuid: boolean;
 }
 
 export const BRIDGE_HELPER_CONFIG = "/etc/qemu/bridge.conf";
+/** Where QEMU runs its bridge helper from on Debian (compiled in; package qemu-system-common). */
+export const BRIDGE_HELPER = "/usr/lib/qemu/qemu-bridge-helper";
+
+/** The set-user-ID bit of a file mode (node:fs types omit S_ISUID from fs.constants). */
+const S_ISUID = 0o4000;
+
+function setuidRoot(path: string): boolean {
+  try {
+    const stat = statSync(path);
+    return stat.uid === 0 && (stat.mode & S_ISUID) !== 0;
+  } catch {
+    return false;
+  }
+}
 
 function bridgeHelperAllows(bridge: string): boolean {
   let text: string;
@@ -54,6 +73,7 @@ export function probeQemuHost(): QemuHost {
     isRoot: process.getuid?.() === 0,
     fileExists: existsSync,
     bridgeHelperAllows,
+    bridgeHelperSetuid: setuidRoot(BRIDGE_HELPER),
     which: (program) =>
       (process.env.PATH ?? "")
         .split(delimiter)
@@ -77,6 +97,7 @@ export class QemuHostError extends UserError {
 }
 
 const QEMU_PACKAGE = "qemu-system-x86";
+const BRIDGE_HELPER_PACKAGE = "qemu-system-common";
 
 /** Every reason the host cannot run these clients (started or not: a declared guest must be startable). */
 export function qemuHostProblems(clients: readonly ClientModel[], bridge: string, host: QemuHost): string[] {
@@ -106,6 +127,15 @@ export function qemuHostProblems(clients: readonly ClientModel[], bridge: string
       problems.push(
         `clients "${client.name}": QEMU's bridge helper may not attach to ${bridge}; add the line "allow ${bridge}" to ${BRIDGE_HELPER_CONFIG} (as root), or run as root so the lab uses a tap`,
       );
+    }
+    // Run by root, the helper needs no setuid bit.
+    if (choices.attach === "bridge-helper" && !host.isRoot) {
+      if (!host.fileExists(BRIDGE_HELPER)) requireFile(client, BRIDGE_HELPER, "QEMU's bridge helper", BRIDGE_HELPER_PACKAGE);
+      else if (!host.bridgeHelperSetuid) {
+        problems.push(
+          `clients "${client.name}": QEMU's bridge helper ${BRIDGE_HELPER} is not setuid root (Debian installs it 0755), so it cannot put the guest on ${bridge} for your user; run (as root) chmod u+s ${BRIDGE_HELPER}, or run as root so the lab uses a tap`,
+        );
+      }
     }
   }
   return problems;

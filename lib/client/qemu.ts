@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { UserError } from "../errors";
 import type { ClientModel, Firmware, NicModel } from "../model";
 
 /** QEMU's `-device` for each qemu-* NIC model; QEMU loads each one's iPXE option ROM (package ipxe-qemu) by itself. */
@@ -53,6 +54,26 @@ export interface QemuLaunch {
   readonly stopTimeoutSeconds: number;
 }
 
+/** A client whose QEMU command cannot be written for this machine's folders. */
+export class QemuLaunchError extends UserError {}
+
+/**
+ * Longest path of a UNIX socket: `sun_path` holds 108 bytes with the terminating NUL. QEMU
+ * refuses a longer one and exits at start, and Node (which the provider powers the guest off
+ * through) cannot connect to one of 108.
+ */
+export const UNIX_SOCKET_PATH_MAX = 107;
+
+/**
+ * A value inside a QEMU `key=value,…` option: QEMU splits at every comma and reads `,,` as one
+ * literal comma, so a path with a comma must have it doubled. Every path the command line holds
+ * goes through here, which is why the serial console is a `-chardev file,path=…` rather than
+ * `-serial file:…`: QEMU takes that legacy form verbatim, and one rule for every path is safer.
+ */
+export function qemuOptionValue(value: string): string {
+  return value.replaceAll(",", ",,");
+}
+
 /**
  * The tap's name: unique per bridge and client, within Linux's 15 characters, and stable, so a
  * replaced guest reuses its predecessor's.
@@ -72,9 +93,9 @@ function firmwareArgs(firmware: Firmware, efiVars: string): string[] {
         "-global",
         "driver=cfi.pflash01,property=secure,value=on",
         "-drive",
-        `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_IA32.code}`,
+        `if=pflash,format=raw,unit=0,readonly=on,file=${qemuOptionValue(OVMF_IA32.code)}`,
         "-drive",
-        `if=pflash,format=raw,unit=1,file=${efiVars}`,
+        `if=pflash,format=raw,unit=1,file=${qemuOptionValue(efiVars)}`,
       ];
   }
 }
@@ -91,7 +112,18 @@ export function qemuLaunch(client: ClientModel, bridge: string, runDir: string, 
   const serialLog = file(".serial.log");
   const qmpSocket = file(".qmp.sock");
   const efiVars = file(".efivars.fd");
+  // Checked here rather than moving the socket somewhere short (/run, /tmp): it stays beside the
+  // guest's logs, where a user looks for it, and the folder is the user's to choose.
+  const socketBytes = Buffer.byteLength(qmpSocket);
+  if (socketBytes > UNIX_SOCKET_PATH_MAX) {
+    throw new QemuLaunchError(
+      `client "${client.name}": its QMP socket ${qmpSocket} is ${socketBytes} bytes long, over the ${UNIX_SOCKET_PATH_MAX} a UNIX socket path may have, so QEMU would exit at start; ` +
+        `set netboot-lab:qemu.runDir to a folder at least ${socketBytes - UNIX_SOCKET_PATH_MAX} bytes shorter (e.g. /var/tmp/netboot-lab), or give the client a shorter name`,
+    );
+  }
   const tap = host.attach === "tap" ? tapName(bridge, client.name) : undefined;
+  // OVMF orders boot only by bootindex (it ignores -boot); SeaBIOS follows -boot n.
+  const efi = client.firmware !== "bios";
   const netdev = tap ? `tap,id=lab,ifname=${tap},script=no,downscript=no` : `bridge,id=lab,br=${bridge}`;
   const args = [
     "-name",
@@ -108,17 +140,18 @@ export function qemuLaunch(client: ClientModel, bridge: string, runDir: string, 
     "none",
     "-monitor",
     "none",
+    "-chardev",
+    `file,id=serial0,path=${qemuOptionValue(serialLog)}`,
     "-serial",
-    `file:${serialLog}`,
+    "chardev:serial0",
     "-qmp",
-    `unix:${qmpSocket},server=on,wait=off`,
-    "-boot",
-    "n",
+    `unix:${qemuOptionValue(qmpSocket)},server=on,wait=off`,
+    ...(efi ? [] : ["-boot", "n"]),
     ...firmwareArgs(client.firmware, efiVars),
     "-netdev",
     netdev,
     "-device",
-    `${device},netdev=lab,mac=${client.mac}`,
+    `${device},netdev=lab,mac=${client.mac}${efi ? ",bootindex=0" : ""}`,
   ];
   return {
     client: client.name,

@@ -5,13 +5,20 @@
  */
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { tapName } from "../../lib/client/qemu";
 import { parseVmx } from "../../lib/client/vmx";
 import { isSecretInput } from "../support/dynamic-provider-host";
 import { fusionMedia } from "../support/fake-media";
 import { PROJECT_DIR, runStack, runStackExpectingError, type DeclaredResource } from "../support/pulumi-harness";
 import { optionPairs } from "./fixtures";
+
+// The stack program plans QEMU guests against the machine it runs on; here against one that has
+// QEMU and OVMF, no usable KVM, and root, so these tests say the same on every machine.
+vi.mock("../../lib/client/qemu-host", async (importOriginal) => {
+  const { fakeQemuHost } = await vi.importActual<typeof import("./fixtures")>("./fixtures");
+  return { ...(await importOriginal<typeof import("../../lib/client/qemu-host")>()), probeQemuHost: () => fakeQemuHost({ kvmUsable: false, isRoot: true }) };
+});
 
 const media = fusionMedia();
 afterAll(() => media.cleanup());
@@ -44,7 +51,7 @@ describe("kvm stack: each client a QEMU guest that pulumi up starts", async () =
     ]);
   });
 
-  it("runs each guest headless from the network on a tap of nblab0 with its MAC, serial console to its log", () => {
+  it("runs each guest headless from the network (its NIC first in OVMF's boot order) on a tap of nblab0 with its MAC, serial console to its log", () => {
     const qemu = child(resources, "nbl-kvm-efi-grub", QEMU_PROCESS).inputs;
     expect(qemu).toMatchObject({
       client: "efi-grub",
@@ -61,13 +68,12 @@ describe("kvm stack: each client a QEMU guest that pulumi up starts", async () =
     // Every argument is spelled out in qemu.test.ts; here, what this stack and this machine decide.
     expect(optionPairs(qemu.args)).toEqual(
       expect.arrayContaining([
-        // auto: this machine's /dev/kvm is not backed by kvm_intel/kvm_amd.
+        // auto: the injected host has no usable KVM, and runs as root (so a tap).
         "-accel tcg",
-        `-serial file:${join(runDir, "efi-grub.serial.log")}`,
-        "-boot n",
+        `-chardev file,id=serial0,path=${join(runDir, "efi-grub.serial.log")}`,
         "-bios /usr/share/qemu/OVMF.fd",
         `-netdev tap,id=lab,ifname=${tapName("nblab0", "efi-grub")},script=no,downscript=no`,
-        "-device e1000,autonegotiation=off,netdev=lab,mac=52:54:00:77:00:11",
+        "-device e1000,autonegotiation=off,netdev=lab,mac=52:54:00:77:00:11,bootindex=0",
       ]),
     );
     expect(typeof qemu.__provider).toBe("string");
@@ -113,7 +119,7 @@ describe("netbsd-kvm stack: iPXE ROM, pxeboot_ia32_com0.bin, the kernel, an NFS 
     expect(optionPairs(qemu.args)).toEqual(
       expect.arrayContaining([
         "-boot n",
-        `-serial file:${join(runDir, "netbsd.serial.log")}`,
+        `-chardev file,id=serial0,path=${join(runDir, "netbsd.serial.log")}`,
         `-netdev tap,id=lab,ifname=${tapName("nblab1", "netbsd")},script=no,downscript=no`,
         "-device e1000,autonegotiation=off,netdev=lab,mac=52:54:00:78:00:10",
       ]),
@@ -215,6 +221,15 @@ describe("client problems stop the program before anything is declared", () => {
     expect(error.message).toContain("clients[0].mac: 00:50:56:80:00:28 is outside VMware's range for static MACs (00:50:56:00:00:00 to 00:50:56:3f:ff:ff)");
     expect(error.message).toContain(
       'clients[1].guestOS: darwin10 (Mac OS X / Mac OS X Server 10.6 (Darwin 10), 32-bit) does not fit boot image "netbsd" (netbsd); use other',
+    );
+    expect(resources).toEqual([]);
+  });
+
+  it("a QEMU client whose QMP socket path would be longer than a UNIX socket path may be", async () => {
+    const runDir = `/tmp/${"d".repeat(88)}`;
+    const { error, resources } = await runStackExpectingError("kvm", { configOverrides: { "netboot-lab:qemu": { runDir } } });
+    expect(error.message).toContain(
+      `client "bios-ipxe": its QMP socket ${runDir}/bios-ipxe.qmp.sock is 112 bytes long, over the 107 a UNIX socket path may have, so QEMU would exit at start; set netboot-lab:qemu.runDir to a folder at least 5 bytes shorter`,
     );
     expect(resources).toEqual([]);
   });

@@ -1,3 +1,4 @@
+import type { QemuHost } from "../../lib/client/qemu-host";
 import type { VmxSpec } from "../../lib/client/vmx";
 
 /** The VNC password the provider tests look for in state, outputs and logs. */
@@ -23,4 +24,21 @@ export function optionPairs(args: unknown): string[] {
     else pairs[pairs.length - 1] += ` ${arg}`;
   }
   return pairs;
+}
+
+/**
+ * A machine that can run every QEMU client (QEMU, OVMF, KVM, root, an allowed setuid bridge
+ * helper), with `overrides`: what unit and component tests plan against, so they give the same
+ * answer on a laptop with KVM, a cloud VM without it, as root or not.
+ */
+export function fakeQemuHost(overrides: Partial<QemuHost> = {}): QemuHost {
+  return {
+    kvmUsable: true,
+    isRoot: true,
+    fileExists: () => true,
+    which: (program) => `/usr/bin/${program}`,
+    bridgeHelperAllows: () => true,
+    bridgeHelperSetuid: true,
+    ...overrides,
+  };
 }

@@ -1,16 +1,11 @@
 /** What the machine running the guests must offer, checked before anything is declared. */
 import { describe, expect, it } from "vitest";
-import { probeQemuHost, qemuHostProblems, resolveQemuChoices, type QemuHost } from "../../lib/client/qemu-host";
+import { BRIDGE_HELPER, probeQemuHost, qemuHostProblems, resolveQemuChoices, type QemuHost } from "../../lib/client/qemu-host";
 import { validateLab, type LabConfigInput } from "../../lib/model";
 import { minimalLab } from "../model/fixtures";
+import { fakeQemuHost } from "./fixtures";
 
-const everything: QemuHost = {
-  kvmUsable: true,
-  isRoot: true,
-  fileExists: () => true,
-  which: (program) => `/usr/bin/${program}`,
-  bridgeHelperAllows: () => true,
-};
+const everything = fakeQemuHost();
 
 function clients(list: NonNullable<LabConfigInput["clients"]>) {
   return validateLab(
@@ -31,10 +26,17 @@ describe("resolveQemuChoices", () => {
     expect(resolveQemuChoices("tcg", "bridge-helper", everything)).toEqual({ accel: "tcg", attach: "bridge-helper" });
   });
 
-  it("this machine: /dev/kvm exists but is not backed by kvm_intel or kvm_amd, so auto means TCG", () => {
+  it("probes this machine: an answer of the right shape, whatever this machine has (the other tests inject theirs)", () => {
     const host = probeQemuHost();
-    expect(host.kvmUsable).toBe(false);
-    expect(resolveQemuChoices("auto", "auto", host).accel).toBe("tcg");
+    expect([typeof host.kvmUsable, typeof host.isRoot, typeof host.bridgeHelperSetuid]).toEqual(["boolean", "boolean", "boolean"]);
+    expect(host.isRoot).toBe(process.getuid?.() === 0);
+    expect(host.fileExists("/")).toBe(true);
+    expect(host.which("sh")).toMatch(/^\/.*\/sh$/);
+    expect(host.which("no-such-program-netboot-lab")).toBeUndefined();
+    expect(typeof host.bridgeHelperAllows("nblab0")).toBe("boolean");
+    const choices = resolveQemuChoices("auto", "auto", host);
+    expect(choices.accel).toBe(host.kvmUsable ? "kvm" : "tcg");
+    expect(choices.attach).toBe(host.isRoot ? "tap" : "bridge-helper");
   });
 });
 
@@ -59,6 +61,19 @@ describe("qemuHostProblems", () => {
       'clients "ia32": the ia32 UEFI firmware /usr/share/OVMF/OVMF32_CODE_4M.secboot.fd is missing; install the Debian package ovmf-ia32 (apt-get install ovmf-ia32)',
       'clients "ia32": accel is kvm but KVM is not usable here (/dev/kvm missing, not writable, or not backed by kvm_intel/kvm_amd); set netboot-lab:qemu.accel (or the client\'s accel) to auto or tcg',
     ]);
+  });
+
+  it("without root: the bridge helper must be setuid root, with the command that makes it so (Debian installs it 0755)", () => {
+    const user = fakeQemuHost({ isRoot: false, bridgeHelperSetuid: false });
+    expect(qemuHostProblems(guests.slice(0, 1), "nblab0", user)).toEqual([
+      `clients "bios": QEMU's bridge helper ${BRIDGE_HELPER} is not setuid root (Debian installs it 0755), so it cannot put the guest on nblab0 for your user; run (as root) chmod u+s ${BRIDGE_HELPER}, or run as root so the lab uses a tap`,
+    ]);
+    expect(qemuHostProblems(guests.slice(0, 1), "nblab0", fakeQemuHost({ isRoot: false, fileExists: (path) => path !== BRIDGE_HELPER }))).toEqual([
+      `clients "bios": QEMU's bridge helper ${BRIDGE_HELPER} is missing; install the Debian package qemu-system-common (apt-get install qemu-system-common)`,
+    ]);
+    // Root runs the helper as root: no setuid bit needed.
+    const forcedHelper = guests.slice(0, 1).map((client) => ({ ...client, qemu: { ...client.qemu!, attach: "bridge-helper" as const } }));
+    expect(qemuHostProblems(forcedHelper, "nblab0", fakeQemuHost({ bridgeHelperSetuid: false }))).toEqual([]);
   });
 
   it("without root: the bridge helper must be allowed on the lab bridge, and a forced tap is refused", () => {

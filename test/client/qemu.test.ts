@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
-import { qemuLaunch, renderQemuScript, tapName, type QemuHostChoices } from "../../lib/client/qemu";
+import { QemuLaunchError, qemuLaunch, renderQemuScript, tapName, type QemuHostChoices } from "../../lib/client/qemu";
 import { validateLab, type ClientModel, type LabConfigInput } from "../../lib/model";
 import { minimalLab } from "../model/fixtures";
 import { optionPairs } from "./fixtures";
@@ -34,7 +34,8 @@ describe("qemuLaunch", () => {
       "-smp 1",
       "-display none",
       "-monitor none",
-      "-serial file:/run/lab/vm1.serial.log",
+      "-chardev file,id=serial0,path=/run/lab/vm1.serial.log",
+      "-serial chardev:serial0",
       "-qmp unix:/run/lab/vm1.qmp.sock,server=on,wait=off",
       "-boot n",
       `-netdev tap,id=lab,ifname=${tap},script=no,downscript=no`,
@@ -51,9 +52,11 @@ describe("qemuLaunch", () => {
     });
   });
 
-  it("EFI x64: OVMF as the BIOS image", () => {
+  it("EFI x64: OVMF as the BIOS image, network boot first through the NIC's bootindex (OVMF ignores -boot)", () => {
     const args = optionPairs(qemuLaunch(client({ firmware: "efi-x64" }), "nblab0", "/run/lab", TCG_TAP).args);
-    expect(args.slice(9, 11)).toEqual(["-boot n", "-bios /usr/share/qemu/OVMF.fd"]);
+    expect(args).toContain("-bios /usr/share/qemu/OVMF.fd");
+    expect(args.at(-1)).toBe("-device e1000,autonegotiation=off,netdev=lab,mac=52:54:00:77:00:10,bootindex=0");
+    expect(args.filter((arg) => arg.startsWith("-boot"))).toEqual([]);
   });
 
   it("EFI ia32: qemu-system-i386, q35 with SMM, OVMF ia32 code read-only and the guest's own copy of its variable store", () => {
@@ -65,7 +68,7 @@ describe("qemuLaunch", () => {
         "-global driver=cfi.pflash01,property=secure,value=on",
         "-drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF32_CODE_4M.secboot.fd",
         "-drive if=pflash,format=raw,unit=1,file=/run/lab/vm1.efivars.fd",
-        "-device virtio-net-pci,netdev=lab,mac=52:54:00:77:00:10",
+        "-device virtio-net-pci,netdev=lab,mac=52:54:00:77:00:10,bootindex=0",
       ]),
     );
     expect(launch.copies).toEqual([{ from: "/usr/share/OVMF/OVMF32_VARS_4M.fd", to: "/run/lab/vm1.efivars.fd" }]);
@@ -89,6 +92,35 @@ describe("qemuLaunch", () => {
     const launch = qemuLaunch(client({ memoryMiB: 2048, cpus: 2 }), "labbr", "/run/lab", { accel: "kvm", attach: "bridge-helper" });
     expect(optionPairs(launch.args)).toEqual(expect.arrayContaining(["-accel kvm", "-m 2048", "-smp 2", "-netdev bridge,id=lab,br=labbr"]));
     expect(launch.tap).toBeUndefined();
+  });
+
+  it("doubles every comma of a path inside an option value, as QEMU reads ',,' as one comma", () => {
+    const launch = qemuLaunch(client({ firmware: "efi-ia32", nic: "qemu-virtio", bootImage: "snow" }), "nblab0", "/run/lab,1", TCG_TAP);
+    expect(optionPairs(launch.args)).toEqual(
+      expect.arrayContaining([
+        "-chardev file,id=serial0,path=/run/lab,,1/vm1.serial.log",
+        "-qmp unix:/run/lab,,1/vm1.qmp.sock,server=on,wait=off",
+        "-drive if=pflash,format=raw,unit=1,file=/run/lab,,1/vm1.efivars.fd",
+      ]),
+    );
+    // What the provider opens and copies itself is the path as it is.
+    expect([launch.serialLog, launch.qmpSocket, launch.copies[0]!.to]).toEqual([
+      "/run/lab,1/vm1.serial.log",
+      "/run/lab,1/vm1.qmp.sock",
+      "/run/lab,1/vm1.efivars.fd",
+    ]);
+  });
+
+  it("a QMP socket path over the 107 bytes of a UNIX socket path is refused, naming the client, the length and the fix", () => {
+    const name = "a-thirty-one-character-client-x";
+    const fits = `/${"d".repeat(107 - `/${name}.qmp.sock`.length - 1)}`;
+    expect(qemuLaunch(client({ name }), "nblab0", fits, TCG_TAP).qmpSocket).toHaveLength(107);
+    expect(() => qemuLaunch(client({ name }), "nblab0", `${fits}é`, TCG_TAP)).toThrow(
+      new QemuLaunchError(
+        `client "${name}": its QMP socket ${fits}é/${name}.qmp.sock is 109 bytes long, over the 107 a UNIX socket path may have, so QEMU would exit at start; ` +
+          "set netboot-lab:qemu.runDir to a folder at least 2 bytes shorter (e.g. /var/tmp/netboot-lab), or give the client a shorter name",
+      ),
+    );
   });
 
   it("refuses a Fusion client", () => {
@@ -117,7 +149,8 @@ describe("renderQemuScript", () => {
         "  -smp 1 \\",
         "  -display none \\",
         "  -monitor none \\",
-        "  -serial file:/run/lab/vm1.serial.log \\",
+        "  -chardev file,id=serial0,path=/run/lab/vm1.serial.log \\",
+        "  -serial chardev:serial0 \\",
         "  -qmp unix:/run/lab/vm1.qmp.sock,server=on,wait=off \\",
         "  -boot n \\",
         `  -netdev tap,id=lab,ifname=${tap},script=no,downscript=no \\`,
@@ -130,14 +163,15 @@ describe("renderQemuScript", () => {
   it("quotes paths with spaces, and says what the bridge helper needs", () => {
     const script = renderQemuScript(qemuLaunch(client(), "nblab0", "/run/my lab", { accel: "tcg", attach: "bridge-helper" }));
     expect(script).toContain("mkdir -p '/run/my lab'");
-    expect(script).toContain("  -serial 'file:/run/my lab/vm1.serial.log' \\");
+    expect(script).toContain("  -chardev 'file,id=serial0,path=/run/my lab/vm1.serial.log' \\");
     expect(script).toContain('# QEMU\'s bridge helper attaches the NIC to nblab0: it needs "allow nblab0" in /etc/qemu/bridge.conf');
   });
 });
 
-describe("QEMU accepts every rendered command line", () => {
+describe("QEMU accepts every rendered command line, from a run folder with a comma in its path", () => {
   const bridge = uniqueName("br");
-  const runDir = mkdtempSync(join(tmpdir(), "nbt-qemu-args-"));
+  // Every path QEMU reads from an option value (serial log, QMP socket, EFI variable store) lies in it.
+  const runDir = mkdtempSync(join(tmpdir(), "nbt-qemu-args,"));
   afterAll(async () => {
     await execa("ip", ["link", "del", bridge], { reject: false });
     rmSync(runDir, { recursive: true, force: true });
@@ -167,6 +201,7 @@ describe("QEMU accepts every rendered command line", () => {
       qemu.kill("SIGKILL");
       const result = await qemu;
       expect(running, `QEMU exited: ${result.stderr}`).toBe(true);
+      expect(existsSync(launch.serialLog), "QEMU opened the serial log at the folder's real path").toBe(true);
     } finally {
       await execa("ip", ["link", "del", launch.tap!], { reject: false });
       rmSync(launch.qmpSocket, { force: true });
