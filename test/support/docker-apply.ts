@@ -73,7 +73,7 @@ export async function applyToDocker(resources: readonly DeclaredResource[], opti
 }
 
 /** What this run created, so teardown never touches anything else on a shared engine. */
-class CreatedObjects {
+export class CreatedObjects {
   private containers: string[] = [];
   private networks: string[] = [];
   private volumes: string[] = [];
@@ -109,7 +109,8 @@ class CreatedObjects {
   }
 }
 
-async function applyStep(
+/** Creates what one planned step declares, as the provider's create does. */
+export async function applyStep(
   docker: Docker,
   step: DockerStep,
   created: CreatedObjects,

@@ -496,11 +496,12 @@ function planDynamic(resource: DeclaredResource, reader: InputReader, context: P
   return { kind: "dynamic", resource: resource.name, provider, inputs };
 }
 
-function planNetworkMode(reader: InputReader, names: DockerNames): string | undefined {
-  const mode = reader.string("networkMode");
+/** The provider always sends a network mode: its schema's default is `bridge` (left at once for `networksAdvanced`). */
+function planNetworkMode(reader: InputReader, names: DockerNames): string {
+  const mode = reader.string("networkMode") ?? "bridge";
   if (mode === "host") {
     reader.problem("networkMode", `"host" would put the servers on the machine's own interfaces; the tests never do that`);
-    return undefined;
+    return "none";
   }
   const joined = mode?.match(/^container:(.+)$/)?.[1];
   return joined ? `container:${names.of("container", joined)}` : mode;

@@ -60,6 +60,17 @@ export interface RunStackOptions {
   readonly settleTimeoutMs?: number;
   /** Merged into every dynamic resource's state, as its provider's create returns it. */
   readonly dynamicState?: Record<string, unknown>;
+  /**
+   * Answers registrations in place of the mocks' made-up ids and state, as the engine does in
+   * `pulumi preview` (`preview: true`: outputs of what would change may be unknown) or
+   * `pulumi up` (lab-engine.ts: it creates, updates or replaces each resource as it registers).
+   */
+  readonly engine?: ResourceEngine;
+}
+
+export interface ResourceEngine {
+  readonly preview: boolean;
+  newResource(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult>;
 }
 
 const DEFAULT_SETTLE_TIMEOUT_MS = 60_000;
@@ -162,13 +173,14 @@ async function evaluateProgram(
   projectName: string,
   stack: string,
   body: () => Promise<Record<string, unknown>>,
-  options: Pick<RunStackOptions, "settleTimeoutMs" | "dynamicState">,
+  options: Pick<RunStackOptions, "settleTimeoutMs" | "dynamicState" | "engine">,
 ): Promise<Evaluation> {
   const registrations: Registration[] = [];
+  const { engine } = options;
   await pulumi.runtime.setMocks(
     {
-      newResource(args) {
-        const result = mockResource(args, options.dynamicState);
+      async newResource(args) {
+        const result = engine ? await engine.newResource(args) : mockResource(args, options.dynamicState);
         registrations.push({ type: args.type, name: args.name, inputs: args.inputs, providerReference: args.provider, id: result.id });
         return result;
       },
@@ -178,7 +190,7 @@ async function evaluateProgram(
     },
     projectName,
     stack,
-    false,
+    engine?.preview ?? false,
   );
 
   const declarations: Declaration[] = [];
