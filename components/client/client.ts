@@ -5,11 +5,11 @@
  * vmrun when Fusion is installed.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { vmxSpecFor, withVncPassword } from "../../lib/client/fusion";
+import { vmxSpecFor, vncWithoutPassword, withVncPassword } from "../../lib/client/fusion";
 import { expectedAddress, hostPath, planQemuClient } from "../../lib/client/plan";
 import { renderQemuScript, type QemuLaunch } from "../../lib/client/qemu";
 import { probeQemuHost } from "../../lib/client/qemu-host";
-import { renderVmx } from "../../lib/client/vmx";
+import { renderVmx, VmxError } from "../../lib/client/vmx";
 import type { ClientModel, NetworkModel } from "../../lib/model";
 import { QemuProcess } from "./qemu-process";
 import { VmxBundle } from "./vmx-bundle";
@@ -26,7 +26,10 @@ export interface ClientArgs {
    * planned here against this machine (`probeQemuHost`).
    */
   readonly qemuLaunch?: QemuLaunch;
-  /** Fusion: the VNC password (the secret `netboot-lab:vncPassword`), written only when the client has `vnc`. Default: none. */
+  /**
+   * Fusion: the VNC password (the secret `netboot-lab:vncPassword`), written only when the client has `vnc`. Default: none,
+   * which a client with `vnc` accepts only with `vnc.allowWithoutPassword`.
+   */
   readonly vncPassword?: pulumi.Input<string>;
 }
 
@@ -55,6 +58,8 @@ export class Client extends pulumi.ComponentResource {
     // Planned before super(): a client that cannot run here leaves no resource behind.
     const launch = client.qemu ? (args.qemuLaunch ?? planQemuClient(client, network, baseDir, probeQemuHost())) : undefined;
     const vmx = client.fusion ? vmxSpecFor(client) : undefined;
+    const openVnc = vncWithoutPassword(client, args.vncPassword !== undefined);
+    if (openVnc) throw new VmxError(`client "${client.name}": ${openVnc}`);
     // Rendered before super() too: a spec VMware would reject throws here (the password only adds one line).
     const plainVmx = vmx ? renderVmx(vmx) : undefined;
     super("netboot-lab:index:Client", name, {}, opts);

@@ -66,6 +66,24 @@ export function findGuestOs(guestOS: string): VmwareGuestOs | undefined {
   return VMWARE_GUEST_OS.find((entry) => entry.id === wanted);
 }
 
+/**
+ * The word size of VMware's EFI for a client's firmware. VMware has no key for it: a VM with
+ * `firmware = "efi"` runs 64-bit EFI when its guestOS is a 64-bit id and 32-bit EFI otherwise,
+ * so the guestOS must agree with the firmware the lab serves boot files for.
+ */
+export const EFI_ARCH = { "efi-x64": "x86_64", "efi-ia32": "i386" } as const satisfies Record<string, VmwareGuestOs["arch"]>;
+
+/** What a user calls each word size. */
+export const BITS = { i386: "32-bit", x86_64: "64-bit" } as const satisfies Record<VmwareGuestOs["arch"], string>;
+
+/** The id of the same system for the other word size (darwin10 and darwin10-64); VMware names the 64-bit one `<id>-64`. */
+export function guestOsWithArch(guestOS: string, arch: VmwareGuestOs["arch"]): string | undefined {
+  const entry = findGuestOs(guestOS);
+  if (!entry) return undefined;
+  const base = entry.id.replace(/-64$/, "");
+  return findGuestOs(arch === "x86_64" ? `${base}-64` : base)?.id;
+}
+
 /** The `guestOS` a client gets when its stack names none. */
 export function defaultGuestOs(imageKind: GuestImageKind, arch?: "i386" | "x86_64"): string {
   const defaults = DEFAULTS[FAMILY_OF_IMAGE[imageKind]];

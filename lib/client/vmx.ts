@@ -10,7 +10,7 @@
 import { UserError } from "../errors";
 import type { NicModel } from "../model/schema";
 import { normaliseMac } from "../net/ipv4";
-import { findGuestOs, VMWARE_GUEST_OS } from "./guest-os";
+import { BITS, findGuestOs, VMWARE_GUEST_OS, type VmwareGuestOs } from "./guest-os";
 
 /** A .vmx that cannot be written from its spec, or a .vmx text that is not in VMware's format. */
 export class VmxError extends UserError {}
@@ -24,7 +24,7 @@ export type VmxConnection =
 export interface VmxSpec {
   /** Fusion's name for the VM (`displayName`). */
   readonly displayName: string;
-  /** A VMware guestOS id from VMWARE_GUEST_OS (guest-os.ts). */
+  /** A VMware guestOS id from VMWARE_GUEST_OS (guest-os.ts); with EFI, a 64-bit id gets VMware's 64-bit EFI, a 32-bit id its 32-bit EFI. */
   readonly guestOS: string;
   readonly firmware: "efi" | "bios";
   /** `memsize`: a multiple of 4 MiB. */
@@ -37,7 +37,10 @@ export interface VmxSpec {
   readonly serialLogPath: string;
   /** VNC server on the host for a headless VM; a password has at most 8 characters (VNC's limit). */
   readonly vnc?: { readonly port: number; readonly password?: string };
-  /** Replacement EFI firmware ROMs (`efi32.filename`, `efi64.filename`); EFI only. */
+  /**
+   * Replacement EFI firmware ROM (`efi32.filename` or `efi64.filename`); EFI only, and only the
+   * one of the bitness the guestOS selects: VMware never reads the other key.
+   */
   readonly efiRom?: { readonly efi32?: string; readonly efi64?: string };
   /**
    * `virtualHW.version`; default 7, the oldest hardware with Mac OS X Server guests and EFI, so
@@ -90,6 +93,11 @@ export function unescapeVmxValue(escaped: string): string {
   return escaped.replace(/\|([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
+/** The ROM key VMware's EFI reads for a guest of this word size. */
+function efiRomKey(arch: VmwareGuestOs["arch"]): "efi32" | "efi64" {
+  return arch === "x86_64" ? "efi64" : "efi32";
+}
+
 function specProblems(spec: VmxSpec): string[] {
   const problems: string[] = [];
   const { nic, vnc, efiRom } = spec;
@@ -118,6 +126,16 @@ function specProblems(spec: VmxSpec): string[] {
     }
   }
   if (efiRom && spec.firmware !== "efi") problems.push("efiRom: EFI ROMs only apply with firmware efi; remove efiRom or set firmware: efi");
+  const guest = findGuestOs(spec.guestOS);
+  if (efiRom && spec.firmware === "efi" && guest) {
+    const used = efiRomKey(guest.arch);
+    const unused = used === "efi64" ? "efi32" : "efi64";
+    if (efiRom[unused] !== undefined) {
+      problems.push(
+        `efiRom.${unused}: guestOS ${guest.id} is ${BITS[guest.arch]}, so VMware runs its ${BITS[guest.arch]} EFI and reads ${used}.filename, never ${unused}.filename; give the ROM as efiRom.${used}, or pick a guestOS of the ROM's bitness`,
+      );
+    }
+  }
   for (const key of ["efi32", "efi64"] as const) {
     if (efiRom?.[key] !== undefined && efiRom[key]!.trim() === "") problems.push(`efiRom.${key}: name the ROM file`);
   }
@@ -142,8 +160,9 @@ function vmxEntries(spec: VmxSpec): [string, string][] {
     ["memsize", String(spec.memoryMiB)],
     ["numvcpus", String(spec.cpus)],
   ];
-  // Mac OS X does not boot without Apple's System Management Controller and the ICH7-M chipset it sits on.
-  if (guest.family === "darwin") entries.push(["smc.present", "TRUE"], ["ich7m.present", "TRUE"]);
+  // Mac OS X does not boot without Apple's System Management Controller and the ICH7-M chipset it
+  // sits on; its power management expects an HPET, which Fusion's own Mac VMs have too.
+  if (guest.family === "darwin") entries.push(["smc.present", "TRUE"], ["ich7m.present", "TRUE"], ["hpet0.present", "TRUE"]);
   entries.push(
     ["ethernet0.present", "TRUE"],
     ["ethernet0.startConnected", "TRUE"],
@@ -157,12 +176,18 @@ function vmxEntries(spec: VmxSpec): [string, string][] {
   // manager to network devices makes it start with PXE (and BSDP on Mac guests).
   entries.push(spec.firmware === "bios" ? ["bios.bootOrder", "ethernet0"] : ["bios.bootDeviceClasses", "allow:net"]);
   entries.push(["serial0.present", "TRUE"], ["serial0.fileType", "file"], ["serial0.fileName", spec.serialLogPath]);
+  // Once the log exists VMware asks "Append or Replace?" at power-on, and `vmrun start … nogui`
+  // shows the question to nobody: the VM waits forever. An `answer.<question id>` key answers it
+  // (append: every boot's log is kept); msg.autoAnswer gives any other question its default
+  // answer (VMware reads the explicit answer first: open-vm-tools lib/user/msg.c).
+  entries.push(["answer.msg.serial.file.open", "Append"], ["msg.autoAnswer", "TRUE"]);
   if (vnc) {
     entries.push(["RemoteDisplay.vnc.enabled", "TRUE"], ["RemoteDisplay.vnc.port", String(vnc.port)]);
     if (vnc.password !== undefined) entries.push(["RemoteDisplay.vnc.password", vnc.password]);
   }
-  if (efiRom?.efi32 !== undefined) entries.push(["efi32.filename", efiRom.efi32]);
-  if (efiRom?.efi64 !== undefined) entries.push(["efi64.filename", efiRom.efi64]);
+  const romKey = efiRomKey(guest.arch);
+  const rom = efiRom?.[romKey];
+  if (spec.firmware === "efi" && rom !== undefined) entries.push([`${romKey}.filename`, rom]);
   return entries;
 }
 

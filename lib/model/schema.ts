@@ -267,13 +267,22 @@ export const clientSchema = z.strictObject({
       "must start with a letter or digit and use only letters, digits, space, '.', '_' and '-' (at most 64 characters)",
     )
     .optional(),
-  /** Fusion: VMware's guestOS key (darwin10, netbsd, other5xlinux-64, …); default derived from the boot image. */
+  /**
+   * Fusion: VMware's guestOS key (darwin10, other, other5xlinux-64, …); default derived from the boot image,
+   * in the bitness of an EFI firmware (efi-x64: darwin10-64; efi-ia32: darwin10), since VMware picks its EFI's bitness from it.
+   */
   guestOS: z.string().optional(),
   /** Fusion: overrides `fusion.connection` for this VM. */
   connection: vmxConnection.optional(),
-  /** Fusion: a VNC server on this port (RemoteDisplay.vnc.*), its password the secret `netboot-lab:vncPassword`. */
-  vnc: z.strictObject({ port: z.number().int().min(1).max(65535) }).optional(),
-  /** Fusion: EFI firmware ROM overrides (`efi32.filename`, `efi64.filename`), paths on the Mac. */
+  /**
+   * Fusion: a VNC server on this port (RemoteDisplay.vnc.*), its password the secret `netboot-lab:vncPassword`.
+   * Without that secret `pulumi up` refuses the client, unless `allowWithoutPassword: true` (default false) accepts an open console.
+   */
+  vnc: z.strictObject({ port: z.number().int().min(1).max(65535), allowWithoutPassword: z.boolean().default(false) }).optional(),
+  /**
+   * Fusion: EFI firmware ROM override, a path on the Mac: `efi64` for efi-x64 clients (`efi64.filename`), `efi32` for
+   * efi-ia32 ones (`efi32.filename`); VMware never reads the other, so it is refused.
+   */
   efiRom: z.strictObject({ efi32: z.string().min(1).optional(), efi64: z.string().min(1).optional() }).optional(),
 });
 

@@ -16,7 +16,7 @@ import {
   subnetMask,
   type Ipv4Subnet,
 } from "../net/ipv4";
-import { defaultGuestOs, findGuestOs, guestOsFitsImage, VMWARE_GUEST_OS } from "../client/guest-os";
+import { BITS, defaultGuestOs, EFI_ARCH, findGuestOs, guestOsFitsImage, guestOsWithArch, VMWARE_GUEST_OS } from "../client/guest-os";
 import { isVmwareStaticMac } from "../client/vmx";
 import { bootFilesFor, httpBaseUrl, type BootFileSet, type BootRequester } from "./boot-files";
 import { resolveBsdp, type BsdpModel } from "./bsdp";
@@ -112,7 +112,9 @@ export interface FusionClientModel {
   /** VMware's guestOS id: as the stack names it, else the default for the boot image's kind. */
   readonly guestOS: string;
   readonly connection: VmxConnectionConfig;
-  readonly vnc?: { readonly port: number };
+  /** Refused without the secret netboot-lab:vncPassword unless `allowWithoutPassword` (lib/client/fusion.ts vncWithoutPassword). */
+  readonly vnc?: { readonly port: number; readonly allowWithoutPassword: boolean };
+  /** Only the ROM of the firmware's bitness (efi64 for efi-x64, efi32 for efi-ia32). */
   readonly efiRom?: { readonly efi32?: string; readonly efi64?: string };
 }
 
@@ -527,7 +529,9 @@ function resolvePlatform(
       client.memoryMiB === undefined ? "fusion.memoryMiB" : `${field}.memoryMiB`,
       `${memory} is not a multiple of 4; VMware sizes guest memory in 4 MiB steps`,
     );
-  const defaultOs = defaultGuestOs(image.kind, image.kind === "darwin-nbi" ? image.mkext.arch : undefined);
+  // VMware runs 64-bit EFI only for a 64-bit guestOS: with EFI the firmware decides the bitness.
+  const efiArch = client.firmware === "bios" ? undefined : EFI_ARCH[client.firmware];
+  const defaultOs = defaultGuestOs(image.kind, efiArch ?? (image.kind === "darwin-nbi" ? image.mkext.arch : undefined));
   if (client.guestOS !== undefined) {
     const known = findGuestOs(client.guestOS);
     if (!known) {
@@ -540,10 +544,24 @@ function resolvePlatform(
         `${field}.guestOS`,
         `${client.guestOS} (${known.label}) does not fit boot image "${image.name}" (${image.kind}); use ${defaultOs}, or leave guestOS out for that default`,
       );
+    } else if (efiArch && known.arch !== efiArch) {
+      const otherFirmware = client.firmware === "efi-x64" ? "efi-ia32" : "efi-x64";
+      report(
+        `${field}.guestOS`,
+        `${known.id} is a ${BITS[known.arch]} guest type, so VMware would run its ${BITS[known.arch]} EFI and the guest would ask for ${otherFirmware} boot files, not the ${client.firmware} ones the lab serves it; use ${guestOsWithArch(known.id, efiArch) ?? defaultOs} (or leave guestOS out), or set firmware: ${otherFirmware}`,
+      );
     }
   }
   if (client.efiRom && client.firmware === "bios")
     report(`${field}.efiRom`, `replaces EFI firmware, but the client's firmware is bios; remove efiRom or set firmware: efi-x64 / efi-ia32`);
+  if (client.efiRom && efiArch) {
+    const [used, unused] = efiArch === "x86_64" ? (["efi64", "efi32"] as const) : (["efi32", "efi64"] as const);
+    if (client.efiRom[unused] !== undefined)
+      report(
+        `${field}.efiRom.${unused}`,
+        `firmware ${client.firmware} runs VMware's ${BITS[efiArch]} EFI, which reads only ${used}.filename and would ignore this ROM; give it as efiRom.${used}, or set firmware: ${client.firmware === "efi-x64" ? "efi-ia32" : "efi-x64"} if the ROM is ${unused === "efi32" ? "32" : "64"}-bit`,
+      );
+  }
   return {
     memoryMiB: memory,
     cpus: client.cpus ?? settings.cpus,

@@ -77,7 +77,7 @@ describe("netboot-lab render", () => {
     expect((await netbootLab("render", "--stack", "fusion", "--out", out)).exitCode).toBe(0);
     const vmx = parseVmx(readFileSync(join(out, "clients", "snowleopard-server.vmx"), "utf8"));
     expect(vmx.get("ethernet0.address")).toBe("00:50:56:00:00:28");
-    expect(vmx.get("guestOS")).toBe("darwin10");
+    expect(vmx.get("guestOS")).toBe("darwin10-64");
     expect([...vmx.keys()].filter((key) => /password/i.test(key))).toEqual([]);
     expect(parseVmx(readFileSync(join(out, "clients", "netbsd5.vmx"), "utf8")).get("ethernet0.virtualDev")).toBe("vlance");
   });

@@ -145,7 +145,7 @@ describe("fusion stack: each client a .vmwarevm bundle on this Mac", async () =>
     return parseVmx((text as { value: string }).value);
   };
 
-  it("writes the Mac OS X 10.6 guest's bundle in the VM folder, with its MAC, NIC, EFI firmware and VNC", () => {
+  it("writes the Mac OS X 10.6 guest's bundle in the VM folder, with its MAC, NIC, 64-bit EFI (efi-x64: darwin10-64), HPET and VNC", () => {
     expect(bundle("nbl-fusion-snowleopard-server")).toMatchObject({
       folder: join(homedir(), "Virtual Machines.localized", "netboot-lab"),
       name: "Snow Leopard Server",
@@ -165,14 +165,16 @@ describe("fusion stack: each client a .vmwarevm bundle on this Mac", async () =>
           "ethernet0.address",
           "ethernet0.connectionType",
           "ethernet0.bsdName",
+          "hpet0.present",
           "serial0.fileName",
+          "answer.msg.serial.file.open",
           "RemoteDisplay.vnc.port",
           "RemoteDisplay.vnc.password",
         ].map((key) => [key, vmx.get(key)]),
       ),
     ).toEqual({
       displayName: "Snow Leopard Server",
-      guestOS: "darwin10",
+      guestOS: "darwin10-64",
       firmware: "efi",
       memsize: "2048",
       "ethernet0.virtualDev": "e1000",
@@ -180,7 +182,9 @@ describe("fusion stack: each client a .vmwarevm bundle on this Mac", async () =>
       "ethernet0.address": "00:50:56:00:00:28",
       "ethernet0.connectionType": "bridged",
       "ethernet0.bsdName": "en0",
+      "hpet0.present": "TRUE",
       "serial0.fileName": "serial.log",
+      "answer.msg.serial.file.open": "Append",
       "RemoteDisplay.vnc.port": "5901",
       "RemoteDisplay.vnc.password": "Vnc8pass",
     });
@@ -223,6 +227,33 @@ describe("client problems stop the program before anything is declared", () => {
       'clients[1].guestOS: darwin10 (Mac OS X / Mac OS X Server 10.6 (Darwin 10), 32-bit) does not fit boot image "netbsd" (netbsd); use other',
     );
     expect(resources).toEqual([]);
+  });
+
+  it("a VNC server without the secret netboot-lab:vncPassword, unless the client allows it", async () => {
+    const { error, resources } = await runStackExpectingError("fusion", { configOverrides: withMedia });
+    expect(error.message).toContain(
+      "clients[0].vnc: a VNC server on port 5901 without a password shows the guest's console to anyone who reaches the port; set one (pulumi config set --secret netboot-lab:vncPassword <1 to 8 characters>), or set vnc.allowWithoutPassword: true on this client to run it open",
+    );
+    expect(resources).toEqual([]);
+
+    const open = await runStack("fusion", {
+      configOverrides: {
+        ...withMedia,
+        "netboot-lab:clients": [
+          {
+            name: "mac",
+            platform: "fusion",
+            mac: "00:50:56:00:00:28",
+            ipv4: "10.0.0.40",
+            firmware: "efi-x64",
+            bootImage: "snow-leopard",
+            vnc: { port: 5901, allowWithoutPassword: true },
+          },
+        ],
+      },
+    });
+    const vmx = parseVmx((child(open.resources, "nbl-fusion-mac", VMX_BUNDLE).inputs.vmxText as { value: string }).value);
+    expect([vmx.get("RemoteDisplay.vnc.enabled"), vmx.has("RemoteDisplay.vnc.password")]).toEqual(["TRUE", false]);
   });
 
   it("a QEMU client whose QMP socket path would be longer than a UNIX socket path may be", async () => {

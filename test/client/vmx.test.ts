@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { UserError } from "../../lib/errors";
 import { NIC_MODELS, type NicModel } from "../../lib/model/schema";
-import { defaultGuestOs, guestOsFitsImage, VMWARE_GUEST_OS } from "../../lib/client/guest-os";
+import { defaultGuestOs, findGuestOs, guestOsFitsImage, guestOsWithArch, VMWARE_GUEST_OS } from "../../lib/client/guest-os";
 import { escapeVmxValue, isVmwareStaticMac, parseVmx, renderVmx, unescapeVmxValue, VmxError, vmxVirtualDev, type VmxSpec } from "../../lib/client/vmx";
 
 const snowLeopard: VmxSpec = {
@@ -14,7 +14,7 @@ const snowLeopard: VmxSpec = {
   nic: { virtualDev: "e1000", mac: "00:50:56:3F:00:10", connection: { type: "bridged", hostInterface: "en0" } },
   serialLogPath: "/Users/lab/Virtual Machines.localized/snow-leopard.vmwarevm/serial.log",
   vnc: { port: 5901, password: "s3cret" },
-  efiRom: { efi32: "/Users/lab/roms/EFI32.ROM", efi64: "/Users/lab/roms/EFI64.ROM" },
+  efiRom: { efi32: "/Users/lab/roms/EFI32.ROM" },
 };
 
 const netbsd: VmxSpec = {
@@ -28,7 +28,7 @@ const netbsd: VmxSpec = {
 };
 
 describe("renderVmx", () => {
-  test("an EFI Mac OS X 10.6 guest bridged to en0, with VNC and replacement EFI ROMs", () => {
+  test("an EFI Mac OS X 10.6 guest bridged to en0, with VNC and a replacement 32-bit EFI ROM", () => {
     expect(renderVmx(snowLeopard)).toBe(
       [
         '.encoding = "UTF-8"',
@@ -41,6 +41,7 @@ describe("renderVmx", () => {
         'numvcpus = "2"',
         'smc.present = "TRUE"',
         'ich7m.present = "TRUE"',
+        'hpet0.present = "TRUE"',
         'ethernet0.present = "TRUE"',
         'ethernet0.startConnected = "TRUE"',
         'ethernet0.virtualDev = "e1000"',
@@ -52,17 +53,18 @@ describe("renderVmx", () => {
         'serial0.present = "TRUE"',
         'serial0.fileType = "file"',
         'serial0.fileName = "/Users/lab/Virtual Machines.localized/snow-leopard.vmwarevm/serial.log"',
+        'answer.msg.serial.file.open = "Append"',
+        'msg.autoAnswer = "TRUE"',
         'RemoteDisplay.vnc.enabled = "TRUE"',
         'RemoteDisplay.vnc.port = "5901"',
         'RemoteDisplay.vnc.password = "s3cret"',
         'efi32.filename = "/Users/lab/roms/EFI32.ROM"',
-        'efi64.filename = "/Users/lab/roms/EFI64.ROM"',
         "",
       ].join("\n"),
     );
   });
 
-  test("a BIOS NetBSD guest on a custom vmnet boots from ethernet0 first and has no Apple SMC", () => {
+  test("a BIOS NetBSD guest on a custom vmnet boots from ethernet0 first and has no Apple SMC or HPET", () => {
     expect(renderVmx(netbsd)).toBe(
       [
         '.encoding = "UTF-8"',
@@ -84,8 +86,39 @@ describe("renderVmx", () => {
         'serial0.present = "TRUE"',
         'serial0.fileType = "file"',
         'serial0.fileName = "netbsd5-serial.log"',
+        'answer.msg.serial.file.open = "Append"',
+        'msg.autoAnswer = "TRUE"',
         "",
       ].join("\n"),
+    );
+  });
+
+  test("the serial log's \"Append or Replace?\" question is answered in the file: Append, so a nogui start never waits and every boot's log is kept", () => {
+    for (const spec of [snowLeopard, netbsd]) {
+      const vmx = parseVmx(renderVmx(spec));
+      expect(vmx.get("serial0.fileType")).toBe("file");
+      expect(vmx.get("answer.msg.serial.file.open")).toBe("Append");
+      expect(vmx.get("msg.autoAnswer")).toBe("TRUE");
+    }
+  });
+
+  test("only Mac guests get the HPET Mac OS X's power management expects", () => {
+    for (const guestOS of VMWARE_GUEST_OS.map((entry) => entry.id)) {
+      const vmx = parseVmx(renderVmx({ ...netbsd, guestOS }));
+      expect(vmx.get("hpet0.present"), guestOS).toBe(guestOS.startsWith("darwin") ? "TRUE" : undefined);
+    }
+  });
+
+  test("the EFI ROM key follows the guest's bitness; a ROM for the other one is refused, naming the field and the fix", () => {
+    const mac64: VmxSpec = { ...snowLeopard, guestOS: "darwin10-64", efiRom: { efi64: "/Users/lab/roms/EFI64.ROM" } };
+    const vmx = parseVmx(renderVmx(mac64));
+    expect(vmx.get("efi64.filename")).toBe("/Users/lab/roms/EFI64.ROM");
+    expect(vmx.has("efi32.filename")).toBe(false);
+    expect(() => renderVmx({ ...mac64, efiRom: { efi32: "/Users/lab/roms/EFI32.ROM" } })).toThrow(
+      "  - efiRom.efi32: guestOS darwin10-64 is 64-bit, so VMware runs its 64-bit EFI and reads efi64.filename, never efi32.filename; give the ROM as efiRom.efi64, or pick a guestOS of the ROM's bitness",
+    );
+    expect(() => renderVmx({ ...snowLeopard, efiRom: { efi32: "/a.rom", efi64: "/b.rom" } })).toThrow(
+      /efiRom\.efi64: guestOS darwin10 is 32-bit, so VMware runs its 32-bit EFI and reads efi32\.filename/,
     );
   });
 
@@ -244,6 +277,17 @@ describe("guest OS", () => {
     expect(VMWARE_GUEST_OS.filter((entry) => entry.family === "darwin").map((entry) => entry.id)).toEqual(["darwin", "darwin-64", "darwin10", "darwin10-64"]);
     expect(VMWARE_GUEST_OS.filter((entry) => entry.family === "netbsd").map((entry) => entry.id)).toEqual(["other", "other-64"]);
     expect(VMWARE_GUEST_OS.some((entry) => entry.family === "linux" && entry.arch === "x86_64")).toBe(true);
+  });
+
+  test("each guest type has a counterpart of the other bitness (VMware's -64 id), which decides the bitness of VMware's EFI", () => {
+    for (const entry of VMWARE_GUEST_OS) {
+      const other = entry.arch === "i386" ? "x86_64" : "i386";
+      const counterpart = findGuestOs(guestOsWithArch(entry.id, other) ?? "");
+      expect([counterpart?.family, counterpart?.arch], entry.id).toEqual([entry.family, other]);
+    }
+    expect(guestOsWithArch("DARWIN10", "x86_64")).toBe("darwin10-64");
+    expect(guestOsWithArch("darwin10-64", "x86_64")).toBe("darwin10-64");
+    expect(guestOsWithArch("windows9-64", "i386")).toBeUndefined();
   });
 
   test("a guest OS fits only the images of its own family", () => {

@@ -161,7 +161,7 @@ describe("kvm stack", async () => {
 });
 
 describe("fusion stack", async () => {
-  const { resources, outputs } = await runStack("fusion", { configOverrides: withMedia });
+  const { resources, outputs } = await runStack("fusion", { configOverrides: { ...withMedia, "netboot-lab:vncPassword": "Vnc8pass" } });
 
   it("reaches the Docker host over SSH through an explicit provider every server child uses", () => {
     const provider = resources.find((resource) => resource.type === "pulumi:providers:docker");

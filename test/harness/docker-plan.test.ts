@@ -331,7 +331,9 @@ describe("the real stacks", () => {
 
   test("the fusion stack is refused as it stands: a remote Docker host and a macvlan on a real interface", async () => {
     const media = fusionMedia();
-    const { resources } = await runStack("fusion", { configOverrides: { "netboot-lab:mediaDir": media.dir } }).finally(media.cleanup);
+    const { resources } = await runStack("fusion", { configOverrides: { "netboot-lab:mediaDir": media.dir, "netboot-lab:vncPassword": "Vnc8pass" } }).finally(
+      media.cleanup,
+    );
 
     const problems = problemsOf(resources, { ...OPTIONS, projectDir: process.cwd() });
     expect(problems.some((problem) => problem.includes("inputs.host:") && problem.includes("is not the local engine"))).toBe(true);

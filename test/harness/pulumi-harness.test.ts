@@ -96,7 +96,9 @@ describe("runStack on the real program", () => {
   test("evaluates index.ts with each stack's own config", async () => {
     const kvm = await runStack("kvm");
     const media = fusionMedia();
-    const fusion = await runStack("fusion", { configOverrides: { "netboot-lab:mediaDir": media.dir } }).finally(media.cleanup);
+    const fusion = await runStack("fusion", { configOverrides: { "netboot-lab:mediaDir": media.dir, "netboot-lab:vncPassword": "Vnc8pass" } }).finally(
+      media.cleanup,
+    );
 
     expect(kvm.resources.some((resource) => resource.type === "docker:index/container:Container")).toBe(true);
     expect(kvm.resources.filter((resource) => resource.type.startsWith("docker:")).every((resource) => resource.parent !== undefined)).toBe(true);
