@@ -3,7 +3,7 @@ import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { buildMkext, checkNicDriver, MKEXT_ARCHES, readMkext, type MkextArch, type MkextArchive } from "../../lib/darwin";
 import { nicModel } from "../../lib/hardware/nics";
-import { CliError, inContext, type Command } from "../cli-error";
+import { checkOutputPath, CliError, inContext, type Command } from "../cli-error";
 
 const BUILD_USAGE = "mkext build --out FILE [--local-root] [--network-root] [--safe-boot] [--format 1|2] [--arch i386|x86_64]... PATH...";
 const INSPECT_USAGE = "mkext inspect FILE [--json]";
@@ -67,6 +67,8 @@ function build(args: string[]): number {
   if (positionals.length === 0) throw new CliError(`mkext build: give at least one folder of kexts or .kext bundle; usage: netboot-lab ${BUILD_USAGE}`, 2);
   const format = parseFormat(values.format);
   const arches = parseArches(values.arch);
+  const out = resolve(values.out);
+  checkOutputPath("mkext build", "--out", out, "file");
   const result = buildMkext({
     paths: positionals,
     format,
@@ -75,7 +77,6 @@ function build(args: string[]): number {
     networkRoot: values["network-root"],
     safeBoot: values["safe-boot"],
   });
-  const out = resolve(values.out);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, result.archive);
 

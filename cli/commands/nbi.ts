@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { writeNbi } from "../../lib/darwin/nbi";
 import { NBI_FILES, bootImageSchema, darwinRootPath, httpBaseUrl, NIC_MODELS, type NicModel } from "../../lib/model";
 import { buildDarwinMkexts, checkClientNics, requireUserFile } from "../../lib/boot-image";
-import { CliError, inContext, type Command } from "../cli-error";
+import { checkOutputPath, CliError, inContext, type Command } from "../cli-error";
 
 const USAGE =
   "nbi build --out DIR --name NAME --booter FILE --kernel FILE --extensions PATH... --root-image FILE --server IP " +
@@ -120,6 +120,7 @@ function parseNic(text: string | undefined): NicModel | undefined {
 /** Builds the image the flags describe; NIC check first, so a failing check writes nothing. */
 function buildNbi(values: Values): void {
   const outDir = resolve(required(values, "out", "the folder that receives NAME.nbi"));
+  checkOutputPath("nbi build", "--out", outDir, "folder");
   const nic = parseNic(values.nic);
   if (!values.extensions?.length)
     throw new CliError("nbi build: --extensions PATH is required (System/Library/Extensions or single .kext bundles; repeat the flag)", 2);

@@ -5,7 +5,7 @@ import { probeQemuHost } from "../../lib/client/qemu-host";
 import { renderClientFiles } from "../../lib/client/render";
 import { loadStackLab } from "../../lib/model";
 import { renderLabFiles } from "../../lib/render-lab";
-import { CliError, type Command } from "../cli-error";
+import { checkOutputPath, CliError, inContext, type Command } from "../cli-error";
 
 export const renderCommand: Command = {
   usage: "render --stack NAME --out DIR [--project DIR]",
@@ -20,14 +20,19 @@ export const renderCommand: Command = {
     if (!values.stack) throw new CliError("render: --stack NAME is required (a stack file stacks/Pulumi.NAME.yaml)", 2);
     if (!values.out) throw new CliError("render: --out DIR is required", 2);
     const projectDir = resolve(values.project);
-    const lab = loadStackLab(projectDir, values.stack);
     const outDir = resolve(values.out);
-    // Relative QEMU run folders resolve from the project folder, as they do for `pulumi up` there.
-    for (const file of [...renderLabFiles(lab), ...renderClientFiles(lab, projectDir, probeQemuHost())]) {
-      const target = join(outDir, file.path);
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, file.content);
-      if ("executable" in file && file.executable) chmodSync(target, 0o755);
+    checkOutputPath("render", "--out", outDir, "folder");
+    const lab = loadStackLab(projectDir, values.stack);
+    try {
+      // Relative QEMU run folders resolve from the project folder, as they do for `pulumi up` there.
+      for (const file of [...renderLabFiles(lab), ...renderClientFiles(lab, projectDir, probeQemuHost())]) {
+        const target = join(outDir, file.path);
+        mkdirSync(dirname(target), { recursive: true });
+        writeFileSync(target, file.content);
+        if ("executable" in file && file.executable) chmodSync(target, 0o755);
+      }
+    } catch (error) {
+      throw inContext("render", error);
     }
     process.stdout.write(`rendered stack ${values.stack} into ${outDir}\n`);
     return 0;

@@ -139,9 +139,65 @@ describe("netboot-lab render", () => {
     expect(secret.stderr).toContain("docker.host: is an encrypted value (secure:), which only the Pulumi CLI decrypts");
   });
 
+  it("refuses an unknown netboot-lab key and a docker provider key, as the program does (test/model/stack-config.test.ts)", async () => {
+    const project = join(workDir, "foreign-keys-project");
+    mkdirSync(join(project, "stacks"), { recursive: true });
+    writeFileSync(
+      join(project, "stacks", "Pulumi.keys.yaml"),
+      ["config:", "  netboot-lab:network:", "    subnet: 10.77.0.0/24", "  netboot-lab:client: []", "  docker:host: ssh://lab@elsewhere", ""].join("\n"),
+    );
+    const result = await netbootLab("render", "--stack", "keys", "--project", project, "--out", join(workDir, "keys"));
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain("  - netboot-lab:client: unknown key; the lab reads netboot-lab:network, netboot-lab:mediaDir,");
+    expect(result.stderr).toContain(
+      "  - docker:host: is a setting of Pulumi's docker provider, which the lab does not take: its boot-image builds reach Docker on a connection of their own, so the lab would end up on two engines; name the lab's Docker host with netboot-lab:docker.host (netboot-lab:docker: {host: ssh://user@host}) and remove docker:host",
+    );
+  });
+
   it("names a missing stack file", async () => {
     const result = await netbootLab("render", "--stack", "nope", "--out", join(workDir, "nope"));
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(/cannot read .*stacks\/Pulumi\.nope\.yaml: file not found/);
+  });
+});
+
+/** What a file-system failure looks like to the user: one line on stderr (execa drops its newline), no stack trace. */
+function expectOneLine(result: { stderr: string; exitCode?: number }, line: string, exitCode: number) {
+  expect(result.stderr).toBe(line);
+  expect(result.exitCode).toBe(exitCode);
+}
+
+describe("netboot-lab render: where it cannot write", () => {
+  const fileInTheWay = join(workDir, "a-file");
+  writeFileSync(fileInTheWay, "not a folder\n");
+
+  it("refuses an --out below a file before writing anything", async () => {
+    const result = await netbootLab("render", "--stack", "kvm", "--out", join(fileInTheWay, "x"));
+    expectOneLine(result, `netboot-lab: render: --out ${join(fileInTheWay, "x")}: ${fileInTheWay} is a file, not a folder; choose another folder`, 2);
+  });
+
+  it("refuses /proc and /sys at once, where mkdir -p would hang or change kernel settings", async () => {
+    for (const [out, fs] of [
+      ["/proc/netboot-lab-out", "proc"],
+      ["/sys/netboot-lab-out/x", "sysfs"],
+    ]) {
+      const result = await execa("node", ["bin/netboot-lab.cjs", "render", "--stack", "kvm", "--out", out!], { reject: false, timeout: 30_000 });
+      expect(result.timedOut, out).toBe(false);
+      expectOneLine(
+        result,
+        `netboot-lab: render: --out ${out}: ${out!.split("/").slice(0, 2).join("/")} is on the kernel's ${fs} file system, which holds no files of yours; choose another folder`,
+        2,
+      );
+    }
+  });
+
+  it("reports a failed write as one line naming the path and the cause", async () => {
+    const out = join(workDir, "blocked");
+    mkdirSync(join(out, "lab.json"), { recursive: true });
+    expectOneLine(
+      await netbootLab("render", "--stack", "kvm", "--out", out),
+      `netboot-lab: render: cannot open ${join(out, "lab.json")}: it is a folder (EISDIR)`,
+      1,
+    );
   });
 });
