@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { execa, type Options, type ResultPromise } from "execa";
-import { testRunId } from "./test-run";
+import { RUN_ID_PATTERN, testRunId } from "./test-run";
 
 /** Prefix of every namespace and link the tests create; global teardown removes leftovers by it. */
 export const TEST_PREFIX = "nbt";
@@ -109,7 +109,7 @@ export async function removeLeftoverTestHosts(isFinished: (runId: string) => boo
   await removeIdleTaps();
   const namespaces = (await execa("ip", ["netns", "list"], { reject: false })).stdout;
   for (const line of namespaces.split("\n")) {
-    const match = new RegExp(`^(${TEST_PREFIX}-ns-(run-\\d+)-[0-9a-f]{6})\\b`).exec(line);
+    const match = new RegExp(`^(${TEST_PREFIX}-ns-(${RUN_ID_PATTERN})-[0-9a-f]{6})\\b`).exec(line);
     if (match && isFinished(match[2]!)) await execa("ip", ["netns", "del", match[1]!], { reject: false });
   }
 }

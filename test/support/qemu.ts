@@ -4,6 +4,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { execa } from "execa";
+import { RUN_ID_PATTERN } from "./test-run";
 
 export interface GuestBoot {
   /** `bios` (SeaBIOS with QEMU's iPXE option ROM) or `efi` (OVMF). */
@@ -88,7 +89,7 @@ export async function removeLeftoverGuests(isFinished: (runId: string) => boolea
       continue;
     }
     if (!/^qemu-system-/.test(argv[0]?.split("/").pop() ?? "")) continue;
-    const runId = argv.map((arg) => new RegExp(`${GUEST_RUN_DIR_PREFIX}(run-\\d+)-`).exec(arg)?.[1]).find(Boolean);
+    const runId = argv.map((arg) => new RegExp(`${GUEST_RUN_DIR_PREFIX}(${RUN_ID_PATTERN})-`).exec(arg)?.[1]).find(Boolean);
     if (!runId || !isFinished(runId)) continue;
     try {
       process.kill(Number(pid), "SIGKILL");
