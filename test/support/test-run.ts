@@ -28,17 +28,18 @@ export interface RunIdentity {
 }
 
 /** A run id as names embed it (`nbt-ns-<run id>-…`, `nbt-guests-<run id>-…`). */
-export const RUN_ID_PATTERN = "run-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]+-\\d+-\\d+";
+export const RUN_ID_PATTERN = "run-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]+-\\d+-[0-9a-z]+";
 
+/** The start time in base 36: guest run folders carry the id, and their QMP socket paths must stay within 107 bytes. */
 export function formatRunId(run: RunIdentity): string {
-  return `run-${run.host}-${run.boot}-${run.pidNamespace}-${run.pid}-${run.start}`;
+  return `run-${run.host}-${run.boot}-${run.pidNamespace}-${run.pid}-${run.start.toString(36)}`;
 }
 
 /** The identity in a run id; undefined for any other text, such as the bare `run-<pid>` of older runs. */
 export function parseRunId(runId: string): RunIdentity | undefined {
-  const match = /^run-([0-9a-f]{8})-([0-9a-f]{8})-([0-9a-f]+)-(\d+)-(\d+)$/.exec(runId);
+  const match = /^run-([0-9a-f]{8})-([0-9a-f]{8})-([0-9a-f]+)-(\d+)-([0-9a-z]+)$/.exec(runId);
   if (!match) return undefined;
-  return { host: match[1]!, boot: match[2]!, pidNamespace: match[3]!, pid: Number(match[4]), start: Number(match[5]) };
+  return { host: match[1]!, boot: match[2]!, pidNamespace: match[3]!, pid: Number(match[4]), start: parseInt(match[5]!, 36) };
 }
 
 /** What this process can tell about the runs it finds: where it is, and the start time of a PID it can see. */
