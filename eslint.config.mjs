@@ -18,8 +18,9 @@ export default tseslint.config(
   },
   {
     // Dynamic providers are serialized into the stack's state and run by the engine in another
-    // process: they load packages with require() inside each method, never through imports.
-    files: ["components/client/qemu-process.ts", "components/client/vmx-bundle.ts", "components/boot-image/build-provider.ts"],
+    // process: they load packages with require() inside each method, never through imports
+    // (lib/docker-engine.ts too: the BootImageBuild provider is serialized with it).
+    files: ["components/client/qemu-process.ts", "components/client/vmx-bundle.ts", "components/boot-image/build-provider.ts", "lib/docker-engine.ts"],
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },
   {

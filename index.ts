@@ -5,7 +5,7 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { BootImage, BootImageBuilder, planLabPayloads } from "./components/boot-image";
+import { BootImage, BootImageBuilder, LabRuntimeImage, planLabPayloads } from "./components/boot-image";
 import { Client } from "./components/client";
 import { NetbootServer } from "./components/netboot-server";
 import { formatImageId } from "./lib/bsdp/image-id";
@@ -60,10 +60,12 @@ const dockerHost = lab.docker.host ? new docker.Provider("docker-host", { host: 
 
 const providers = dockerHost ? [dockerHost] : [];
 
-// The builder image also carries the CLI whose `bsdp serve` is the lab's BSDP responder.
+// Two images carry netboot-lab code, each only its part, so an edit elsewhere in the CLI changes
+// neither: the builder (`payload build`) and the runtime image the keeper and BSDP responder run.
 const builder = new BootImageBuilder(`nbl-${stack}-builder`, { baseImage: lab.docker.baseImage }, { providers });
+const runtime = new LabRuntimeImage(`nbl-${stack}-runtime`, { baseImage: lab.docker.baseImage }, { providers });
 
-const server = new NetbootServer(`nbl-${stack}`, { lab, dockerNamePrefix: labNamePrefix(stack, lab.docker), cliImage: builder.imageName }, { providers });
+const server = new NetbootServer(`nbl-${stack}`, { lab, dockerNamePrefix: labNamePrefix(stack, lab.docker), cliImage: runtime.imageName }, { providers });
 const bootImageResources = lab.bootImages.map(
   (image) =>
     new BootImage(
@@ -74,6 +76,8 @@ const bootImageResources = lab.bootImages.map(
         plan: bootImagePlans[image.name],
         bootTreeVolume: server.bootTreeVolume,
         builderImage: builder.imageName,
+        // Refresh and delete of a build run in the image the lab's daemons keep on the engine.
+        toolImage: server.imageName,
         dockerHost: lab.docker.host,
       },
       { providers },

@@ -1,62 +1,9 @@
 /**
  * netboot-lab: what users need outside `pulumi up`. Each sub-command lives in commands/ and
- * registers itself in COMMANDS below; pure logic stays in lib/ so the CLI and the Pulumi
+ * registers itself in COMMANDS; pure logic stays in lib/ so the CLI and the Pulumi
  * components share it.
  */
 import { COMMANDS } from "./commands";
-import { UserError } from "../lib/errors";
-import { isArgumentError, type Command } from "./cli-error";
+import { runCli } from "./run-cli";
 
-function usage(): string {
-  const lines = Object.values(COMMANDS).map((command) => `  ${command.usage}\n      ${command.summary}`);
-  return `usage: netboot-lab <command> [options]\n\ncommands:\n${lines.join("\n")}\n`;
-}
-
-async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === "--help" || name === "-h" || name === "help") {
-    process.stdout.write(usage());
-    return name ? 0 : 2;
-  }
-  const command = COMMANDS[name];
-  if (!command) {
-    process.stderr.write(`netboot-lab: unknown command "${name}"\n\n${usage()}`);
-    return 2;
-  }
-  // Commands with help of their own (probe) handle --help themselves.
-  if ((rest.includes("--help") || rest.includes("-h")) && !command.handlesHelp) {
-    process.stdout.write(`usage: netboot-lab ${command.usage}\n  ${command.summary}\n`);
-    return 0;
-  }
-  const unknownAction = command.actions && !(rest[0] ?? "").startsWith("-") && !Object.hasOwn(command.actions, rest[0] ?? "");
-  if (unknownAction) {
-    const usages = Object.values(command.actions!).map((line) => `\n  netboot-lab ${line}`);
-    process.stderr.write(`netboot-lab: ${name}: unknown action "${rest[0] ?? ""}"; usage:${usages.join("")}\n`);
-    return 2;
-  }
-  try {
-    return await command.run(rest);
-  } catch (error) {
-    if (!isArgumentError(error)) throw error;
-    process.stderr.write(argumentErrorText(name, command, rest, error));
-    return 2;
-  }
-}
-
-/** `netboot-lab mkext build: Unknown option '--bogus'…` and the usage line of that action (or of the command). */
-function argumentErrorText(name: string, command: Command, args: readonly string[], error: Error): string {
-  const action = args[0] !== undefined && command.actions && Object.hasOwn(command.actions, args[0]) ? args[0] : undefined;
-  const usage = action ? command.actions![action] : command.usage;
-  return `netboot-lab: ${action ? `${name} ${action}` : name}: ${error.message}\nusage: netboot-lab ${usage}\n`;
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    const message = error instanceof UserError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
-    process.stderr.write(`netboot-lab: ${message}\n`);
-    process.exitCode = error instanceof UserError ? error.exitCode : 1;
-  },
-);
+runCli(COMMANDS);

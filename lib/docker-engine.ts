@@ -1,74 +1,114 @@
 /**
- * The few Docker Engine API calls the lab's keeper makes, over the engine's unix socket. Four
- * JSON requests do not need dockerode, whose ssh2 dependency would be bundled into the CLI.
+ * The one Docker client of netboot-lab: dockerode, for every place the product talks to an
+ * engine (the BootImageBuild provider, the keeper, check, watch and bsdp), on a unix socket,
+ * tcp:// or ssh://user@host.
+ *
+ * ssh:// runs the `ssh` binary with `docker system dial-stdio`, one process per connection, as
+ * the docker CLI and the docker provider do, instead of dockerode's own `protocol: "ssh"`: that
+ * one speaks SSH through the ssh2 library, which reads neither ~/.ssh/config (Host aliases,
+ * IdentityFile, ProxyJump) nor known_hosts, so a host the docker provider reaches could fail
+ * here, or be trusted without its key being checked.
+ *
+ * The BootImageBuild provider is serialized into the stack's state and runs in the engine's
+ * plugin process: these functions load their modules with require() when called and refer to
+ * nothing else of this module but each other.
  */
-import { request } from "node:http";
-import type { KeptContainer } from "./servers/keeper";
+import type Dockerode from "dockerode";
+import type { Agent } from "node:http";
+import type { Duplex } from "node:stream";
 
-export class DockerEngine {
-  constructor(private readonly socketPath: string) {}
+/** Used when neither the stack (`docker.host`) nor DOCKER_HOST names a host. */
+export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
 
-  /** Every container on the engine, running or not, with the network mode the engine's list gives. */
-  async networkModes(): Promise<{ id: string; networkMode: string }[]> {
-    const listed = (await this.call("GET", "/containers/json?all=1")) as { Id: string; HostConfig?: { NetworkMode?: string } }[];
-    return listed.map((container) => ({ id: container.Id, networkMode: container.HostConfig?.NetworkMode ?? "" }));
-  }
-
-  /** A container's name, network mode and state; undefined when the engine has no such container. */
-  async inspect(idOrName: string): Promise<KeptContainer | undefined> {
-    const found = (await this.call("GET", `/containers/${encodeURIComponent(idOrName)}/json`, [404])) as InspectAnswer | undefined;
-    if (!found) return undefined;
-    return {
-      id: found.Id,
-      name: found.Name.replace(/^\//, ""),
-      networkMode: found.HostConfig.NetworkMode ?? "",
-      status: found.State.Status,
-      startedAt: found.State.StartedAt,
-      error: found.State.Error ?? "",
-    };
-  }
-
-  async start(id: string): Promise<void> {
-    // 304: started already, by its restart policy or a user.
-    await this.call("POST", `/containers/${encodeURIComponent(id)}/start`, [304]);
-  }
-
-  async restart(id: string): Promise<void> {
-    await this.call("POST", `/containers/${encodeURIComponent(id)}/restart`);
-  }
-
-  /** One request; a status in `tolerated` answers undefined, any other failure throws the engine's message. */
-  private call(method: string, path: string, tolerated: readonly number[] = []): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const sent = request({ socketPath: this.socketPath, method, path, headers: { Host: "docker" } }, (response) => {
-        const chunks: Buffer[] = [];
-        response.on("data", (chunk: Buffer) => chunks.push(chunk));
-        response.on("error", reject);
-        response.on("end", () => {
-          const status = response.statusCode ?? 0;
-          const text = Buffer.concat(chunks).toString("utf8");
-          if (tolerated.includes(status)) resolve(undefined);
-          else if (status >= 300) reject(new Error(`Docker ${method} ${path}: the engine answered ${status}: ${engineMessage(text)}`));
-          else resolve(text ? (JSON.parse(text) as unknown) : undefined);
-        });
-      });
-      sent.on("error", (error) => reject(new Error(`Docker ${method} ${path} through ${this.socketPath}: ${error.message}`)));
-      sent.end();
-    });
-  }
-}
-
-interface InspectAnswer {
-  readonly Id: string;
-  readonly Name: string;
-  readonly HostConfig: { readonly NetworkMode?: string };
-  readonly State: { readonly Status: KeptContainer["status"]; readonly StartedAt: string; readonly Error?: string };
-}
-
-function engineMessage(text: string): string {
+/**
+ * A client of the engine at `host` (`unix:///…`, `tcp://host:port`, `ssh://user@host[:port]`;
+ * default DOCKER_HOST, else the local socket). `sshOptions` go to `ssh` before the destination.
+ */
+export function dockerClient(host?: string, sshOptions: readonly string[] = []): Dockerode {
+  const Docker = require("dockerode") as typeof import("dockerode");
+  const value = host || process.env.DOCKER_HOST || DEFAULT_DOCKER_HOST;
+  // docker-modem merges DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH under the options it
+  // is given: every transport key is set here, so only `value` decides where requests go.
+  const none = { socketPath: undefined, host: undefined, port: undefined, ca: undefined, cert: undefined, key: undefined, protocol: "http" as const };
+  if (value.startsWith("unix://")) return new Docker({ ...none, socketPath: value.slice("unix://".length) });
+  let url: URL;
   try {
-    return (JSON.parse(text) as { message?: string }).message ?? text;
+    url = new URL(value);
   } catch {
-    return text.trim();
+    throw new Error(`Docker host "${value}" is not a URL; write unix:///var/run/docker.sock, ssh://user@host or tcp://host:2375`);
   }
+  if (url.protocol === "ssh:") {
+    // The host name only fills the Host header: the agent's connection is the ssh process.
+    return new Docker({ ...none, host: "docker", agent: sshDialAgent(url, sshOptions) } as Dockerode.DockerOptions);
+  }
+  if (url.protocol === "tcp:" || url.protocol === "http:") {
+    if (process.env.DOCKER_TLS_VERIFY)
+      throw new Error(`Docker host ${value}: TLS (DOCKER_TLS_VERIFY) is not supported; reach the engine as ssh://user@host, or through its local socket`);
+    return new Docker({ ...none, host: url.hostname, port: Number(url.port || 2375) });
+  }
+  throw new Error(`Docker host ${value}: only unix://, tcp:// and ssh:// hosts are supported`);
+}
+
+/** An http Agent whose every connection is a new `ssh … docker system dial-stdio` on the host of `url`. */
+function sshDialAgent(url: URL, sshOptions: readonly string[]): Agent {
+  const http = require("node:http") as typeof import("node:http");
+  const agent = new http.Agent({ keepAlive: false });
+  const destination = url.username ? `${decodeURIComponent(url.username)}@${url.hostname}` : url.hostname;
+  const args = [...(url.port ? ["-p", url.port] : []), "-o", "ConnectTimeout=30", "-T", ...sshOptions, "--", destination, "docker", "system", "dial-stdio"];
+  return Object.assign(agent, { createConnection: () => sshDialStdio(args, destination) });
+}
+
+/**
+ * The ssh process as a socket. Its output ends only once ssh has exited, and with an error
+ * carrying what ssh printed when it failed (no route, a refused key, no docker on the host), so
+ * a request fails with ssh's own words rather than "socket hang up" or a write's EPIPE.
+ */
+function sshDialStdio(args: readonly string[], destination: string): Duplex {
+  const { spawn } = require("node:child_process") as typeof import("node:child_process");
+  const { Duplex: DuplexStream, PassThrough } = require("node:stream") as typeof import("node:stream");
+  const child = spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] });
+  const output = new PassThrough();
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString("utf8")).slice(-4000)));
+  child.stdout.pipe(output, { end: false });
+  const failed = (why: string) => output.destroy(new Error(`ssh ${destination} docker system dial-stdio ${why}${stderr.trim() ? `: ${stderr.trim()}` : ""}`));
+  child.on("error", (error: Error) => failed(`could not start (${error.message}); install an OpenSSH client`));
+  child.on("close", (code: number | null, signal: string | null) => {
+    if (code === 0 || signal === "SIGTERM") output.end();
+    else failed(`failed (${code === null ? `signal ${signal}` : `exit code ${code}`})`);
+  });
+  // Writes to an ssh that has exited fail (EPIPE) before its exit is seen: the exit is the error to report.
+  const input = new PassThrough();
+  child.stdin.on("error", () => undefined);
+  input.pipe(child.stdin);
+  const socket = DuplexStream.from({ readable: output, writable: input });
+  socket.on("close", () => child.kill());
+  return socket;
+}
+
+/**
+ * What a failed engine call says to a user: `what`, then the engine's own message and status,
+ * or for an engine that could not be reached, which host was tried and what to check.
+ */
+export function engineFailure(error: unknown, what: string, host?: string): Error {
+  const failure = error as { statusCode?: number; json?: { message?: string } | Buffer; message?: string; code?: string };
+  if (typeof failure.statusCode === "number") {
+    const json = failure.json as { message?: string } | undefined;
+    const message = json && typeof json === "object" && typeof json.message === "string" ? json.message : String(failure.message ?? error);
+    return new Error(`${what}: the Docker engine answered ${failure.statusCode}: ${message.trim()}`);
+  }
+  const where = host || process.env.DOCKER_HOST || DEFAULT_DOCKER_HOST;
+  const unreachable = ["ENOENT", "ECONNREFUSED", "EACCES", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH"].includes(failure.code ?? "");
+  return new Error(
+    `${what}: ${failure.message ?? String(error)}` +
+      (unreachable || where.startsWith("ssh://")
+        ? ` (Docker host ${where}: is the engine running there, and is netboot-lab:docker.host, or DOCKER_HOST, right?)`
+        : ""),
+  );
+}
+
+/** The engine's status code of a failed call, or undefined when the call never got an answer. */
+export function engineStatus(error: unknown): number | undefined {
+  const status = (error as { statusCode?: unknown }).statusCode;
+  return typeof status === "number" ? status : undefined;
 }

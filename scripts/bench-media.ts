@@ -50,6 +50,7 @@ async function main(gib: number): Promise<void> {
       builderImage: BASE_IMAGE,
       bootTreeVolume,
       bootTreePath: "/srv/boot",
+      mediaPath: "/srv/boot/.netboot-lab-media",
       imageName: "bench",
       // The upload is what is measured: the "build" only checks the file arrived whole.
       command: ["sh", "-c", `test "$(stat -c %s /srv/boot/.netboot-lab-media/bench/0/NetInstall.dmg)" = ${size}`],

@@ -1,19 +1,15 @@
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { isBsdpReply, describeBsdpReply, macInform, type BsdpAnswer, type MacIdentity, type MacRequest } from "../../lib/bsdp/client";
 import { parseBsdpClientClass } from "../../lib/bsdp/codec";
 import { formatImageId } from "../../lib/bsdp/image-id";
-import { probeDockerRunArgs } from "../../lib/bsdp/probe";
-import { startBsdpResponder } from "../../lib/bsdp/responder";
-import type { BsdpServerConfig } from "../../lib/bsdp/server";
 import { probeAddress, type LabModel } from "../../lib/model";
 import { DHCP_CLIENT_PORT, exchange, inspectLink, openUdpTransport, RETRANSMIT_MS } from "../../lib/net/dhcp";
 import { normaliseMac, parseIpv4 } from "../../lib/net/ipv4";
 import { CliError, type Command } from "../cli-error";
-import { openDeployedLab, type DeployedLab } from "../lab-docker";
+import { inspectContainer, openDeployedLab, runLabProbe, type DeployedLab } from "../lab-docker";
 import { EXIT_NO_ANSWER, EXIT_REFUSED } from "./probe";
+import { serveBsdp } from "./bsdp-serve";
 
 const USAGE =
   "bsdp list|select IMAGE (--stack NAME [--project DIR] | --interface IF) [--model ID] [--mac MAC] [--address IP] [--reply-port N] " +
@@ -34,9 +30,9 @@ Acts as an Intel Mac on the lab network and prints what the lab's BSDP server of
 IMAGE is a boot image ID (0x81000abc, as list prints it) or, with --stack, a darwin-nbi image name.
 
 Where the stand-in Mac runs:
-  --stack NAME          in a short-lived container on the lab's Docker network, from the image the
-                        lab's responder runs (needs the docker CLI; the stack must be deployed);
-                        never on this host's own interfaces
+  --stack NAME          in a short-lived container on the lab's Docker network (on the stack's
+                        docker.host), running this CLI in the image the lab's responder runs (the
+                        stack must be deployed); never on this host's own interfaces
   --project DIR         folder with stacks/Pulumi.NAME.yaml (default .)
   --interface IF        right here, on IF (e.g. inside a network namespace on the lab link): IF needs an
                         IPv4 address on the lab subnet; what the --stack container runs
@@ -183,12 +179,13 @@ async function runMac(settings: MacSettings, request: MacRequest): Promise<numbe
 // ---------------------------------------------------------------------------------------------
 // --stack: the same, in a container on the lab's network
 
+/** The image the lab's responder runs: it has Node.js, and the stand-in Mac runs this CLI in it. */
 async function responderImage(deployed: DeployedLab): Promise<string> {
   const container = deployed.names.container("bsdp");
-  const inspected = await deployed.docker(["inspect", "--format", "{{.Config.Image}}", container], { reject: false });
-  if (inspected.exitCode !== 0)
+  const inspected = await inspectContainer(deployed, container);
+  if (!inspected)
     throw new CliError(`bsdp: the lab's BSDP responder container ${container} is not there; deploy the stack first (npm run lab -- up ${deployed.stack})`, 1);
-  return inspected.stdout.trim();
+  return inspected.Config.Image;
 }
 
 function imageIdFor(lab: LabModel, text: string): number {
@@ -206,7 +203,7 @@ function imageIdFor(lab: LabModel, text: string): number {
 async function runInLabContainer(values: Values, stack: string, subcommand: "list" | "select", imageArg: string | undefined): Promise<number> {
   // --config is serve's (the responder's bsdp.json): the stack file comes from --project.
   const deployed = openDeployedLab(stack, values.project, undefined);
-  const { lab, names } = deployed;
+  const { lab } = deployed;
   if (!lab.bsdp.enabled)
     throw new CliError(
       `bsdp: stack ${stack} does not answer BSDP (${lab.bsdp.images.length ? "netboot-lab:bsdp.enabled is false" : "it has no darwin-nbi boot image"})`,
@@ -230,34 +227,11 @@ async function runInLabContainer(values: Values, stack: string, subcommand: "lis
     ...passed,
     ...(values.json ? ["--json"] : []),
   ];
-  const args = [...deployed.hostArgs, ...probeDockerRunArgs({ network: names.network, image, address, prefix: names.prefix, cliArgs })];
-  return new Promise((resolveExit, reject) => {
-    const child = spawn("docker", args, { stdio: "inherit" });
-    child.on("error", reject);
-    child.on("exit", (code) => resolveExit(code ?? 1));
-  });
+  // The stand-in Mac: on the lab network, every capability dropped but the one that binds a reply port below 1024.
+  return runLabProbe(deployed, { role: "bsdp-probe", image, address, capabilities: ["NET_BIND_SERVICE"], cliArgs }, process.stdout, process.stderr);
 }
 
 // ---------------------------------------------------------------------------------------------
-
-async function serve(values: Values): Promise<number> {
-  if (!values.config) throw usageError("serve needs --config FILE (bsdp/bsdp.json from netboot-lab render)");
-  let config: BsdpServerConfig;
-  try {
-    config = JSON.parse(readFileSync(values.config, "utf8")) as BsdpServerConfig;
-  } catch (error) {
-    throw new CliError(`bsdp serve: cannot read the config ${values.config}: ${(error as Error).message}; render writes it as bsdp/bsdp.json`, 1);
-  }
-  const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-  const responder = await startBsdpResponder({ config, bindingsFile: values.bindings, log });
-  // As PID 1 in its container, Node would ignore SIGTERM: stop at once so `docker stop` and restarts are quick.
-  await new Promise<void>((resolveStop) => {
-    for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => resolveStop());
-  });
-  await responder.close();
-  log("stopped");
-  return 0;
-}
 
 async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
@@ -266,7 +240,7 @@ async function run(args: string[]): Promise<number> {
     return 0;
   }
   const [subcommand, imageArg, ...extra] = positionals;
-  if (subcommand === "serve") return serve(values);
+  if (subcommand === "serve") return serveBsdp(values.config, values.bindings);
   if (subcommand !== "list" && subcommand !== "select")
     throw usageError(`say what to do: bsdp list, bsdp select IMAGE or bsdp serve${subcommand ? ` (got "${subcommand}")` : ""}`);
   if (subcommand === "select" && imageArg === undefined)

@@ -1,16 +1,23 @@
-import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { PassThrough } from "node:stream";
 import { parseArgs } from "node:util";
-import { builderContext, builderImageName } from "../../lib/boot-image/builder-image";
-import { DEFAULT_CACHE_DIR } from "../../lib/boot-image/upload-cache";
 import { runProbe, type ProbeInput } from "../../lib/check/probe";
 import { formatCheckReport, type CheckReport } from "../../lib/check/report";
-import { LAB_LABEL, ROLE_LABEL } from "../../lib/lab-names";
 import { probeAddress, validateLab } from "../../lib/model";
 import { BOOT_TREE_DIR } from "../../lib/servers";
 import { DHCPD_CONF_PATH } from "../../lib/servers/dhcpd";
 import { CliError, type Command } from "../cli-error";
-import { containerStates, LAB_OPTIONS, openLabFromArgs, packageRoot, requireDeployed, type DeployedLab } from "../lab-docker";
+import {
+  containerStates,
+  LAB_OPTIONS,
+  openLabFromArgs,
+  PROBE_FOLDER,
+  probeImage,
+  readContainerFile,
+  requireDeployed,
+  runLabProbe,
+  type DeployedLab,
+} from "../lab-docker";
 
 const USAGE = "check --stack NAME [--client NAME] [--json] [--config FILE] [--project DIR]";
 
@@ -42,20 +49,17 @@ clients, BOOTP requests: no lease of a real client changes.
 Exit status: 0 every check passed, ${EXIT_CHECK_FAILED} a check failed, 2 bad usage or the stack is not deployed.
 `;
 
-/** The probe runs in the builder image (it carries this CLI and the NFS tools); built here when missing. */
-async function probeImage(deployed: DeployedLab): Promise<string> {
-  const context = builderContext(packageRoot(), deployed.lab.docker.baseImage, DEFAULT_CACHE_DIR);
-  const image = builderImageName(context);
-  if ((await deployed.docker(["image", "inspect", "--format", "{{.Id}}", image], { reject: false })).exitCode === 0) return image;
-  process.stderr.write(`netboot-lab check: building the probe image ${image} (the BootImage builder image)…\n`);
-  await deployed.docker(["build", "--quiet", "--build-arg", `BASE_IMAGE=${deployed.lab.docker.baseImage}`, "--tag", image, context.dir]);
-  return image;
-}
-
 async function runningDhcpdConf(deployed: DeployedLab, running: boolean): Promise<string | undefined> {
   if (!running) return undefined;
-  const result = await deployed.docker(["exec", deployed.names.container("dhcpd"), "cat", DHCPD_CONF_PATH], { reject: false });
-  return result.exitCode === 0 ? result.stdout : undefined;
+  return readContainerFile(deployed, deployed.names.container("dhcpd"), DHCPD_CONF_PATH);
+}
+
+/** Collects what a stream receives. */
+function collector(): { stream: PassThrough; text: () => string } {
+  const chunks: Buffer[] = [];
+  const stream = new PassThrough();
+  stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+  return { stream, text: () => Buffer.concat(chunks).toString("utf8") };
 }
 
 async function checkDeployedLab(deployed: DeployedLab, client: string | undefined): Promise<CheckReport> {
@@ -68,47 +72,31 @@ async function checkDeployedLab(deployed: DeployedLab, client: string | undefine
     containers,
     runningDhcpdConf: await runningDhcpdConf(deployed, containers.dhcpd?.running ?? false),
   };
-  const image = await probeImage(deployed);
-  const { names } = deployed;
-  const result = await deployed.docker(
-    [
-      "run",
-      "--rm",
-      "--interactive",
-      "--name",
-      `${names.prefix}-check-${randomBytes(3).toString("hex")}`,
-      "--label",
-      `${LAB_LABEL}=${names.prefix}`,
-      "--label",
-      `${ROLE_LABEL}=check`,
-      "--network",
-      names.network,
-      "--ip",
-      probeAddress(deployed.lab),
+  const [stdout, stderr] = [collector(), collector()];
+  const exitCode = await runLabProbe(
+    deployed,
+    {
+      role: "check",
+      image: await probeImage(deployed, "check"),
+      address: probeAddress(deployed.lab),
       // Port 68 and, for BOOTP, the client's MAC on the probe's own interface; nothing else.
-      "--cap-drop",
-      "ALL",
-      "--cap-add",
-      "NET_BIND_SERVICE",
-      "--cap-add",
-      "NET_ADMIN",
-      "--mount",
-      `type=volume,source=${names.bootTreeVolume},target=${BOOT_TREE_DIR},readonly`,
-      image,
-      "check",
-      "--probe",
-    ],
-    { input: JSON.stringify(input), reject: false },
+      capabilities: ["NET_BIND_SERVICE", "NET_ADMIN"],
+      mounts: [{ Type: "volume", Source: deployed.names.bootTreeVolume, Target: BOOT_TREE_DIR, ReadOnly: true }],
+      files: { "probe-input.json": JSON.stringify(input) },
+      cliArgs: ["check", "--probe", `${PROBE_FOLDER}/probe-input.json`],
+    },
+    stdout.stream,
+    stderr.stream,
   );
-  if (result.exitCode !== 0 && result.exitCode !== EXIT_CHECK_FAILED) {
-    throw new CliError(`check: the probe container failed (exit ${result.exitCode}):\n${result.stderr.trim() || result.stdout.trim()}`);
+  if (exitCode !== 0 && exitCode !== EXIT_CHECK_FAILED) {
+    throw new CliError(`check: the probe container failed (exit ${exitCode}):\n${stderr.text().trim() || stdout.text().trim()}`);
   }
-  return JSON.parse(result.stdout) as CheckReport;
+  return JSON.parse(stdout.text()) as CheckReport;
 }
 
-/** Inside the probe container: the input on stdin, the report as JSON on stdout. */
-async function probeMode(): Promise<number> {
-  const input = JSON.parse(readFileSync(0, "utf8")) as ProbeInput;
+/** Inside the probe container: the input in the file `inputPath`, the report as JSON on stdout. */
+async function probeMode(inputPath: string): Promise<number> {
+  const input = JSON.parse(readFileSync(inputPath, "utf8")) as ProbeInput;
   const lab = validateLab(input.labConfig, `stack ${input.stack}`);
   const report = await runProbe(lab, input, { treeDir: BOOT_TREE_DIR, interfaceName: PROBE_INTERFACE, dhcpTimeoutMs: DHCP_TIMEOUT_MS });
   process.stdout.write(`${JSON.stringify(report)}\n`);
@@ -122,14 +110,15 @@ export const checkCommand: Command = {
   async run(args) {
     const { values } = parseArgs({
       args,
-      options: { ...LAB_OPTIONS, json: { type: "boolean", default: false }, probe: { type: "boolean", default: false } },
+      // --probe FILE: what the probe container runs (the input check hands it).
+      options: { ...LAB_OPTIONS, json: { type: "boolean", default: false }, probe: { type: "string" } },
       strict: true,
     });
     if (values.help) {
       process.stdout.write(HELP);
       return 0;
     }
-    if (values.probe) return probeMode();
+    if (values.probe !== undefined) return probeMode(values.probe);
     const { deployed } = openLabFromArgs("check", USAGE, values);
     const report = await checkDeployedLab(deployed, values.client);
     process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatCheckReport(report));

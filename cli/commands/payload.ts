@@ -1,34 +1,18 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { buildPayload, parsePayloadSpec, removePayload } from "../../lib/boot-image";
+import { buildPayload, parsePayloadSpec } from "../../lib/boot-image";
 import { CliError, inContext, type Command } from "../cli-error";
 
-const BUILD_USAGE = "payload build --spec FILE --out DIR";
-const REMOVE_USAGE = "payload remove --name IMAGE --out DIR";
-const USAGE = `${BUILD_USAGE} | ${REMOVE_USAGE}`;
+const USAGE = "payload build --spec FILE --out DIR";
 
-function removeImage(args: string[]): number {
-  const { values } = parseArgs({ args, options: { name: { type: "string" }, out: { type: "string" } }, strict: true });
-  if (!values.name) throw new CliError("payload remove: --name IMAGE is required (the boot image's name, its folder in the tree)", 2);
-  if (!values.out) throw new CliError("payload remove: --out DIR is required (the boot tree, e.g. the mounted boot-tree volume)", 2);
-  try {
-    const removed = removePayload(values.name, resolve(values.out));
-    process.stdout.write(removed.length ? `removed boot image ${values.name}: ${removed.join(", ")}\n` : `boot image ${values.name} was not in the tree\n`);
-  } catch (error) {
-    throw inContext("payload remove", error);
-  }
-  return 0;
-}
-
-/** The BootImage builder container's entry point: builds one boot image into the mounted boot tree, or removes one. */
+/** The BootImage builder container's entry point: builds one boot image into the mounted boot tree. */
 export const payloadCommand: Command = {
   usage: USAGE,
-  actions: { build: BUILD_USAGE, remove: REMOVE_USAGE },
-  summary: "build one boot image's files (loaders, kernel + initrd, NetBoot image) from a payload spec into the boot tree DIR, or remove an image from it",
+  actions: { build: USAGE },
+  summary: "build one boot image's files (loaders, kernel + initrd, NetBoot image) from a payload spec into the boot tree DIR",
   async run(args) {
-    const [action, ...rest] = args;
-    if (action === "remove") return removeImage(rest);
+    const [, ...rest] = args;
     const { values } = parseArgs({ args: rest, options: { spec: { type: "string" }, out: { type: "string" } }, strict: true });
     if (!values.spec) throw new CliError("payload build: --spec FILE is required (the JSON the BootImage component uploads)", 2);
     if (!values.out) throw new CliError("payload build: --out DIR is required (the boot tree, e.g. the mounted boot-tree volume)", 2);

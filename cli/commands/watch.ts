@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
-import type { Readable } from "node:stream";
+import { PassThrough } from "node:stream";
 import { parseArgs } from "node:util";
-import { execa } from "execa";
 import { buildRecordPath, type BuildRecord } from "../../lib/boot-image/build-record";
 import { LAB_LABEL, ROLE_LABEL } from "../../lib/lab-names";
 import { BOOT_TREE_DIR } from "../../lib/servers";
@@ -10,7 +9,7 @@ import { TFTP_CAPTURE_COMMAND, TftpCaptureReader, type EndedTransfer } from "../
 import { BootTimelines, formatEntry, formatTimelines } from "../../lib/watch/timeline";
 import { CliError, type Command } from "../cli-error";
 import type { ContainerState } from "../../lib/check/probe";
-import { containerStates, LAB_OPTIONS, openLabFromArgs, requireDeployed, type DeployedLab } from "../lab-docker";
+import { containerStates, followLogs, LAB_OPTIONS, openLabFromArgs, readContainerFile, requireDeployed, type DeployedLab } from "../lab-docker";
 
 const USAGE = "watch --stack NAME [--client NAME] [--since TIME] [--stall-after SECONDS] [--duration SECONDS] [--config FILE] [--project DIR]";
 
@@ -36,6 +35,24 @@ stops is called out once ("ACK sent 30 s ago, no boot-file request: …"). On Ct
   --project DIR         the project folder holding stacks/ (default .)
 `;
 
+/**
+ * `--since` as the engine takes it, seconds since the epoch: a duration back from `now` (`10m`,
+ * `1h30m`, `45s`), an RFC 3339 time, or, without the option, `now`.
+ */
+export function sinceSeconds(text: string | undefined, now: Date): string {
+  // The engine reads `<seconds>.<nanoseconds>`, the fraction as nine digits.
+  const seconds = (date: Date) => `${Math.floor(date.getTime() / 1000)}.${String((date.getTime() % 1000) * 1e6).padStart(9, "0")}`;
+  if (text === undefined) return seconds(now);
+  const units: Record<string, number> = { h: 3600, m: 60, s: 1 };
+  if (/^(\d+(\.\d+)?[hms])+$/.test(text)) {
+    const back = [...text.matchAll(/(\d+(?:\.\d+)?)([hms])/g)].reduce((sum, [, amount, unit]) => sum + Number(amount) * units[unit!]!, 0);
+    return seconds(new Date(now.getTime() - back * 1000));
+  }
+  const time = /^\d{4}-\d\d-\d\dT/.test(text) ? Date.parse(text) : NaN;
+  if (Number.isNaN(time)) throw new CliError(`watch: --since "${text}" is neither a duration (10m, 1h30m) nor an RFC 3339 time (2026-12-02T07:30:00Z)`, 2);
+  return seconds(new Date(time));
+}
+
 function positiveNumber(text: string | undefined, option: string, fallback?: number): number | undefined {
   if (text === undefined) return fallback;
   const value = Number(text);
@@ -49,23 +66,23 @@ async function builtFileSizes(deployed: DeployedLab, running: readonly string[])
   const reader = ["tftp", "http", "nfs"].find((role) => running.includes(role));
   if (!reader) return sizes;
   for (const image of deployed.lab.bootImages) {
-    const result = await deployed.docker(["exec", deployed.names.container(reader), "cat", `${BOOT_TREE_DIR}/${buildRecordPath(image.name)}`], {
-      reject: false,
-    });
-    if (result.exitCode !== 0) continue;
-    for (const file of (JSON.parse(result.stdout) as BuildRecord).files) sizes.set(file.path, file.size);
+    const record = await readContainerFile(deployed, deployed.names.container(reader), `${BOOT_TREE_DIR}/${buildRecordPath(image.name)}`);
+    if (record === undefined) continue;
+    for (const file of (JSON.parse(record) as BuildRecord).files) sizes.set(file.path, file.size);
   }
   return sizes;
 }
 
-/** Calls `each` with every complete line of a child's output stream. */
-function onLines(stream: Readable | null | undefined, each: (line: string) => void): void {
+/** Calls `each` with every complete line written to the stream it returns. */
+function lineSink(each: (line: string) => void): PassThrough {
+  const stream = new PassThrough();
   let pending = "";
-  stream?.on("data", (chunk: Buffer) => {
+  stream.on("data", (chunk: Buffer) => {
     const lines = (pending + chunk.toString("utf8")).split("\n");
     pending = lines.pop() ?? "";
     for (const line of lines) each(line);
   });
+  return stream;
 }
 
 /** How long tcpdump may take to say it is listening before watch goes on without TFTP transfers. */
@@ -84,61 +101,56 @@ async function startTftpCapture(
 ): Promise<{ note: string; stop: () => Promise<void> }> {
   const without = (why: string) => ({ note: `no TFTP transfer capture (${why})`, stop: async () => {} });
   if (!pod?.running) return without(`the pod ${pod?.name ?? deployed.names.pod} is ${pod?.status ?? "missing"}`);
-  const image = (await deployed.docker(["inspect", "--format", "{{.Config.Image}}", pod.name])).stdout.trim();
+  const image = (await deployed.call(`inspecting ${pod.name}`, (docker) => docker.getContainer(pod.name).inspect())).Config.Image;
   const name = `${deployed.names.prefix}-watch-${randomBytes(3).toString("hex")}`;
   const [command, ...args] = TFTP_CAPTURE_COMMAND;
-  // NET_RAW opens the capture socket; SETUID/SETGID let tcpdump drop to its own user right after.
-  const tcpdump = execa(
-    "docker",
-    [
-      ...deployed.hostArgs,
-      "run",
-      "--rm",
-      "--name",
+  const container = await deployed.call(`creating the capture container ${name}`, (docker) =>
+    docker.createContainer({
       name,
-      "--label",
-      `${LAB_LABEL}=${deployed.names.prefix}`,
-      "--label",
-      `${ROLE_LABEL}=watch`,
-      "--network",
-      `container:${pod.name}`,
-      "--cap-drop",
-      "ALL",
-      "--cap-add",
-      "NET_RAW",
-      "--cap-add",
-      "SETUID",
-      "--cap-add",
-      "SETGID",
-      "--entrypoint",
-      command!,
-      image,
-      ...args,
-    ],
-    { reject: false, buffer: false },
+      Image: image,
+      Entrypoint: [command!],
+      Cmd: args,
+      Labels: { [LAB_LABEL]: deployed.names.prefix, [ROLE_LABEL]: "watch" },
+      HostConfig: {
+        NetworkMode: `container:${pod.name}`,
+        // NET_RAW opens the capture socket; SETUID/SETGID let tcpdump drop to its own user right after.
+        CapDrop: ["ALL"],
+        CapAdd: ["NET_RAW", "SETUID", "SETGID"],
+        // Gone by itself should this watch end without removing it.
+        AutoRemove: true,
+      },
+    }),
   );
+  const stop = async () => {
+    await container.remove({ force: true }).catch(() => undefined);
+  };
   const reader = new TftpCaptureReader();
-  onLines(tcpdump.stdout, (line) => reader.push(line).forEach(onTransfer));
   let stderr = "";
   const listening = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), CAPTURE_START_SECONDS * 1000);
-    onLines(tcpdump.stderr, (line) => {
+    const errors = lineSink((line) => {
       stderr += `${line}\n`;
       if (line.startsWith("listening on ")) {
         clearTimeout(timer);
         resolve(true);
       }
     });
-    void tcpdump.then(() => {
+    const started = (async () => {
+      await deployed.call(`starting the capture container ${name}`, () => container.start());
+      const output = await followLogs(
+        deployed,
+        name,
+        lineSink((line) => reader.push(line).forEach(onTransfer)),
+        errors,
+      );
+      output.on("end", () => resolve(false));
+    })();
+    started.catch((error: Error) => {
+      stderr += `${error.message}\n`;
       clearTimeout(timer);
       resolve(false);
     });
   });
-  const stop = async () => {
-    await deployed.docker(["rm", "--force", name], { reject: false });
-    tcpdump.kill();
-    await tcpdump;
-  };
   if (listening) return { note: `TFTP transfers captured in ${pod.name}`, stop };
   await stop();
   const why = stderr.trim().split("\n").pop() || `tcpdump did not start within ${CAPTURE_START_SECONDS} s`;
@@ -161,6 +173,7 @@ export const watchCommand: Command = {
     }
     const stallSeconds = positiveNumber(values["stall-after"], "--stall-after", DEFAULT_STALL_SECONDS)!;
     const duration = positiveNumber(values.duration, "--duration");
+    const since = sinceSeconds(values.since, new Date());
     const { deployed, client: only } = openLabFromArgs("watch", USAGE, values);
     const clients = deployed.lab.clients;
     await requireDeployed(deployed);
@@ -173,23 +186,19 @@ export const watchCommand: Command = {
       ...(only ? { onlyMacs: [only.mac] } : {}),
     });
 
-    const since = values.since ?? new Date().toISOString();
-    const followers = roles.map((role) => {
-      const follower = execa("docker", [...deployed.hostArgs, "logs", "--follow", "--timestamps", "--since", since, states[role]!.name], {
-        reject: false,
-        buffer: false,
-      });
-      const parse = LOG_PARSERS[role]!;
-      for (const stream of [follower.stdout, follower.stderr]) {
-        onLines(stream, (line) => {
-          const stamped = splitDockerTimestamp(line);
-          const event = stamped && parse(stamped.text);
-          const entry = event && timelines.add(stamped.time, event);
-          if (entry) process.stdout.write(`${formatEntry(entry)}\n`);
-        });
-      }
-      return follower;
-    });
+    const followers = await Promise.all(
+      roles.map((role) => {
+        const parse = LOG_PARSERS[role]!;
+        const lines = () =>
+          lineSink((line) => {
+            const stamped = splitDockerTimestamp(line);
+            const event = stamped && parse(stamped.text);
+            const entry = event && timelines.add(stamped.time, event);
+            if (entry) process.stdout.write(`${formatEntry(entry)}\n`);
+          });
+        return followLogs(deployed, states[role]!.name, lines(), lines(), since);
+      }),
+    );
     const capture = await startTftpCapture(deployed, states.pod, ({ time, event }) => {
       const entry = timelines.add(time, event);
       if (entry) process.stdout.write(`${formatEntry(entry)}\n`);
@@ -209,8 +218,8 @@ export const watchCommand: Command = {
       if (duration) setTimeout(stop, duration * 1000);
     });
     clearInterval(stallTimer);
-    for (const follower of followers) follower.kill();
-    await Promise.all([...followers, capture.stop()]);
+    for (const follower of followers) follower.destroy();
+    await capture.stop();
     process.stdout.write(`\ntimelines:\n${formatTimelines(timelines)}`);
     return 0;
   },

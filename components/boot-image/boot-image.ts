@@ -47,6 +47,12 @@ export interface BootImageArgs {
    * builds its own (child `<name>-builder`) from `baseImage`.
    */
   readonly builderImage?: pulumi.Input<string>;
+  /**
+   * An image with `rm` that the lab keeps on the engine (NetbootServer's `imageName`, which its
+   * daemons run): the build's refresh and delete run in it, so they still work when the builder
+   * image was removed (`docker image prune -a`). Default: the builder image.
+   */
+  readonly toolImage?: pulumi.Input<string>;
   /** Base image of the builder this component builds when `builderImage` is not given. Default: `debian:bookworm-slim`. */
   readonly baseImage?: string;
   /** Folder relative file paths in `image` are read from. Default: the working directory (the Pulumi project folder). */
@@ -91,8 +97,10 @@ export class BootImage extends pulumi.ComponentResource {
       {
         dockerHost: args.dockerHost,
         builderImage,
+        toolImage: args.toolImage,
         bootTreeVolume: args.bootTreeVolume,
         bootTreePath: BUILDER_PATHS.bootTree,
+        mediaPath: BUILDER_PATHS.media,
         imageName: args.image.name,
         command: ["payload", "build", "--spec", BUILDER_PATHS.spec, "--out", BUILDER_PATHS.bootTree],
         media: plan.userFiles.map(({ localPath, containerPath, sha256, size }) => ({ localPath, containerPath, sha256, size })),

@@ -7,12 +7,17 @@ import * as pulumi from "@pulumi/pulumi";
 import { bootImageBuildProvider, type BootImageBuildInputs } from "./build-provider";
 
 /** BootImageBuildInputs (documented there), with what other resources provide as Inputs. */
-export interface BootImageBuildArgs extends Omit<BootImageBuildInputs, "dockerHost" | "sshOptions" | "builderImage" | "bootTreeVolume" | "labels"> {
+export interface BootImageBuildArgs extends Omit<
+  BootImageBuildInputs,
+  "dockerHost" | "sshOptions" | "builderImage" | "toolImage" | "bootTreeVolume" | "labels"
+> {
   /** Default: DOCKER_HOST, else the local engine, as for the docker provider. */
   readonly dockerHost?: pulumi.Input<string | undefined>;
   /** Default: none (your ssh config applies, as for the docker CLI). */
   readonly sshOptions?: pulumi.Input<string[]>;
   readonly builderImage: pulumi.Input<string>;
+  /** Default: the builder image. */
+  readonly toolImage?: pulumi.Input<string>;
   readonly bootTreeVolume: pulumi.Input<string>;
   /** Default: none. */
   readonly labels?: Readonly<Record<string, string>>;
@@ -33,6 +38,7 @@ export class BootImageBuild extends pulumi.dynamic.Resource {
         ...args,
         dockerHost: args.dockerHost ?? "",
         sshOptions: args.sshOptions ?? [],
+        toolImage: args.toolImage ?? args.builderImage,
         command: [...args.command],
         media: args.media.map((file) => ({ ...file })),
         generated: args.generated.map((file) => ({ ...file })),

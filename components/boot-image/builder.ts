@@ -1,49 +1,64 @@
 /**
- * BootImageBuilder: the builder image every BootImage runs (images/builder/Dockerfile with the
- * bundled CLI). Declare one per stack and hand its `imageName` to each BootImage, so the image
- * is built once however many boot images the lab has.
+ * The lab's images that carry netboot-lab code (lib/cli-images.ts), each built from its
+ * Dockerfile with the CLI bundle of its role:
+ * - BootImageBuilder: the builder every BootImage runs. Declare one per stack and hand its
+ *   `imageName` to each BootImage, so the image is built once however many boot images the lab has.
+ * - LabRuntimeImage: what the keeper and the BSDP responder run (NetbootServer's `cliImage`),
+ *   and where `netboot-lab check` runs its probe.
  */
 import { join, resolve } from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { builderContext, builderImageName } from "../../lib/boot-image/builder-image";
+import { cliImageContext, type CliImageRole } from "../../lib/cli-images";
 import { DEFAULT_CACHE_DIR } from "../../lib/boot-image/upload-cache";
 
-/** Repository root: holds images/builder/Dockerfile and the bundled CLI in dist/. */
+/** Package root: holds images/<role>/Dockerfile and the bundles in dist/. */
 const PACKAGE_ROOT = resolve(__dirname, "..", "..");
 
-export interface BootImageBuilderArgs {
+export interface CliImageArgs {
   /**
-   * Image the builder is built FROM: the stack's `netboot-lab:docker.baseImage`.
+   * Image it is built FROM: the stack's `netboot-lab:docker.baseImage`.
    * Default: `debian:bookworm-slim` (or an offline image from scripts/build-offline-base-image.sh).
    */
   readonly baseImage?: string;
-  /** Folder with images/builder/Dockerfile and the bundled CLI (dist/netboot-lab.cjs). Default: this package's root. */
+  /** Folder with images/<role>/Dockerfile and the bundles (dist/<role>.cjs). Default: this package's root. */
   readonly packageRoot?: string;
-  /** Where the build context (Dockerfile + CLI bundle) is assembled. Default: `<os tmpdir>/netboot-lab-cache`. */
+  /** Where the build context (Dockerfile + bundle) is assembled. Default: `<os tmpdir>/netboot-lab-cache`. */
   readonly cacheDir?: string;
+}
+
+/** The image of `role`: its context assembled now, so a missing bundle fails before anything is declared. */
+function cliImageBuild(role: CliImageRole, args: CliImageArgs): docker.ImageArgs {
+  const baseImage = args.baseImage ?? "debian:bookworm-slim";
+  const context = cliImageContext(role, args.packageRoot ?? PACKAGE_ROOT, baseImage, args.cacheDir ?? DEFAULT_CACHE_DIR);
+  return {
+    // Changes exactly when the Dockerfile, the bundle or the base image does: what runs the image follows it.
+    imageName: context.imageName,
+    build: { context: context.dir, dockerfile: join(context.dir, "Dockerfile"), args: { BASE_IMAGE: baseImage }, platform: "linux/amd64" },
+    skipPush: true,
+  };
 }
 
 export class BootImageBuilder extends pulumi.ComponentResource {
   /** Name of the built image (`netboot-lab/builder:<tag>`); pass it to BootImage's `builderImage`. */
   public readonly imageName: pulumi.Output<string>;
 
-  constructor(name: string, args: BootImageBuilderArgs = {}, opts?: pulumi.ComponentResourceOptions) {
-    const packageRoot = args.packageRoot ?? PACKAGE_ROOT;
-    const baseImage = args.baseImage ?? "debian:bookworm-slim";
-    const context = builderContext(packageRoot, baseImage, args.cacheDir ?? DEFAULT_CACHE_DIR);
+  constructor(name: string, args: CliImageArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+    const build = cliImageBuild("builder", args);
     super("netboot-lab:index:BootImageBuilder", name, {}, opts);
+    this.imageName = new docker.Image(`${name}-image`, build, { parent: this }).imageName;
+    this.registerOutputs({ imageName: this.imageName });
+  }
+}
 
-    const image = new docker.Image(
-      `${name}-image`,
-      {
-        imageName: builderImageName(context),
-        build: { context: context.dir, dockerfile: join(context.dir, "Dockerfile"), args: { BASE_IMAGE: baseImage }, platform: "linux/amd64" },
-        skipPush: true,
-      },
-      { parent: this },
-    );
-    this.imageName = image.imageName;
+export class LabRuntimeImage extends pulumi.ComponentResource {
+  /** Name of the built image (`netboot-lab/runtime:<tag>`); pass it to NetbootServer's `cliImage`. */
+  public readonly imageName: pulumi.Output<string>;
+
+  constructor(name: string, args: CliImageArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+    const build = cliImageBuild("runtime", args);
+    super("netboot-lab:index:LabRuntimeImage", name, {}, opts);
+    this.imageName = new docker.Image(`${name}-image`, build, { parent: this }).imageName;
     this.registerOutputs({ imageName: this.imageName });
   }
 }

@@ -117,18 +117,6 @@ function pruneMedia(spec: PayloadSpec, bootTree: string): string[] {
   return unused;
 }
 
-/**
- * Removes an image from the boot tree: its folder and its uploaded media. What the BootImage
- * build resource runs when the image leaves the stack or is renamed, so no stale files are served.
- */
-export function removePayload(name: string, bootTree: string): string[] {
-  requireBootTree(bootTree);
-  requireFolderName(name);
-  const removed = [join(bootTree, name), join(bootTree, MEDIA_FOLDER, name)].filter((path) => existsSync(path));
-  for (const path of removed) rmSync(path, { recursive: true, force: true });
-  return removed.map((path) => relative(bootTree, path));
-}
-
 export function buildPayload(spec: PayloadSpec, bootTree: string, toolchain: Toolchain = DEBIAN_TOOLCHAIN): PayloadBuildResult {
   const { image } = spec;
   requireBootTree(bootTree);

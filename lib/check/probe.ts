@@ -32,7 +32,7 @@ export interface ContainerState {
   readonly status: string;
 }
 
-/** What the host hands the probe container (on stdin, as JSON). */
+/** What the host hands the probe container (a JSON file beside the CLI it copies in). */
 export interface ProbeInput {
   readonly stack: string;
   /** The lab's raw stack config (`netboot-lab:*` keys without the prefix); validated again in the container. */

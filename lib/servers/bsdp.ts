@@ -9,6 +9,7 @@
  * responder binds 0.0.0.0:67 with SO_REUSEADDR too, which receives every broadcast INFORM, plus
  * <server address>:67, which wins every unicast INFORM whichever of the two started last.
  */
+import { CLI_IN_IMAGE } from "../cli-images";
 import { DHCPD_LEASES_DIR } from "./dhcpd";
 import type { BsdpServerConfig } from "../bsdp/server";
 import type { LabModel } from "../model/validate";
@@ -17,8 +18,6 @@ import type { ServerContainerSpec } from "./spec";
 export const BSDP_CONFIG_PATH = "/etc/netboot-lab/bsdp/bsdp.json";
 /** The leases volume, which keeps the lab's DHCP state across container replacement: the images Macs chose live beside dhcpd's leases. */
 export const BSDP_BINDINGS_PATH = `${DHCPD_LEASES_DIR}/bsdp-bindings.json`;
-/** Where images/builder/Dockerfile puts the bundled CLI. */
-export const CLI_IN_IMAGE = "/opt/netboot-lab/netboot-lab.cjs";
 
 export function bsdpServerConfig(lab: LabModel): BsdpServerConfig {
   const { bsdp } = lab;

@@ -10,11 +10,11 @@
  * network namespace, whose interface is gone. The keeper watches for both and starts or
  * restarts those daemons, once per start of the pod.
  *
- * It runs `netboot-lab keep` from the CLI image with no network and no capabilities; its one
+ * It runs `netboot-lab keep` from the lab's runtime image (lib/cli-images.ts) with no network and no capabilities; its one
  * privilege is the engine's socket, which it uses only to list, inspect, start and restart the
  * containers that join its pod's network namespace.
  */
-import { CLI_IN_IMAGE } from "./bsdp";
+import { CLI_IN_IMAGE } from "../cli-images";
 
 /** Where the keeper's container sees the engine's socket. */
 export const KEEPER_SOCKET_PATH = "/run/docker.sock";

@@ -40,8 +40,8 @@ export interface ServerContainerSpec {
   /** Why each capability and security option is needed (shown in docs and tests). */
   readonly why: string;
   /**
-   * `cli`: runs from the image that carries Node.js and the bundled netboot-lab CLI (the
-   * builder image), for a daemon the CLI itself implements. Default: the server image.
+   * `cli`: runs from the image that carries Node.js and the netboot-lab CLI's runtime part (the
+   * lab's runtime image, lib/cli-images.ts), for a daemon the CLI itself implements. Default: the server image.
    */
   readonly image?: "cli";
 }

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { readMkext } from "../../lib/darwin";
-import { declareComponents, type ComponentRun } from "../support/pulumi-harness";
+import { declareComponents, PROJECT_DIR, type ComponentRun } from "../support/pulumi-harness";
 import { labWith } from "../pxe/fixtures";
 import { darwinImage, darwinLab, darwinMedia, type DarwinMedia } from "./fixtures";
 
@@ -100,8 +100,11 @@ describe("BootImage with a shared builder image", () => {
     const inputs = run.resources[1]!.inputs!;
     expect(inputs.dockerHost).toBe("ssh://lab@docker-host");
     expect(typeof inputs.__provider).toBe("string");
-    // Captured modules (vitest's import bindings, require) would fail in the engine's provider process.
-    expect(inputs.__provider).not.toMatch(/__vi_import|__vite_ssr|require\(/);
+    // The engine's provider process resolves require() from the project: only builtins and packages a user's install has.
+    const required = new Set([...String(inputs.__provider).matchAll(/require\("([^"]+)"\)/g)].map((match) => match[1]!));
+    const { dependencies } = JSON.parse(readFileSync(join(PROJECT_DIR, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+    expect([...required].filter((name) => !name.startsWith("node:") && !(name in dependencies))).toEqual([]);
+    expect(required).toContain("dockerode");
     expect(inputs.__provider).toContain("dial-stdio");
   });
 });
@@ -135,12 +138,12 @@ describe("BootImage of a Darwin image", () => {
       skipPush: true,
       build: { args: { BASE_IMAGE: "local/debian:bookworm" }, platform: "linux/amd64" },
     });
-    // The build context holds just the Dockerfile and the CLI bundle, assembled in the cache folder.
+    // The build context holds just the Dockerfile and the builder's bundle, assembled in the cache folder.
     const { context, dockerfile } = builderImage.build as { context: string; dockerfile: string };
     expect(context).toBe(join(cacheDir, `builder-${String(builderImage.imageName).split(":")[1]}`));
     expect(dockerfile).toBe(join(context, "Dockerfile"));
     expect(readdirSync(context).sort()).toEqual(["Dockerfile", "netboot-lab.cjs"]);
-    expect(readFileSync(join(context, "netboot-lab.cjs")).equals(readFileSync("dist/netboot-lab.cjs"))).toBe(true);
+    expect(readFileSync(join(context, "netboot-lab.cjs")).equals(readFileSync("dist/builder.cjs"))).toBe(true);
     const build = run.resources[3]!.inputs!;
     expect(build.builderImage).toBe(builderImage.imageName);
     // User files go to the tree's media folder, named by content; the provider streams them from these paths.

@@ -137,6 +137,37 @@ describe("renaming and removing boot images", () => {
   });
 });
 
+describe("with the builder image gone from the engine (docker image prune -a)", () => {
+  test("refresh still finds the image and delete still removes its folder and media: both run in the tool image", async () => {
+    const step = buildSteps(await stackWith([darwinImage(media, { name: "zeta" }) as ImageInput])).zeta!;
+    const before = await tree();
+    // A tag of the builder of this run alone, so removing it takes nothing from the tests beside this one.
+    const builder = `nbt-builder-${id}:gone`;
+    await execa("docker", ["tag", String(step.inputs.builderImage), builder]);
+    const built = await call<Built>(step, "create", { ...step.inputs, builderImage: builder, toolImage: BASE_IMAGE });
+    expect((await tree()).images).toContain("zeta");
+    await execa("docker", ["rmi", builder]);
+    expect((await execa("docker", ["image", "inspect", builder], { reject: false })).exitCode).not.toBe(0);
+
+    expect((await call<{ id: string }>(step, "read", built.id, built.outs)).id).toBe(built.id);
+    await call(step, "delete", built.id, built.outs);
+
+    expect(await tree()).toEqual(before);
+    expect((await call<{ id: string }>(step, "read", built.id, built.outs)).id).toBe("");
+  });
+
+  test("a new tool image (the server image rebuilt) is recorded by an update that builds nothing", async () => {
+    const step = buildSteps(await stackWith([ipxe("eta")])).eta!;
+    const olds = { ...step.inputs, toolImage: "netboot-lab/server:old", buildLog: "built boot image eta\n", uploaded: [] };
+    const news = { ...step.inputs, toolImage: "netboot-lab/server:new", builderImage: "netboot-lab/builder:not-on-the-engine" };
+
+    expect(await call(step, "diff", "id", { ...olds, builderImage: news.builderImage }, news)).toMatchObject({ changes: true, replaces: [] });
+    const updated = await call<{ outs: Record<string, unknown> }>(step, "update", "id", { ...olds, builderImage: news.builderImage }, news);
+
+    expect(updated.outs).toMatchObject({ toolImage: "netboot-lab/server:new", buildLog: "built boot image eta\n", uploaded: [] });
+  });
+});
+
 describe("a build that fails", () => {
   let good: Built;
   let brokenStep: DynamicStep;

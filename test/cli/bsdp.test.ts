@@ -2,9 +2,10 @@
 import { resolve } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { probeDockerRunArgs } from "../../lib/bsdp/probe";
+import { labDockerNames } from "../../lib/lab-names";
 import { probeAddress } from "../../lib/model";
 import { validateLab } from "../../lib/model";
+import { PROBE_FOLDER, probeContainerOptions } from "../../cli/lab-docker";
 
 const CLI = resolve(__dirname, "..", "..", "bin", "netboot-lab.cjs");
 const bsdp = (...args: string[]) => execa(process.execPath, [CLI, "bsdp", ...args], { reject: false });
@@ -53,27 +54,22 @@ describe("the stand-in Mac's container", () => {
     expect(probeAddress(lab)).toBe("10.0.0.198");
   });
 
-  it("runs on the lab network, removed on exit, with every capability dropped but NET_BIND_SERVICE", () => {
-    expect(
-      probeDockerRunArgs({ network: "nbl-fusion", image: "netboot-lab/builder:abc", address: "10.0.0.198", prefix: "nbl-fusion", cliArgs: ["bsdp", "list"] }),
-    ).toEqual([
-      "run",
-      "--rm",
-      "--network",
-      "nbl-fusion",
-      "--ip",
-      "10.0.0.198",
-      "--cap-drop",
-      "ALL",
-      "--cap-add",
-      "NET_BIND_SERVICE",
-      "--label",
-      "io.netboot-lab.lab=nbl-fusion",
-      "--label",
-      "io.netboot-lab.role=bsdp-probe",
-      "netboot-lab/builder:abc",
-      "bsdp",
-      "list",
-    ]);
+  it("runs this machine's CLI on the lab network at its address, with every capability dropped but NET_BIND_SERVICE and the lab's labels", () => {
+    const probe = {
+      role: "bsdp-probe",
+      image: "netboot-lab/runtime:abc",
+      address: "10.0.0.198",
+      capabilities: ["NET_BIND_SERVICE"],
+      cliArgs: ["bsdp", "list"],
+    };
+    expect(probeContainerOptions(labDockerNames("nbl-fusion"), probe, "1a2b3c")).toEqual({
+      name: "nbl-fusion-bsdp-probe-1a2b3c",
+      Image: "netboot-lab/runtime:abc",
+      Entrypoint: ["node", `${PROBE_FOLDER}/netboot-lab.cjs`],
+      Cmd: ["bsdp", "list"],
+      Labels: { "io.netboot-lab.lab": "nbl-fusion", "io.netboot-lab.role": "bsdp-probe" },
+      HostConfig: { NetworkMode: "nbl-fusion", CapDrop: ["ALL"], CapAdd: ["NET_BIND_SERVICE"] },
+      NetworkingConfig: { EndpointsConfig: { "nbl-fusion": { IPAMConfig: { IPv4Address: "10.0.0.198" } } } },
+    });
   });
 });

@@ -101,7 +101,7 @@ describe("kvm stack", async () => {
     const keeper = named(resources, "nbl-kvm-keeper").inputs;
     expect(keeper).toMatchObject({
       name: "nbl-kvm-keeper",
-      image: named(resources, "nbl-kvm-builder-image").inputs.imageName,
+      image: named(resources, "nbl-kvm-runtime-image").inputs.imageName,
       command: ["keep", "--pod", "nbl-kvm-pod", "--socket", "/run/docker.sock"],
       networkMode: "none",
       mounts: [{ type: "bind", source: "/var/run/docker.sock", target: "/run/docker.sock" }],

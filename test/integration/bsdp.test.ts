@@ -257,7 +257,7 @@ describe("beside dhcpd", () => {
     const [pod] = JSON.parse((await execa("docker", ["inspect", `${prefix}-pod`])).stdout);
     expect(state.HostConfig.NetworkMode).toBe(`container:${pod.Id}`);
     expect(state.HostConfig.RestartPolicy.Name).toBe("unless-stopped");
-    expect(state.Config.Image).toMatch(/^netboot-lab\/builder:/);
+    expect(state.Config.Image).toMatch(/^netboot-lab\/runtime:/);
     const { stdout } = await execa("docker", ["logs", `${prefix}-bsdp`]);
     expect(stdout).toContain(`answering BSDP on ${server}:67 for 2 image(s)`);
     expect(stdout).toMatch(/SELECT for server 10\.218\.\d+\.99, not this one/);

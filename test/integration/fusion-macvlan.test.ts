@@ -49,7 +49,7 @@ beforeAll(async () => {
       ],
     },
   });
-  // The server's containers, and the builder image its BSDP responder runs from.
+  // The server's containers, and the runtime image its BSDP responder runs from.
   lab = await applyToDocker(serverResourcesOf(resources, "fusion"), { labels, macvlanParents: [segment] });
 }, 600_000);
 

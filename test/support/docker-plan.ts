@@ -468,8 +468,10 @@ function planDynamic(resource: DeclaredResource, reader: InputReader, context: P
     dockerHost: dockerHost ?? "",
     sshOptions: reader.strings("sshOptions") ?? [],
     builderImage: reader.requiredString("builderImage", "the build runs in the builder image"),
+    toolImage: reader.requiredString("toolImage", "refresh and delete run in it"),
     bootTreeVolume: context.names.of("volume", reader.requiredString("bootTreeVolume", "the build writes into the boot-tree volume")),
     bootTreePath: reader.requiredString("bootTreePath", "the volume's mount point"),
+    mediaPath: reader.requiredString("mediaPath", "uploads land there, and delete removes the image's folder of it"),
     imageName: reader.requiredString("imageName", "the image's folder"),
     command: reader.strings("command") ?? [],
     media:

@@ -27,9 +27,9 @@ export function labPlacement(caseName: string, second: number): LabPlacement {
   return { id, net, server: `${net}.2`, bridge: `nbtbr${id}`, prefix: `nbt${id}`, labels: testCaseLabels(`${caseName}-${id}`) };
 }
 
-/** What a stack's servers need on the engine: the NetbootServer's children and the CLI image its keeper (and BSDP responder) run. */
+/** What a stack's servers need on the engine: the NetbootServer's children and the runtime image its keeper (and BSDP responder) run. */
 export function serverResourcesOf(resources: readonly DeclaredResource[], stack: string): DeclaredResource[] {
-  return resources.filter((resource) => resource.parent === `nbl-${stack}` || resource.parent === `nbl-${stack}-builder`);
+  return resources.filter((resource) => resource.parent === `nbl-${stack}` || resource.parent === `nbl-${stack}-runtime`);
 }
 
 export interface LabServers {
