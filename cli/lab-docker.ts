@@ -156,10 +156,10 @@ export async function readContainerFile(deployed: DeployedLab, container: string
  * the stream, which ends when the output does.
  */
 export async function followLogs(deployed: DeployedLab, container: string, stdout: Writable, stderr: Writable, since?: string): Promise<Readable> {
+  // `since` goes to the engine as written: `<seconds>.<nanoseconds>`, which dockerode's types (whole seconds) do not know.
+  const from = since ? { since: since as unknown as number, timestamps: true } : {};
   const stream = await deployed.call(`following the output of ${container}`, (docker) =>
-    docker
-      .getContainer(container)
-      .logs({ follow: true, stdout: true, stderr: true, ...(since ? { since: since as unknown as number, timestamps: true } : {}) }),
+    docker.getContainer(container).logs({ follow: true, stdout: true, stderr: true, ...from }),
   );
   deployed.docker.modem.demuxStream(stream, stdout, stderr);
   return stream as Readable;

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { PassThrough } from "node:stream";
+import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import { runProbe, type ProbeInput } from "../../lib/check/probe";
 import { formatCheckReport, type CheckReport } from "../../lib/check/report";
@@ -54,11 +54,15 @@ async function runningDhcpdConf(deployed: DeployedLab, running: boolean): Promis
   return readContainerFile(deployed, deployed.names.container("dhcpd"), DHCPD_CONF_PATH);
 }
 
-/** Collects what a stream receives. */
-function collector(): { stream: PassThrough; text: () => string } {
+/** Keeps what is written to it as it is written, so all of it is there once the writer has ended. */
+function collector(): { stream: Writable; text: () => string } {
   const chunks: Buffer[] = [];
-  const stream = new PassThrough();
-  stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk);
+      done();
+    },
+  });
   return { stream, text: () => Buffer.concat(chunks).toString("utf8") };
 }
 

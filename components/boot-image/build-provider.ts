@@ -226,14 +226,19 @@ async function runToCompletion(
   container: Dockerode.Container,
   what: string,
 ): Promise<{ exitCode: number; log: string }> {
-  const { PassThrough } = require("node:stream") as typeof import("node:stream");
+  const { Writable } = require("node:stream") as typeof import("node:stream");
   const { finished } = require("node:stream/promises") as typeof import("node:stream/promises");
   await engine(inputs, `starting ${what}`, () => container.start());
   const { StatusCode } = (await engine(inputs, `waiting for ${what}`, () => container.wait())) as { StatusCode: number };
   const logs = await engine(inputs, `reading the output of ${what}`, () => container.logs({ follow: true, stdout: true, stderr: true }));
+  // Kept as each frame is written, so the whole output is there once the stream has ended.
   const chunks: Buffer[] = [];
-  const output = new PassThrough();
-  output.on("data", (chunk: Buffer) => chunks.push(chunk));
+  const output = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk);
+      done();
+    },
+  });
   docker.modem.demuxStream(logs, output, output);
   await finished(logs as Readable);
   return { exitCode: StatusCode, log: Buffer.concat(chunks).toString("utf8") };
