@@ -29,6 +29,8 @@ const CHANGE_OF: Partial<Record<OpType, Change>> = {
   "delete-replaced": "replace",
 };
 
+const PROVIDER_TYPE_PREFIX = "pulumi:providers:";
+
 /** `Container nbl-kvm-dhcpd` for `urn:…::docker:index/container:Container::nbl-kvm-dhcpd`. */
 export function resourceKey(urn: string, type: string): string {
   return `${type.split(":").pop()} ${urn.split("::").pop()}`;
@@ -42,7 +44,9 @@ export class StepRecorder {
 
   readonly onEvent = (event: EngineEvent): void => {
     const step = event.resourcePreEvent?.metadata ?? event.resOutputsEvent?.metadata;
-    if (!step) return;
+    // Provider resources are the engine's, not the lab's: the default dynamic provider takes the
+    // whole stack config as its inputs, so any config change "updates" it without touching the engine.
+    if (!step || step.type.startsWith(PROVIDER_TYPE_PREFIX)) return;
     const change = CHANGE_OF[step.op];
     if (!change) return;
     const key = resourceKey(step.urn, step.type);
@@ -105,6 +109,8 @@ export interface EngineLab {
   config: Record<string, unknown>;
   /** Writes `changes` over the stack's config (the copy's stacks/Pulumi.<stack>.yaml). */
   configure(changes: Record<string, unknown>): void;
+  /** `pulumi destroy`, keeping the names of the images the stack built: destroy leaves them on the engine. */
+  destroy(): Promise<void>;
   /** Everything this run made: stack, Docker objects and images, temp folders; safe to call twice. */
   remove(): Promise<void>;
 }
@@ -160,6 +166,7 @@ export async function createEngineLab(stackName: string): Promise<EngineLab> {
   })();
 
   let removed = false;
+  const images = new Set<string>();
   const lab: EngineLab = {
     stack,
     projectDir,
@@ -171,11 +178,14 @@ export async function createEngineLab(stackName: string): Promise<EngineLab> {
       lab.config = { ...lab.config, ...changes };
       writeConfig();
     },
+    async destroy() {
+      for (const image of await labImages(stack)) images.add(image);
+      await stack.destroy();
+    },
     async remove() {
       if (removed) return;
       removed = true;
-      const images = await labImages(stack);
-      await stack.destroy().catch(() => undefined);
+      await lab.destroy().catch(() => undefined);
       await stack.workspace.removeStack(stackName, { force: true }).catch(() => undefined);
       // Whatever the destroy left (it failed, or the test stopped halfway) goes by the lab's label.
       const leftovers = async (kind: "container" | "network" | "volume") =>
@@ -195,7 +205,7 @@ export async function createEngineLab(stackName: string): Promise<EngineLab> {
   return lab;
 }
 
-/** Names of the docker.Image resources in the stack's state: this run's images, tagged by its own base image. */
+/** Names of the docker.Image resources in the stack's state: this run's images, tagged after its own base image. */
 export async function labImages(stack: Stack): Promise<string[]> {
   const state = (await stack.exportStack()).deployment as { resources?: { type: string; outputs?: { imageName?: string } }[] };
   return (state.resources ?? []).filter((resource) => resource.type === "docker:index/image:Image").flatMap((resource) => resource.outputs?.imageName ?? []);
