@@ -27,38 +27,40 @@ export interface CliImageArgs {
   readonly cacheDir?: string;
 }
 
-/** The image of `role`: its context assembled now, so a missing bundle fails before anything is declared. */
-function cliImageBuild(role: CliImageRole, args: CliImageArgs): docker.ImageArgs {
-  const baseImage = args.baseImage ?? "debian:bookworm-slim";
-  const context = cliImageContext(role, args.packageRoot ?? PACKAGE_ROOT, baseImage, args.cacheDir ?? DEFAULT_CACHE_DIR);
-  return {
-    // Changes exactly when the Dockerfile, the bundle or the base image does: what runs the image follows it.
-    imageName: context.imageName,
-    build: { context: context.dir, dockerfile: join(context.dir, "Dockerfile"), args: { BASE_IMAGE: baseImage }, platform: "linux/amd64" },
-    skipPush: true,
-  };
-}
-
-export class BootImageBuilder extends pulumi.ComponentResource {
-  /** Name of the built image (`netboot-lab/builder:<tag>`); pass it to BootImage's `builderImage`. */
+/** A component that builds the image of one role. */
+class CliImage extends pulumi.ComponentResource {
+  /** Name of the built image (`netboot-lab/<role>:<tag>`). */
   public readonly imageName: pulumi.Output<string>;
 
-  constructor(name: string, args: CliImageArgs = {}, opts?: pulumi.ComponentResourceOptions) {
-    const build = cliImageBuild("builder", args);
-    super("netboot-lab:index:BootImageBuilder", name, {}, opts);
-    this.imageName = new docker.Image(`${name}-image`, build, { parent: this }).imageName;
+  protected constructor(type: string, role: CliImageRole, name: string, args: CliImageArgs, opts?: pulumi.ComponentResourceOptions) {
+    // The context is assembled before anything is declared, so a missing bundle declares nothing.
+    const baseImage = args.baseImage ?? "debian:bookworm-slim";
+    const context = cliImageContext(role, args.packageRoot ?? PACKAGE_ROOT, baseImage, args.cacheDir ?? DEFAULT_CACHE_DIR);
+    super(type, name, {}, opts);
+    this.imageName = new docker.Image(
+      `${name}-image`,
+      {
+        // Changes exactly when the Dockerfile, the bundle or the base image does: what runs the image follows it.
+        imageName: context.imageName,
+        build: { context: context.dir, dockerfile: join(context.dir, "Dockerfile"), args: { BASE_IMAGE: baseImage }, platform: "linux/amd64" },
+        skipPush: true,
+      },
+      { parent: this },
+    ).imageName;
     this.registerOutputs({ imageName: this.imageName });
   }
 }
 
-export class LabRuntimeImage extends pulumi.ComponentResource {
-  /** Name of the built image (`netboot-lab/runtime:<tag>`); pass it to NetbootServer's `cliImage`. */
-  public readonly imageName: pulumi.Output<string>;
-
+/** The builder image (`netboot-lab/builder:<tag>`); pass its `imageName` to BootImage's `builderImage`. */
+export class BootImageBuilder extends CliImage {
   constructor(name: string, args: CliImageArgs = {}, opts?: pulumi.ComponentResourceOptions) {
-    const build = cliImageBuild("runtime", args);
-    super("netboot-lab:index:LabRuntimeImage", name, {}, opts);
-    this.imageName = new docker.Image(`${name}-image`, build, { parent: this }).imageName;
-    this.registerOutputs({ imageName: this.imageName });
+    super("netboot-lab:index:BootImageBuilder", "builder", name, args, opts);
+  }
+}
+
+/** The runtime image (`netboot-lab/runtime:<tag>`); pass its `imageName` to NetbootServer's `cliImage`. */
+export class LabRuntimeImage extends CliImage {
+  constructor(name: string, args: CliImageArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+    super("netboot-lab:index:LabRuntimeImage", "runtime", name, args, opts);
   }
 }

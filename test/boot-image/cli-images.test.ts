@@ -65,21 +65,15 @@ describe("the tags of the images that carry netboot-lab code", () => {
     built = after;
   });
 
-  test("an edit of the keeper changes the runtime image's tag only", async () => {
-    edit("lib/servers/keeper.ts");
+  test.each([
+    ["the keeper", "lib/servers/keeper.ts", "runtime", "builder"],
+    ["the payload build", "lib/boot-image/build.ts", "builder", "runtime"],
+  ] as const)("an edit of %s changes the tag of the image that runs it only", async (_what, file, changed, unchanged) => {
+    edit(file);
     const after = await buildTags();
 
-    expect(after.runtime).not.toBe(built.runtime);
-    expect(after.builder).toBe(built.builder);
-    built = after;
-  });
-
-  test("an edit of the payload build changes the builder image's tag only", async () => {
-    edit("lib/boot-image/build.ts");
-    const after = await buildTags();
-
-    expect(after.builder).not.toBe(built.builder);
-    expect(after.runtime).toBe(built.runtime);
+    expect(after[changed]).not.toBe(built[changed]);
+    expect(after[unchanged]).toBe(built[unchanged]);
     built = after;
   });
 
