@@ -3,12 +3,15 @@
  * a transfer. The servers are the containers NetbootServer declares (kvm stack, applied to the
  * local engine); each daemon's main process is killed with SIGKILL from outside, as the OOM
  * killer or a crash would, while a client in a namespace on the lab bridge is reading a 40 MB
- * file. The restart policy brings the container back by itself and the client's retry gets the
+ * file, slowed down (TFTP: its link shaped with tc; HTTP: curl's rate limit) so that the kill
+ * lands mid-transfer however fast the machine is. The restart policy brings the container back by itself and the client's retry gets the
  * file byte for byte; dhcpd's leases survive on their volume. (`docker kill` and `docker stop`
  * are deliberate stops, which the restart policy respects: see the README.)
  */
 import { createHash, randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { execa } from "execa";
 import { load } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,6 +30,11 @@ const PAYLOAD_SHA = createHash("sha256").update(PAYLOAD).digest("hex");
 let lab: LabServers | undefined;
 const hosts: TestHost[] = [];
 let client: TestHost;
+const scratch = mkdtempSync(join(tmpdir(), "nbl-faults-"));
+
+function sizeOf(path: string): number {
+  return statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+}
 
 async function docker(...args: string[]): Promise<string> {
   return (await execa("docker", args)).stdout.trim();
@@ -77,6 +85,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const created of hosts) await created.destroy();
   await lab?.applied.teardown();
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 describe("every daemon container is declared to come back by itself", () => {
@@ -98,12 +107,32 @@ describe("every daemon container is declared to come back by itself", () => {
 
 describe("a daemon killed during a transfer", () => {
   it("TFTP: the container restarts and the client's retry gets the file", async () => {
-    // A TFTP transfer has no reconnect: the client notices the server's silence and gives up.
-    const interrupted = fetchSha(`curl -sS --max-time 10 --tftp-blksize 512 tftp://${server}/linux/root/payload.bin`);
-    await new Promise((resolveWait) => setTimeout(resolveWait, 1500));
-    await crashAndWaitForRestart(`${prefix}-tftp`);
+    // The client's link carries 4 Mbit/s while the transfer is to be interrupted, so it lasts over
+    // a minute on any machine; the kill waits until the file is arriving, so it lands mid-transfer.
+    const shaped = ["dev", client.hostLink, "root"];
+    await execa("tc", ["qdisc", "add", ...shaped, "tbf", "rate", "4mbit", "burst", "16kb", "latency", "1s"]);
+    const partial = join(scratch, "tftp-partial.bin");
+    try {
+      // A TFTP transfer has no reconnect: the client notices the server's silence and gives up.
+      const interrupted = client.run("curl", ["-sS", "--max-time", "10", "--tftp-blksize", "512", "-o", partial, `tftp://${server}/linux/root/payload.bin`], {
+        reject: false,
+      });
+      for (let waited = 0; sizeOf(partial) < 256 * 1024 && waited < 300; waited += 1) await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+      const receivedBeforeCrash = sizeOf(partial);
+      await crashAndWaitForRestart(`${prefix}-tftp`);
+      // Lock-step TFTP has one block in flight: once it has landed, nothing more arrives from a dead server.
+      await new Promise((resolveWait) => setTimeout(resolveWait, 1000));
+      const receivedAfterCrash = sizeOf(partial);
+      await new Promise((resolveWait) => setTimeout(resolveWait, 1000));
+      expect(sizeOf(partial)).toBe(receivedAfterCrash);
+      const result = await interrupted;
 
-    expect(await interrupted).not.toBe(PAYLOAD_SHA);
+      expect(receivedBeforeCrash).toBeGreaterThanOrEqual(256 * 1024);
+      expect(receivedAfterCrash).toBeLessThan(PAYLOAD.length);
+      expect(result.exitCode).not.toBe(0);
+    } finally {
+      await execa("tc", ["qdisc", "del", ...shaped], { reject: false });
+    }
     expect(await withRetries(() => fetchSha(`curl -sS --max-time 60 --tftp-blksize 1468 tftp://${server}/linux/root/payload.bin`))).toBe(PAYLOAD_SHA);
   });
 
