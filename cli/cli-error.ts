@@ -72,6 +72,12 @@ export function fileErrorText(error: unknown): string | undefined {
   return `cannot ${ATTEMPTS[syscall] ?? syscall} ${target}: ${CAUSES[code] ?? error.message.replace(/^[A-Z]+: /, "")} (${code})`;
 }
 
+/** A file-system error as a CliError under `context`, one line naming the path and the cause; undefined for any other error. */
+export function fileError(context: string, error: unknown): CliError | undefined {
+  const text = fileErrorText(error);
+  return text === undefined ? undefined : new CliError(`${context}: ${text}`, 1, { cause: error });
+}
+
 /**
  * `error` as the CLI reports it under `context` (e.g. `nbi build`): a user error, or a file the
  * user named that cannot be read or written, becomes a CliError with that prefix; anything

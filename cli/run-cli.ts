@@ -4,7 +4,7 @@
  * each with only the commands its image runs.
  */
 import { UserError } from "../lib/errors";
-import { isArgumentError, type Command } from "./cli-error";
+import { fileError, isArgumentError, type Command } from "./cli-error";
 
 function usage(commands: Readonly<Record<string, Command>>): string {
   const lines = Object.values(commands).map((command) => `  ${command.usage}\n      ${command.summary}`);
@@ -36,7 +36,8 @@ async function main(commands: Readonly<Record<string, Command>>, argv: string[])
   try {
     return await command.run(rest);
   } catch (error) {
-    if (!isArgumentError(error)) throw error;
+    // A file-system error a command did not explain itself is still one line naming the path and the cause.
+    if (!isArgumentError(error)) throw fileError(name, error) ?? error;
     process.stderr.write(argumentErrorText(name, command, rest, error));
     return 2;
   }

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { buildPayload, parsePayloadSpec } from "../../lib/boot-image";
-import { CliError, inContext, type Command } from "../cli-error";
+import { checkOutputPath, CliError, inContext, type Command } from "../cli-error";
 
 const USAGE = "payload build --spec FILE --out DIR";
 
@@ -17,6 +17,8 @@ export const payloadCommand: Command = {
     if (!values.spec) throw new CliError("payload build: --spec FILE is required (the JSON the BootImage component uploads)", 2);
     if (!values.out) throw new CliError("payload build: --out DIR is required (the boot tree, e.g. the mounted boot-tree volume)", 2);
     const specPath = resolve(values.spec);
+    const outDir = resolve(values.out);
+    checkOutputPath("payload build", "--out", outDir, "folder");
     let text: string;
     try {
       text = readFileSync(specPath, "utf8");
@@ -25,7 +27,7 @@ export const payloadCommand: Command = {
     }
     try {
       const spec = parsePayloadSpec(text, specPath);
-      const result = buildPayload(spec, resolve(values.out));
+      const result = buildPayload(spec, outDir);
       const bootFiles = Object.entries(spec.bootFiles.files).map(([requester, file]) => `  ${requester}: ${file}`);
       // The builder never holds media in memory (inputs are hard-linked); its peak shows that in every build log.
       const peak = `  builder peak memory: ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`;

@@ -3,11 +3,12 @@
  * naming the path and the cause, never a stack trace; an output path under a file or on a kernel
  * file system (/proc, /sys) is refused before anything is written. (render: test/cli/render.test.ts.)
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
+import { fileError } from "../../cli/cli-error";
 
 const workDir = mkdtempSync(join(tmpdir(), "nbl-file-errors-"));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
@@ -32,6 +33,11 @@ describe("output paths are refused before anything is written", () => {
       "nbi build",
       ["nbi", "build", "--out", join(aFile, "nbi")],
       `nbi build: --out ${join(aFile, "nbi")}: ${aFile} is a file, not a folder; choose another folder`,
+    ],
+    [
+      "payload build",
+      ["payload", "build", "--spec", join(workDir, "spec.json"), "--out", "/proc/netboot-lab-tree"],
+      "payload build: --out /proc/netboot-lab-tree: /proc is on the kernel's proc file system, which holds no files of yours; choose another folder",
     ],
     [
       "mkext build",
@@ -68,5 +74,19 @@ describe("a file that cannot be read or written is one line", () => {
     expect(result.stderr.split("\n")).toHaveLength(2);
     expect(result.stderr).toContain(`cannot read ${join(aFile, "stacks", "Pulumi.kvm.yaml")}: ENOTDIR: not a directory, open`);
     expect(result.exitCode).toBe(1);
+  });
+});
+
+describe("a file-system error no command explained (cli/run-cli.ts)", () => {
+  it("becomes one line under the command's name, naming the path and the cause", () => {
+    const missing = join(aFolder, "gone", "file");
+    let error: unknown;
+    try {
+      readFileSync(missing);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(fileError("watch", error)?.message).toBe(`watch: cannot open ${missing}: no such file or folder (ENOENT)`);
+    expect(fileError("watch", new Error("a bug"))).toBeUndefined();
   });
 });
