@@ -102,7 +102,7 @@ export function checkBridgeName(config: LabConfig, gateway: string | undefined, 
   if (!existing || (existing.bridge && gateway !== undefined && existing.ipv4.includes(gateway))) return;
   report(
     "network.bridge",
-    `${bridge} is already an interface on this machine and not this lab's bridge (${existing.bridge ? `a bridge with ${existing.ipv4.join(", ") || "no IPv4 address"}` : "not a bridge"}; the lab's bridge carries its gateway ${gateway ?? "address"}); Docker would fail to create the lab network or take that interface over: pick a name no interface has, e.g. nblab1`,
+    `${bridge} is already an interface on this machine and not this lab's bridge (${existing.bridge ? `a bridge with ${existing.ipv4.join(", ") || "no IPv4 address"}` : "not a bridge"}; the lab's bridge carries its gateway ${gateway ?? "address"}); Docker would fail to create the lab network or take that interface over: pick a name no interface has, e.g. nblab1 (if it is this lab's bridge from before a change of network.subnet or network.gateway, remove the lab first with pulumi destroy)`,
   );
 }
 

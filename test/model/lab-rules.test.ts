@@ -152,10 +152,10 @@ describe("network.bridge is the lab's own", () => {
   it("refuses an interface this machine already has that is not the lab's bridge", () => {
     const hostInterface = machineWith({ eth0: { bridge: false, ipv4: ["192.168.1.5"] }, virbr0: { bridge: true, ipv4: ["192.168.122.1"] } });
     expect(problemsOf(minimalLab({ network: { subnet: "10.77.0.0/24", bridge: "eth0" } }), { hostInterface })).toEqual([
-      "network.bridge: eth0 is already an interface on this machine and not this lab's bridge (not a bridge; the lab's bridge carries its gateway 10.77.0.1); Docker would fail to create the lab network or take that interface over: pick a name no interface has, e.g. nblab1",
+      "network.bridge: eth0 is already an interface on this machine and not this lab's bridge (not a bridge; the lab's bridge carries its gateway 10.77.0.1); Docker would fail to create the lab network or take that interface over: pick a name no interface has, e.g. nblab1 (if it is this lab's bridge from before a change of network.subnet or network.gateway, remove the lab first with pulumi destroy)",
     ]);
     expect(problemsOf(minimalLab({ network: { subnet: "10.77.0.0/24", bridge: "virbr0" } }), { hostInterface })).toEqual([
-      "network.bridge: virbr0 is already an interface on this machine and not this lab's bridge (a bridge with 192.168.122.1; the lab's bridge carries its gateway 10.77.0.1); Docker would fail to create the lab network or take that interface over: pick a name no interface has, e.g. nblab1",
+      "network.bridge: virbr0 is already an interface on this machine and not this lab's bridge (a bridge with 192.168.122.1; the lab's bridge carries its gateway 10.77.0.1); Docker would fail to create the lab network or take that interface over: pick a name no interface has, e.g. nblab1 (if it is this lab's bridge from before a change of network.subnet or network.gateway, remove the lab first with pulumi destroy)",
     ]);
   });
 
