@@ -132,12 +132,10 @@ export interface LabModel {
   readonly bsdp: BsdpModel;
 }
 
-const DEFAULT_NIC: Record<Platform, NicModel> = { qemu: "qemu-e1000", fusion: "vmware-e1000" };
-
 const BOOT_IMAGE_KINDS = bootImageSchema.options.map((option) => option.shape.kind.value);
 
-/** Validates `raw` (the `netboot-lab:*` config values without their prefix); `source` names the file in errors. */
-export function validateLab(raw: unknown, source?: string, options: ValidateOptions = {}): LabModel {
+const DEFAULT_NIC: Record<Platform, NicModel> = { qemu: "qemu-e1000", fusion: "vmware-e1000" };
+
 export interface ValidateOptions {
   /**
    * Looks up interfaces on the machine the lab's Docker engine runs on (lib/model/host-interface.ts),
@@ -147,6 +145,8 @@ export interface ValidateOptions {
   readonly hostInterface?: HostInterfaceProbe;
 }
 
+/** Validates `raw` (the `netboot-lab:*` config values without their prefix); `source` names the file in errors. */
+export function validateLab(raw: unknown, source?: string, options: ValidateOptions = {}): LabModel {
   const parsed = labConfigSchema.safeParse(raw);
   if (!parsed.success) throw new LabConfigError(parsed.error.issues.map(describeSchemaIssue), source);
   const problems: ConfigProblem[] = [];
@@ -198,10 +198,10 @@ function resolve(config: LabConfig, report: Report, options: ValidateOptions): L
 
   const clients = resolveClients(config, network, imagesByName, bootFileSets, report);
   const bsdp = resolveBsdp(config, bootFileSets, report);
-  return {
-    network: network.model,
   checkBridgeName(config, network.model.gateway, options.hostInterface, report);
   checkServedBootFiles(config, clients, bsdp, bootFileSets, report);
+  return {
+    network: network.model,
     mediaDir: config.mediaDir,
     docker: config.docker,
     servers: config.servers,
@@ -291,8 +291,6 @@ function resolveNetwork(config: LabConfig, report: Report): ResolvedNetwork | un
     }
     pools.push({ first, last, field });
   });
-
-  if (serverAddress === undefined) return undefined;
   const pooled = pools.reduce((total, pool) => total + pool.last - pool.first + 1, 0);
   if (pooled > MAX_POOL_ADDRESSES) {
     report(
@@ -300,6 +298,8 @@ function resolveNetwork(config: LabConfig, report: Report): ResolvedNetwork | un
       `hold ${pooled} addresses, more than the ${MAX_POOL_ADDRESSES.toLocaleString("en-US")} netboot-lab allows: dhcpd keeps a lease record for every pool address from its start; shrink the pools`,
     );
   }
+
+  if (serverAddress === undefined) return undefined;
   const model: NetworkModel = {
     subnet: formatSubnet(subnet),
     networkAddress: formatIpv4(subnet.network),
