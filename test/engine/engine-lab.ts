@@ -8,10 +8,11 @@ import { randomBytes, randomInt } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { LocalWorkspace, type EngineEvent, type OpType, type Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, type EngineEvent, type OpType, type Stack, type StepEventMetadata } from "@pulumi/pulumi/automation";
 import { execa } from "execa";
 import { dump, load } from "js-yaml";
 import { LAB_LABEL } from "../../lib/lab-names";
+import { dockerObjectsLabelled } from "../support/test-run";
 
 /** What a step does to one resource, as a reviewer reads `pulumi preview`. */
 export type Change = "create" | "update" | "replace" | "delete";
@@ -36,14 +37,23 @@ export function resourceKey(urn: string, type: string): string {
   return `${type.split(":").pop()} ${urn.split("::").pop()}`;
 }
 
-/** Collects, from the engine's events of one operation, what it changes and why (the properties that differ). */
+/** The properties a step's diff names, `*` marking those that force replacement. */
+function diffProperties(step: StepEventMetadata): string[] {
+  const replacing = new Set(step.keys ?? []);
+  const detailed = Object.keys(step.detailedDiff ?? {});
+  return (detailed.length ? detailed : (step.diffs ?? [])).map((property) => (replacing.has(property.split(/[.[]/)[0]!) ? `${property}*` : property));
+}
+
+/** Collects, from the engine's events of one preview or up, what it changes and why (the properties that differ). */
 export class StepRecorder {
   readonly changes: ChangeSet = {};
   /** Per changed resource: the properties in the engine's diff, `*` marking those that force replacement. */
   readonly reasons: Record<string, string[]> = {};
 
   readonly onEvent = (event: EngineEvent): void => {
-    const step = event.resourcePreEvent?.metadata ?? event.resOutputsEvent?.metadata;
+    // The step as planned; an up that refreshes first reports what its refresh read back in
+    // outputs events as "update" too, which RefreshRecorder judges.
+    const step = event.resourcePreEvent?.metadata;
     // Provider resources are the engine's, not the lab's: the default dynamic provider takes the
     // whole stack config as its inputs, so any config change "updates" it without touching the engine.
     if (!step || step.type.startsWith(PROVIDER_TYPE_PREFIX)) return;
@@ -51,11 +61,7 @@ export class StepRecorder {
     if (!change) return;
     const key = resourceKey(step.urn, step.type);
     if (this.changes[key] !== "replace") this.changes[key] = change;
-    const replacing = new Set(step.keys ?? []);
-    const properties = Object.keys(step.detailedDiff ?? {}).length ? Object.keys(step.detailedDiff ?? {}) : (step.diffs ?? []);
-    this.reasons[key] = [
-      ...new Set([...(this.reasons[key] ?? []), ...properties.map((property) => (replacing.has(property.split(/[.[]/)[0]!) ? `${property}*` : property))]),
-    ];
+    this.reasons[key] = [...new Set([...(this.reasons[key] ?? []), ...diffProperties(step)])];
   };
 
   /** The change set with the reasons, for an assertion message that says what the engine saw. */
@@ -65,29 +71,21 @@ export class StepRecorder {
   }
 }
 
-/** Drift a refresh found: resources whose state the read changed, with the properties that differ. */
+/** Drift a refresh found: resources whose read-back state differs from the last update's (properties), or that are gone. */
 export class RefreshRecorder {
   readonly drift: Record<string, string[]> = {};
 
   readonly onEvent = (event: EngineEvent): void => {
+    // A refresh announces each read as "refresh"; its outputs event says "update" (with the diff) or "delete" when the read changed the state.
     const step = event.resOutputsEvent?.metadata;
-    if (!step || step.op !== "refresh") return;
-    const properties = Object.keys(step.detailedDiff ?? {}).length ? Object.keys(step.detailedDiff ?? {}) : (step.diffs ?? []);
-    if (properties.length) this.drift[resourceKey(step.urn, step.type)] = properties;
+    if (!step || step.op === "same" || step.op === "refresh") return;
+    this.drift[resourceKey(step.urn, step.type)] = step.op === "delete" ? ["deleted"] : diffProperties(step);
   };
 }
 
 /** Names of the lab's containers, networks and volumes still on the engine (by the lab label the program sets), sorted. */
-export async function labObjectsOnEngine(prefix: string): Promise<string[]> {
-  const filter = ["--filter", `label=${LAB_LABEL}=${prefix}`];
-  const lists = await Promise.all(
-    [
-      ["ps", "-a", "--format", "{{.Names}}"],
-      ["network", "ls", "--format", "{{.Name}}"],
-      ["volume", "ls", "--format", "{{.Name}}"],
-    ].map(async (list) => (await execa("docker", [...list, ...filter])).stdout),
-  );
-  return lists.flatMap((list) => list.split("\n").filter(Boolean)).sort();
+export function labObjectsOnEngine(prefix: string): Promise<string[]> {
+  return dockerObjectsLabelled(`${LAB_LABEL}=${prefix}`);
 }
 
 /** The project under test: this working tree. */

@@ -116,7 +116,12 @@ export function labelFlags(labels: Record<string, string>): string[] {
 
 /** Names of the containers, networks and volumes carrying a test file's labels, sorted; empty once it has cleaned up. */
 export async function dockerObjectsOf(labels: Record<string, string>): Promise<string[]> {
-  const filter = ["--filter", `label=${CASE_LABEL}=${labels[CASE_LABEL]}`];
+  return dockerObjectsLabelled(`${CASE_LABEL}=${labels[CASE_LABEL]}`);
+}
+
+/** Names of the containers, networks and volumes carrying `label` (`key=value`), sorted. */
+export async function dockerObjectsLabelled(label: string): Promise<string[]> {
+  const filter = ["--filter", `label=${label}`];
   const lists = await Promise.all(
     [
       ["ps", "-a", "--format", "{{.Names}}"],
