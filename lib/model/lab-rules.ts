@@ -46,6 +46,23 @@ export function checkFreeText(config: LabConfig, report: Report): void {
   walk(config, "");
 }
 
+/** Characters GRUB's and iPXE's script languages act on: command separators, pipes, redirections, variables, blocks. */
+const SCRIPT_SYNTAX = /[;|&$`<>{}]/;
+
+/** A kernel command line goes as it is onto the `linux` line of grub.cfg and the `kernel` line of the iPXE script. */
+export function checkCommandLines(config: LabConfig, report: Report): void {
+  config.bootImages.forEach((image, index) => {
+    if (image.kind !== "ipxe" && image.kind !== "grub" && image.kind !== "pxelinux") return;
+    const character = SCRIPT_SYNTAX.exec(image.linux.cmdline)?.[0];
+    if (character !== undefined) {
+      report(
+        `bootImages[${index}].linux.cmdline`,
+        `contains '${character}', which the GRUB and iPXE scripts the lab writes the command line into would take as their own syntax (a command separator, pipe, redirection, variable or block); leave it out of the kernel's parameters`,
+      );
+    }
+  });
+}
+
 /**
  * Paths the lab creates, serves or mounts, written as they are into configs and scripts. A
  * `..` there leads out of the folder the path seems to name (`/../etc` exports the server's

@@ -22,7 +22,7 @@ import { bootFilesFor, httpBaseUrl, type BootFileSet, type BootRequester } from 
 import { resolveBsdp, type BsdpModel } from "./bsdp";
 import { LabConfigError, type ConfigProblem } from "./errors";
 import type { HostInterfaceProbe } from "./host-interface";
-import { checkBridgeName, checkDockerSocket, checkFreeText, checkLabPaths, checkServedBootFiles } from "./lab-rules";
+import { checkBridgeName, checkCommandLines, checkDockerSocket, checkFreeText, checkLabPaths, checkServedBootFiles } from "./lab-rules";
 import {
   bootImageSchema,
   FIRMWARES,
@@ -179,6 +179,7 @@ type Report = (field: string, message: string) => void;
 
 function resolve(config: LabConfig, report: Report, options: ValidateOptions): LabModel | undefined {
   checkFreeText(config, report);
+  checkCommandLines(config, report);
   checkLabPaths(config, report);
   checkDockerSocket(config, report);
   const network = resolveNetwork(config, report);

@@ -64,6 +64,22 @@ describe("text that lands in generated files", () => {
     ]);
   });
 
+  it("refuses in a kernel command line what GRUB's and iPXE's scripts would act on", () => {
+    for (const [kind, cmdline, character] of [
+      ["grub", "console=ttyS0; reboot", ";"],
+      ["ipxe", "console=ttyS0 ${net0/ip}", "$"],
+      ["pxelinux", "quiet || shell", "|"],
+    ] as const) {
+      expect(problemsOf(minimalLab({ bootImages: [{ name: "linux", kind, linux: { cmdline } }] })), kind).toEqual([
+        `bootImages[0].linux.cmdline: contains '${character}', which the GRUB and iPXE scripts the lab writes the command line into would take as their own syntax (a command separator, pipe, redirection, variable or block); leave it out of the kernel's parameters`,
+      ]);
+    }
+    expect(
+      validateLab(minimalLab({ bootImages: [{ name: "linux", kind: "grub", linux: { cmdline: 'console=ttyS0,115200 dyndbg="file x +p" init=/sbin/init' } }] }))
+        .bootImages,
+    ).toHaveLength(1);
+  });
+
   it("refuses control characters in every string field, names included by their path", () => {
     const problems = problemsOf(
       minimalLab({
