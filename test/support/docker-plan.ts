@@ -11,6 +11,7 @@
  */
 import { isAbsolute, relative, resolve } from "node:path";
 import type Dockerode from "dockerode";
+import { DOCKER_TYPES } from "./provider-model";
 import type { DeclaredResource } from "./pulumi-harness";
 
 export interface PlanOptions {
@@ -121,15 +122,7 @@ export class UnsupportedInputsError extends Error {
   }
 }
 
-const TYPES = {
-  provider: "pulumi:providers:docker",
-  network: "docker:index/network:Network",
-  volume: "docker:index/volume:Volume",
-  image: "docker:index/image:Image",
-  remoteImage: "docker:index/remoteImage:RemoteImage",
-  container: "docker:index/container:Container",
-  dynamic: "pulumi-nodejs:dynamic:Resource",
-} as const;
+const TYPES = { ...DOCKER_TYPES, dynamic: "pulumi-nodejs:dynamic:Resource" } as const;
 
 export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
 const RESTART_POLICIES = ["no", "on-failure", "always", "unless-stopped"];
