@@ -9,12 +9,11 @@ import { BootImage, BootImageBuilder, LabRuntimeImage, planLabPayloads } from ".
 import { Client } from "./components/client";
 import { NetbootServer } from "./components/netboot-server";
 import { formatImageId } from "./lib/bsdp/image-id";
-import { vncPasswordProblems } from "./lib/client/fusion";
 import { planQemuClient } from "./lib/client/plan";
 import { probeQemuHost, qemuHostProblems, QemuHostError } from "./lib/client/qemu-host";
 import { UserError } from "./lib/errors";
 import { labNamePrefix } from "./lib/lab-names";
-import { CONFIG_NAMESPACE, LabConfigError, labFromEngineConfig } from "./lib/model";
+import { CONFIG_NAMESPACE, labFromEngineConfig } from "./lib/model";
 
 const stack = pulumi.getStack();
 
@@ -46,13 +45,8 @@ const qemuLaunches = explained(() => {
   );
 });
 
-// The VNC password is a secret the model never holds (the CLI cannot decrypt it): whether it is
-// set is asked here, so a VNC server that would run without one stops the program before anything is declared.
+// The VNC password is a secret the model never holds; whether it is set was checked with the rest.
 const vncPassword = config.getSecret("vncPassword");
-explained(() => {
-  const problems = vncPasswordProblems(lab.clients, vncPassword !== undefined);
-  if (problems.length) throw new LabConfigError(problems, `stacks/Pulumi.${stack}.yaml`);
-});
 
 // A remote Docker host (ssh://user@host) is how a Fusion lab reaches the layer-2 network of its
 // guests; children inherit the provider from the component.

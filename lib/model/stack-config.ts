@@ -5,6 +5,7 @@ import { load } from "js-yaml";
 import { CONFIG_KEYS, CONFIG_NAMESPACE, SECRET_CONFIG_KEYS } from "./schema";
 import { LabConfigError, type ConfigProblem } from "./errors";
 import { probeHostInterface } from "./host-interface";
+import { vncPasswordProblems } from "../client/fusion";
 import { validateLab, type LabModel, type ValidateOptions } from "./validate";
 
 /** Folder of the per-stack files, as Pulumi.yaml's `stackConfigDir` names it. */
@@ -105,7 +106,7 @@ const ON_THIS_MACHINE: ValidateOptions = { hostInterface: probeHostInterface };
  */
 export function loadStackLab(projectDir: string, stack: string, options: ValidateOptions = ON_THIS_MACHINE): LabModel {
   const path = stackFilePath(projectDir, stack);
-  return validateLab(readLabConfig(path), path, options);
+  return withSecretsChecked(validateLab(readLabConfig(path), path, options), namespacedStackConfig(path), path);
 }
 
 /**
@@ -113,7 +114,23 @@ export function loadStackLab(projectDir: string, stack: string, options: Validat
  * (`pulumi.runtime.allConfig()`: namespaced keys, text values, secrets decrypted).
  */
 export function labFromEngineConfig(config: Readonly<Record<string, string>>, source: string, options: ValidateOptions = ON_THIS_MACHINE): LabModel {
-  return validateLab(labConfigFromStack(config, source), source, options);
+  return withSecretsChecked(validateLab(labConfigFromStack(config, source), source, options), config, source);
+}
+
+/**
+ * The rules on the secrets, which the model never holds: whether a secret is set is known from
+ * its key alone, encrypted or not, so `render` (which cannot decrypt it) and the program refuse
+ * the same stacks. A Fusion client's VNC server needs `netboot-lab:vncPassword`.
+ */
+function withSecretsChecked(lab: LabModel, config: Readonly<Record<string, unknown>>, source: string): LabModel {
+  const problems = vncPasswordProblems(lab.clients, config[`${CONFIG_NAMESPACE}:vncPassword`] !== undefined);
+  if (problems.length) throw new LabConfigError(problems, source);
+  return lab;
+}
+
+/** A stack file's config with every key namespaced (`network` → `netboot-lab:network`), as the engine passes it. */
+function namespacedStackConfig(path: string): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(readStackConfigMap(path)).map(([key, value]) => [key.includes(":") ? key : `${CONFIG_NAMESPACE}:${key}`, value]));
 }
 
 /**
@@ -121,9 +138,7 @@ export function labFromEngineConfig(config: Readonly<Record<string, string>>, so
  * under `pulumi up`, unvalidated; the keys labConfigFromStack refuses and encrypted values are errors.
  */
 export function readLabConfig(path: string): Record<string, unknown> {
-  const map = Object.fromEntries(
-    Object.entries(readStackConfigMap(path)).map(([key, value]) => [key.includes(":") ? key : `${CONFIG_NAMESPACE}:${key}`, value]),
-  );
+  const map = namespacedStackConfig(path);
   // Secret keys (the VNC password) are the program's to decrypt; they are never part of the model.
   const modelKeys = Object.keys(map).filter((key) => (CONFIG_KEYS as readonly string[]).includes(key.slice(CONFIG_NAMESPACE.length + 1)));
   const secrets = modelKeys.flatMap((key) => securePaths(map[key], key.slice(CONFIG_NAMESPACE.length + 1)));

@@ -5,9 +5,15 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseVmx } from "../../lib/client/vmx";
 import { runStack } from "../support/pulumi-harness";
+import { stackWithVncPassword } from "../support/stack-files";
 
 const workDir = mkdtempSync(join(tmpdir(), "nbl-render-"));
-afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+// The fusion stack as a user has it once its VNC password is set.
+const fusion = stackWithVncPassword("fusion");
+afterAll(() => {
+  rmSync(workDir, { recursive: true, force: true });
+  fusion.cleanup();
+});
 
 /** The CLI exactly as users run it: the bundled bin entry (global setup bundles it). */
 function netbootLab(...args: string[]) {
@@ -74,7 +80,7 @@ describe("netboot-lab render", () => {
 
   it("writes each fusion client's clients/<name>.vmx, without the VNC password", async () => {
     const out = join(workDir, "fusion-clients");
-    expect((await netbootLab("render", "--stack", "fusion", "--out", out)).exitCode).toBe(0);
+    expect((await netbootLab("render", "--stack", "fusion", "--project", fusion.dir, "--out", out)).exitCode).toBe(0);
     const vmx = parseVmx(readFileSync(join(out, "clients", "snowleopard-server.vmx"), "utf8"));
     expect(vmx.get("ethernet0.address")).toBe("00:50:56:00:00:28");
     expect(vmx.get("guestOS")).toBe("darwin10-64");
@@ -84,7 +90,7 @@ describe("netboot-lab render", () => {
 
   it("writes the fusion stack's Darwin boot file and root path", async () => {
     const out = join(workDir, "fusion");
-    expect((await netbootLab("render", "--stack", "fusion", "--out", out)).exitCode).toBe(0);
+    expect((await netbootLab("render", "--stack", "fusion", "--project", fusion.dir, "--out", out)).exitCode).toBe(0);
     const lab = JSON.parse(readFileSync(join(out, "lab.json"), "utf8"));
     expect(lab.network).toMatchObject({ serverAddress: "10.0.0.28", mode: "macvlan", bridge: null, parentInterface: "eth1" });
     expect(lab.clients[0]).toMatchObject({

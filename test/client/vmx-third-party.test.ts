@@ -2,14 +2,12 @@
  * The .vmx files of stacks/Pulumi.fusion.yaml as readers nobody on this project wrote see them:
  * VMware's own line codec and Packer's parser (test/client/vmx-reader.ts states their rules).
  */
-import { resolve } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { vmxSpecFor, withVncPassword } from "../../lib/client/fusion";
 import { renderVmx } from "../../lib/client/vmx";
 import { loadStackLab } from "../../lib/model";
+import { stackWithVncPassword } from "../support/stack-files";
 import { readVmxAsPacker, readVmxAsVmware, repeatedKeys, vmwareValue } from "./vmx-reader";
-
-const PROJECT_DIR = resolve(__dirname, "..", "..");
 
 describe("the readers follow VMware's line codec", () => {
   it("quoted and bare values, comments, spacing, a byte order mark and |XX escapes in either case", () => {
@@ -44,7 +42,9 @@ describe("the readers follow VMware's line codec", () => {
 });
 
 describe("rendering the fusion stack gives .vmx files third-party readers read exactly as intended", () => {
-  const lab = loadStackLab(PROJECT_DIR, "fusion");
+  const fusion = stackWithVncPassword("fusion");
+  const lab = loadStackLab(fusion.dir, "fusion");
+  afterAll(() => fusion.cleanup());
   // A password with the two characters VMware escapes in a value, as `pulumi up` writes it.
   const password = 'Vn"c|8#p';
   const vmxOf = (name: string) => renderVmx(withVncPassword(vmxSpecFor(lab.clients.find((client) => client.name === name)!), password));

@@ -29,7 +29,8 @@ describe("the program under Pulumi's Node.js language host", () => {
   };
   for (const [stack, client] of Object.entries(clients)) {
     it(`loads through ts-node with tsconfig.pulumi.json and declares the ${stack} lab`, async () => {
-      const { code, declared, output } = await languageHost(stack, { "netboot-lab:mediaDir": media.dir });
+      // The fusion stack's VNC server needs its password set, as each user sets it.
+      const { code, declared, output } = await languageHost(stack, { "netboot-lab:mediaDir": media.dir, "netboot-lab:vncPassword": "lab-vnc" });
       expect(code, output).toBe(0);
       expect(declared).toContain(`netboot-lab:index:NetbootServer nbl-${stack}`);
       expect(declared).toContain(`docker:index/container:Container nbl-${stack}-dhcpd`);

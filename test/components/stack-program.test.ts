@@ -206,7 +206,7 @@ describe("fusion stack problems found before deployment", () => {
   });
 
   it("a missing file from the user's media is named before anything is declared", async () => {
-    const { error, resources } = await runStackExpectingError("fusion");
+    const { error, resources } = await runStackExpectingError("fusion", { configOverrides: { "netboot-lab:vncPassword": "lab-vnc" } });
     expect(error.message).toMatch(
       /bootImages\[0\]\.booter: \S+\/media\/10\.6\/usr\/standalone\/i386\/boot\.efi does not exist; fix the path in the stack config \(relative paths are read from netboot-lab:mediaDir/,
     );
