@@ -70,6 +70,7 @@ const bootImageResources = lab.bootImages.map(
         plan: bootImagePlans[image.name],
         bootTreeVolume: server.bootTreeVolume,
         builderImage: builder.imageName,
+        builderSource: builder.source,
         // Refresh and delete of a build run in the image the lab's daemons keep on the engine.
         toolImage: server.imageName,
         dockerHost: lab.docker.host,

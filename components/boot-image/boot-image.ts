@@ -18,7 +18,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { BootFileSet, BootImageConfig, BootRequester } from "../../lib/model";
 import { BUILDER_PATHS, planPayload, type ImageClient, type NicCheckReport, type PayloadPlan } from "../../lib/boot-image";
 import { BootImageBuild } from "./build-resource";
-import type { GeneratedInput } from "./build-provider";
+import type { GeneratedInput, ImageSource } from "./build-provider";
 import { BootImageBuilder } from "./builder";
 import { DEFAULT_CACHE_DIR, cacheFile } from "../../lib/boot-image/upload-cache";
 
@@ -47,6 +47,12 @@ export interface BootImageArgs {
    * builds its own (child `<name>-builder`) from `baseImage`.
    */
   readonly builderImage?: pulumi.Input<string>;
+  /**
+   * How `builderImage` is built (that BootImageBuilder's `source`), so a build that finds it gone
+   * from the engine builds it again. Default: the source of the builder this component builds;
+   * none with a `builderImage` of your own, and such a build then fails, saying so.
+   */
+  readonly builderSource?: ImageSource;
   /**
    * An image with `rm` that the lab keeps on the engine (NetbootServer's `imageName`, which its
    * daemons run): the build's refresh and delete run in it, so they still work when the builder
@@ -90,13 +96,15 @@ export class BootImage extends pulumi.ComponentResource {
     const plan = args.plan ?? planPayload({ image: args.image, bootFiles: args.bootFiles, clients: args.clients ?? [], baseDir: args.baseDir });
     super("netboot-lab:index:BootImage", name, {}, opts);
 
-    const builderImage =
-      args.builderImage ?? new BootImageBuilder(`${name}-builder`, { baseImage: args.baseImage, cacheDir: args.cacheDir }, { parent: this }).imageName;
+    const ownBuilder = args.builderImage
+      ? undefined
+      : new BootImageBuilder(`${name}-builder`, { baseImage: args.baseImage, cacheDir: args.cacheDir }, { parent: this });
     const build = new BootImageBuild(
       `${name}-build`,
       {
         dockerHost: args.dockerHost,
-        builderImage,
+        builderImage: args.builderImage ?? ownBuilder!.imageName,
+        builderSource: args.builderSource ?? ownBuilder?.source,
         toolImage: args.toolImage,
         bootTreeVolume: args.bootTreeVolume,
         bootTreePath: BUILDER_PATHS.bootTree,

@@ -52,6 +52,12 @@ export interface BootImageBuildInputs {
   readonly sshOptions?: readonly string[];
   readonly builderImage: string;
   /**
+   * How the builder image is built (the BootImageBuilder's context folder, build args and
+   * platform), for a build that finds it gone from the engine (`docker image prune -a`): the
+   * docker provider's image read never looks at the engine, so no `pulumi up` would build it again.
+   */
+  readonly builderSource?: ImageSource;
+  /**
    * An image with `rm` that stays on the engine while the lab runs (the lab's server image): read
    * and delete run in it. Absent in states written before it existed: the builder image then.
    */
@@ -70,6 +76,14 @@ export interface BootImageBuildInputs {
   /** Changes exactly when the built payload would: a change rebuilds, nothing else does. */
   readonly contentHash: string;
   readonly labels: Readonly<Record<string, string>>;
+}
+
+/** A Docker image's build, as docker.Image declares it. */
+export interface ImageSource {
+  /** Folder sent as the build context; holds the Dockerfile. */
+  readonly context: string;
+  readonly buildArgs: Readonly<Record<string, string>>;
+  readonly platform: string;
 }
 
 export interface BootImageBuildOutputs extends BootImageBuildInputs {
@@ -244,10 +258,59 @@ async function runToCompletion(
   return { exitCode: StatusCode, log: Buffer.concat(chunks).toString("utf8") };
 }
 
+/**
+ * Builds the builder image from its source when the engine lacks it, as the docker provider
+ * built it at first; the context is a small folder (a Dockerfile and one bundle), sent whole.
+ */
+async function ensureBuilderImage(docker: Dockerode, inputs: BootImageBuildInputs): Promise<void> {
+  try {
+    await docker.getImage(inputs.builderImage).inspect();
+    return;
+  } catch (error) {
+    if (engineStatus(error) !== 404) throw engineFailure(error, `looking up image ${inputs.builderImage}`, inputs.dockerHost);
+  }
+  const source = inputs.builderSource;
+  if (!source) {
+    throw new Error(
+      `the builder image ${inputs.builderImage} is not on the Docker host (docker image prune -a removes it) and this state does not say how to build it; ` +
+        "run pulumi up again with this version of netboot-lab, which records it",
+    );
+  }
+  const { readdirSync, readFileSync } = require("node:fs") as typeof import("node:fs");
+  const { join } = require("node:path") as typeof import("node:path");
+  const tar = require("tar-stream") as typeof import("tar-stream");
+  const context = tar.pack();
+  for (const file of readdirSync(source.context)) context.entry({ name: file }, readFileSync(join(source.context, file)));
+  context.finalize();
+  const what = `building the builder image ${inputs.builderImage} again from ${source.context} (it is gone from the Docker host)`;
+  const stream = await engine(inputs, what, () =>
+    docker.buildImage(context as unknown as NodeJS.ReadableStream, { t: inputs.builderImage, buildargs: { ...source.buildArgs }, platform: source.platform }),
+  );
+  const events = await engine(
+    inputs,
+    what,
+    () =>
+      new Promise<{ stream?: string; error?: string }[]>((resolve, reject) =>
+        docker.modem.followProgress(stream, (error: Error | null, output: { stream?: string; error?: string }[]) => (error ? reject(error) : resolve(output))),
+      ),
+  );
+  const failure = events.find((event) => event.error);
+  if (failure) {
+    const log = events
+      .map((event) => event.stream ?? "")
+      .join("")
+      .split("\n")
+      .slice(-20)
+      .join("\n");
+    throw new Error(`${what} failed: ${failure.error}\n${log}`);
+  }
+}
+
 /** Uploads what the volume lacks, then runs the build; throws (failing the Pulumi step) when the build fails. */
 async function build(inputs: BootImageBuildInputs): Promise<BootImageBuildOutputs> {
   const { readFileSync } = require("node:fs") as typeof import("node:fs");
   const docker = clientOf(inputs);
+  await ensureBuilderImage(docker, inputs);
   const container = await createVolumeContainer(docker, inputs, inputs.builderImage, inputs.command);
   try {
     const missing: MediaInput[] = [];

@@ -11,6 +11,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { cliImageContext, type CliImageRole } from "../../lib/cli-images";
 import { DEFAULT_CACHE_DIR } from "../../lib/boot-image/upload-cache";
+import type { ImageSource } from "./build-provider";
 
 /** Package root: holds images/<role>/Dockerfile and the bundles in dist/. */
 const PACKAGE_ROOT = resolve(__dirname, "..", "..");
@@ -31,23 +32,26 @@ export interface CliImageArgs {
 class CliImage extends pulumi.ComponentResource {
   /** Name of the built image (`netboot-lab/<role>:<tag>`). */
   public readonly imageName: pulumi.Output<string>;
+  /** How the image is built: what a boot image build needs to build it again when the engine lost it. */
+  public readonly source: ImageSource;
 
   protected constructor(type: string, role: CliImageRole, name: string, args: CliImageArgs, opts?: pulumi.ComponentResourceOptions) {
     // The context is assembled before anything is declared, so a missing bundle declares nothing.
     const baseImage = args.baseImage ?? "debian:bookworm-slim";
     const context = cliImageContext(role, args.packageRoot ?? PACKAGE_ROOT, baseImage, args.cacheDir ?? DEFAULT_CACHE_DIR);
     super(type, name, {}, opts);
+    this.source = { context: context.dir, buildArgs: { BASE_IMAGE: baseImage }, platform: "linux/amd64" };
     this.imageName = new docker.Image(
       `${name}-image`,
       {
         // Changes exactly when the Dockerfile, the bundle or the base image does: what runs the image follows it.
         imageName: context.imageName,
-        build: { context: context.dir, dockerfile: join(context.dir, "Dockerfile"), args: { BASE_IMAGE: baseImage }, platform: "linux/amd64" },
+        build: { context: context.dir, dockerfile: join(context.dir, "Dockerfile"), args: { ...this.source.buildArgs }, platform: this.source.platform },
         skipPush: true,
       },
       { parent: this },
     ).imageName;
-    this.registerOutputs({ imageName: this.imageName });
+    this.registerOutputs({ imageName: this.imageName, source: this.source });
   }
 }
 

@@ -58,8 +58,19 @@ const withChangedImage = config(
 /** The lab's servers on another address of the subnet: the pod owns the address. */
 const withMovedServer = config([...stackClients, addedClient], withChangedImage.configOverrides["netboot-lab:bootImages"], `${net}.3`);
 
+/** And linux-grub with one more kernel argument. */
+const withMovedServerAndImage = config(
+  [...stackClients, addedClient],
+  withMovedServer.configOverrides["netboot-lab:bootImages"].map((image) =>
+    image.name === "linux-grub" ? { ...image, linux: { cmdline: "console=ttyS0 netboot-lab.test=2" } } : image,
+  ),
+  `${net}.3`,
+);
+
 const engine = new LabEngine({ stack: "kvm", labels, projectDir: projectCopy });
 let firstUp: EngineRun;
+
+const builderImage = () => String(engine.resource("nbl-kvm-builder-image").inputs.imageName);
 
 /** Runs the preview, then the up, of one change: both must name exactly `expected`, and a preview after it nothing. */
 async function change(options: ReturnType<typeof config>, expected: string[]): Promise<EngineRun> {
@@ -160,14 +171,18 @@ describe("a change touches only what depends on it", () => {
     expectChanges((await engine.up(withMovedServer)).changes, [], "the up");
   });
 
-  it("with the builder image deleted from the engine (docker image prune -a), refresh and up still work and change nothing", async () => {
-    const builderImage = String(engine.resource("nbl-kvm-builder-image").inputs.imageName);
-    await execa("docker", ["rmi", "--force", builderImage]);
+  it("with the builder image deleted from the engine (docker image prune -a), refresh and up change nothing, and the next boot image change builds it again first", async () => {
+    await execa("docker", ["rmi", "--force", builderImage()]);
     expectChanges(await engine.refresh(), [], "the refresh");
     expectChanges((await engine.up(withMovedServer)).changes, [], "the up");
+    // The docker provider's image read never looks at the engine, so only the build that needs it can notice.
+    await change(withMovedServerAndImage, ["update nbl-kvm-linux-grub-build"]);
+    expect(String(engine.resource("nbl-kvm-linux-grub-build").outputs.buildLog)).toMatch(/built boot image/);
+    await execa("docker", ["image", "inspect", builderImage()]);
   });
 
-  it("destroy, still without the builder image, removes every resource and leaves nothing of the lab on the engine", async () => {
+  it("destroy, without the builder image, removes every resource and leaves nothing of the lab on the engine", async () => {
+    await execa("docker", ["rmi", "--force", builderImage()]);
     const deleted = await engine.destroy();
     expect(deleted.length).toBeGreaterThan(0);
     expect(engine.resources()).toEqual([]);
