@@ -13,7 +13,7 @@ import type Dockerode from "dockerode";
 import { extract as tarExtract, pack as tarPack } from "tar-stream";
 import { DEFAULT_CACHE_DIR } from "../lib/boot-image/upload-cache";
 import { cliImageContext } from "../lib/cli-images";
-import { dockerClient, engineFailure, engineStatus } from "../lib/docker-engine";
+import { buildImageFrom, dockerClient, engineFailure, engineStatus } from "../lib/docker-engine";
 import { LAB_LABEL, labDockerNames, labNamePrefix, ROLE_LABEL, type LabDockerNames } from "../lib/lab-names";
 import { readLabConfig, stackFilePath, validateLab, type ClientModel, type LabModel } from "../lib/model";
 import type { ContainerState } from "../lib/check/probe";
@@ -260,28 +260,9 @@ export async function probeImage(deployed: DeployedLab, command: string): Promis
   const present = await unlessMissing(deployed, `looking up ${context.imageName}`, (docker) => docker.getImage(context.imageName).inspect());
   if (present) return context.imageName;
   process.stderr.write(`netboot-lab ${command}: building the probe image ${context.imageName} (the lab's runtime image)…\n`);
-  await deployed.call(`building ${context.imageName}`, async (docker) => {
-    const progress = await docker.buildImage(
-      { context: context.dir, src: ["Dockerfile", "netboot-lab.cjs"] },
-      { t: context.imageName, buildargs: { BASE_IMAGE: baseImage } },
-    );
-    const lines = await new Promise<{ error?: string; stream?: string }[]>((resolveBuild, rejectBuild) =>
-      docker.modem.followProgress(progress, (error: Error | null, output: { error?: string; stream?: string }[]) =>
-        error ? rejectBuild(error) : resolveBuild(output),
-      ),
-    );
-    const failed = lines.find((line) => line.error);
-    if (failed) {
-      const log = lines
-        .map((line) => line.stream ?? "")
-        .join("")
-        .trim()
-        .split("\n")
-        .slice(-20)
-        .join("\n");
-      throw new CliError(`${command}: building the probe image ${context.imageName} failed: ${failed.error}\n${log}`);
-    }
-  });
+  await deployed.call(`${command}: building the probe image ${context.imageName}`, (docker) =>
+    buildImageFrom(docker, context.dir, { tag: context.imageName, buildArgs: { BASE_IMAGE: baseImage } }),
+  );
   return context.imageName;
 }
 

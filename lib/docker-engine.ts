@@ -87,6 +87,42 @@ function sshDialStdio(args: readonly string[], destination: string): Duplex {
 }
 
 /**
+ * Builds `tag` from the files of `contextDir`, a small folder (a Dockerfile and a bundle) sent
+ * whole; a failed build throws the engine's error with the build's last lines.
+ */
+export async function buildImageFrom(
+  docker: Dockerode,
+  contextDir: string,
+  options: { readonly tag: string; readonly buildArgs: Readonly<Record<string, string>>; readonly platform?: string },
+): Promise<void> {
+  const { readdirSync, readFileSync } = require("node:fs") as typeof import("node:fs");
+  const { join } = require("node:path") as typeof import("node:path");
+  const tar = require("tar-stream") as typeof import("tar-stream");
+  const context = tar.pack();
+  for (const file of readdirSync(contextDir)) context.entry({ name: file }, readFileSync(join(contextDir, file)));
+  context.finalize();
+  const progress = await docker.buildImage(context as unknown as NodeJS.ReadableStream, {
+    t: options.tag,
+    buildargs: { ...options.buildArgs },
+    ...(options.platform ? { platform: options.platform } : {}),
+  });
+  const events = await new Promise<{ stream?: string; error?: string }[]>((resolve, reject) =>
+    docker.modem.followProgress(progress, (error: Error | null, output: { stream?: string; error?: string }[]) => (error ? reject(error) : resolve(output))),
+  );
+  const failure = events.find((event) => event.error);
+  if (failure) {
+    const log = events
+      .map((event) => event.stream ?? "")
+      .join("")
+      .trim()
+      .split("\n")
+      .slice(-20)
+      .join("\n");
+    throw new Error(`${failure.error}\n${log}`);
+  }
+}
+
+/**
  * What a failed engine call says to a user: `what`, then the engine's own message and status,
  * or for an engine that could not be reached, which host was tried and what to check.
  */

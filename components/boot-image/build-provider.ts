@@ -24,7 +24,7 @@
 import type Dockerode from "dockerode";
 import type { Readable } from "node:stream";
 import type { Pack } from "tar-stream";
-import { dockerClient, engineFailure, engineStatus } from "../../lib/docker-engine";
+import { buildImageFrom, dockerClient, engineFailure, engineStatus } from "../../lib/docker-engine";
 
 /** A user file streamed into the boot tree volume before the build. */
 export interface MediaInput {
@@ -276,34 +276,10 @@ async function ensureBuilderImage(docker: Dockerode, inputs: BootImageBuildInput
         "run pulumi up again with this version of netboot-lab, which records it",
     );
   }
-  const { readdirSync, readFileSync } = require("node:fs") as typeof import("node:fs");
-  const { join } = require("node:path") as typeof import("node:path");
-  const tar = require("tar-stream") as typeof import("tar-stream");
-  const context = tar.pack();
-  for (const file of readdirSync(source.context)) context.entry({ name: file }, readFileSync(join(source.context, file)));
-  context.finalize();
   const what = `building the builder image ${inputs.builderImage} again from ${source.context} (it is gone from the Docker host)`;
-  const stream = await engine(inputs, what, () =>
-    docker.buildImage(context as unknown as NodeJS.ReadableStream, { t: inputs.builderImage, buildargs: { ...source.buildArgs }, platform: source.platform }),
+  await engine(inputs, what, () =>
+    buildImageFrom(docker, source.context, { tag: inputs.builderImage, buildArgs: source.buildArgs, platform: source.platform }),
   );
-  const events = await engine(
-    inputs,
-    what,
-    () =>
-      new Promise<{ stream?: string; error?: string }[]>((resolve, reject) =>
-        docker.modem.followProgress(stream, (error: Error | null, output: { stream?: string; error?: string }[]) => (error ? reject(error) : resolve(output))),
-      ),
-  );
-  const failure = events.find((event) => event.error);
-  if (failure) {
-    const log = events
-      .map((event) => event.stream ?? "")
-      .join("")
-      .split("\n")
-      .slice(-20)
-      .join("\n");
-    throw new Error(`${what} failed: ${failure.error}\n${log}`);
-  }
 }
 
 /** Uploads what the volume lacks, then runs the build; throws (failing the Pulumi step) when the build fails. */
