@@ -461,11 +461,14 @@ function planDynamic(resource: DeclaredResource, reader: InputReader, context: P
     dockerHost: dockerHost ?? "",
     sshOptions: reader.strings("sshOptions") ?? [],
     builderImage: reader.requiredString("builderImage", "the build runs in the builder image"),
-    builderSource: reader.object("builderSource", (source) => ({
-      context: source.requiredString("context", "the builder image's build context"),
-      buildArgs: source.stringMap("buildArgs") ?? {},
-      platform: source.requiredString("platform", "the builder image's platform"),
-    })),
+    // Absent for a builder image the program does not build: the engine never sends an undefined property.
+    ...defined({
+      builderSource: reader.object("builderSource", (source) => ({
+        context: source.requiredString("context", "the builder image's build context"),
+        buildArgs: source.stringMap("buildArgs") ?? {},
+        platform: source.requiredString("platform", "the builder image's platform"),
+      })),
+    }),
     toolImage: reader.requiredString("toolImage", "refresh and delete run in it"),
     bootTreeVolume: context.names.of("volume", reader.requiredString("bootTreeVolume", "the build writes into the boot-tree volume")),
     bootTreePath: reader.requiredString("bootTreePath", "the volume's mount point"),
