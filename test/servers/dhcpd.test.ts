@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadStackLab, validateLab, type LabConfigInput } from "../../lib/model";
+import { stackWithVncPassword } from "../support/stack-files";
 import { renderBootFileSelection, renderDhcpdConf } from "../../lib/servers/dhcpd";
 import { minimalLab } from "../model/fixtures";
 
@@ -141,7 +142,13 @@ function variants(): Record<string, LabConfigInput> {
 describe("dhcpd -t accepts every rendered config", () => {
   for (const stack of ["kvm", "fusion"]) {
     it(`stack ${stack}`, async () => {
-      expect(await dhcpdSyntaxCheck(renderDhcpdConf(loadStackLab(process.cwd(), stack)), stack)).toBeUndefined();
+      // Each stack file as its user has it: the fusion stack's VNC server needs its password set.
+      const project = stackWithVncPassword(stack);
+      try {
+        expect(await dhcpdSyntaxCheck(renderDhcpdConf(loadStackLab(project.dir, stack)), stack)).toBeUndefined();
+      } finally {
+        project.cleanup();
+      }
     });
   }
   for (const [name, config] of Object.entries(variants())) {
