@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { buildMkext, checkNicDriver, MKEXT_ARCHES, readMkext, type MkextArch, type MkextArchive } from "../../lib/darwin";
+import { buildMkextParallel, checkNicDriver, MKEXT_ARCHES, readMkext, type MkextArch, type MkextArchive } from "../../lib/darwin";
 import { nicModel } from "../../lib/hardware/nics";
 import { checkOutputPath, CliError, inContext, type Command } from "../cli-error";
 
@@ -49,7 +49,7 @@ function table(rows: readonly (readonly string[])[]): string[] {
   return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join("  "));
 }
 
-function build(args: string[]): number {
+async function build(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -69,7 +69,7 @@ function build(args: string[]): number {
   const arches = parseArches(values.arch);
   const out = resolve(values.out);
   checkOutputPath("mkext build", "--out", out, "file");
-  const result = buildMkext({
+  const result = await buildMkextParallel({
     paths: positionals,
     format,
     arch: arches,
@@ -140,7 +140,7 @@ function check(args: string[]): number {
   return 0;
 }
 
-const ACTIONS: Record<string, (args: string[]) => number> = { build, inspect, check };
+const ACTIONS: Record<string, (args: string[]) => number | Promise<number>> = { build, inspect, check };
 
 /** `netboot-lab mkext build|inspect|check`: kextcache -m off a Mac, an archive lister, and the NIC-driver check. */
 export const mkextCommand: Command = {
@@ -150,7 +150,7 @@ export const mkextCommand: Command = {
   async run(args) {
     const [action, ...rest] = args;
     try {
-      return ACTIONS[action!]!(rest);
+      return await ACTIONS[action!]!(rest);
     } catch (error) {
       throw inContext(`mkext ${action}`, error);
     }

@@ -3,7 +3,7 @@ import { DarwinInputError } from "./errors";
 import { mergeByBundleId, stringProperty, type KextSummary } from "./info-dict";
 import { loadKexts, type LoadedKexts } from "./kext";
 import type { MkextArch } from "./macho";
-import { writeMkext, type MkextFormat } from "./mkext";
+import { writeMkext, writeMkextParallel, type MkextFormat, type MkextSliceInput } from "./mkext";
 import { requiredFilter, selectKexts, type Selection } from "./select";
 
 export interface MkextBuildOptions {
@@ -42,6 +42,17 @@ export interface MkextBuildResult {
  * with a message for the user when an input is unusable or a library is missing.
  */
 export function buildMkext(options: MkextBuildOptions): MkextBuildResult {
+  const { slices, result } = selectForMkext(options);
+  return { archive: writeMkext(options.format, slices), ...result };
+}
+
+/** buildMkext with format 2's kexts compressed side by side on libuv's thread pool; the same bytes. */
+export async function buildMkextParallel(options: MkextBuildOptions): Promise<MkextBuildResult> {
+  const { slices, result } = selectForMkext(options);
+  return { archive: await writeMkextParallel(options.format, slices), ...result };
+}
+
+function selectForMkext(options: MkextBuildOptions): { slices: MkextSliceInput[]; result: Omit<MkextBuildResult, "archive"> } {
   const arches = [...new Set(typeof options.arch === "string" ? [options.arch] : options.arch)];
   if (arches.length === 0) throw new DarwinInputError("no architecture given; use i386 and/or x86_64");
   const loaded = loadKexts(options.paths);
@@ -49,18 +60,17 @@ export function buildMkext(options: MkextBuildOptions): MkextBuildResult {
   for (const { arch, selection } of selections) {
     if (selection.kexts.length === 0) throw new DarwinInputError(nothingSelected(arch, options, loaded, selection));
   }
-  const archive = writeMkext(
-    options.format,
-    selections.map(({ arch, selection }) => ({
-      arch,
-      kexts: selection.kexts.map(({ kext, executable }) => ({ infoPlist: kext.infoPlist, info: kext.info, bundlePath: kext.archivePath, executable })),
-    })),
-  );
+  const slices = selections.map(({ arch, selection }) => ({
+    arch,
+    kexts: selection.kexts.map(({ kext, executable }) => ({ infoPlist: kext.infoPlist, info: kext.info, bundlePath: kext.archivePath, executable })),
+  }));
   return {
-    archive,
-    kexts: summarizeSelections(selections),
-    notes: [...loaded.notes, ...mergeNotes(selections)],
-    filteredOut: [...new Set(selections.flatMap(({ selection }) => selection.filteredOut))].sort(),
+    slices,
+    result: {
+      kexts: summarizeSelections(selections),
+      notes: [...loaded.notes, ...mergeNotes(selections)],
+      filteredOut: [...new Set(selections.flatMap(({ selection }) => selection.filteredOut))].sort(),
+    },
   };
 }
 

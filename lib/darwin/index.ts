@@ -2,7 +2,7 @@
  * Darwin boot payloads: mkext archives, kext selection with kextcache's semantics, and the
  * check that an archive drives a client's emulated NIC. Pure logic; no Pulumi.
  */
-export { buildMkext, type BuiltKext, type MkextBuildOptions, type MkextBuildResult } from "./build";
+export { buildMkext, buildMkextParallel, type BuiltKext, type MkextBuildOptions, type MkextBuildResult } from "./build";
 export { DarwinInputError } from "./errors";
 export type { KextSummary } from "./info-dict";
 export { KextError, loadKexts, type KextBundle } from "./kext";

@@ -6,7 +6,8 @@
  * All fields are big-endian; the Adler-32 in the header covers bytes [16, length).
  */
 import { DarwinInputError } from "./errors";
-import { constants as zlibConstants, deflateSync, inflateSync } from "node:zlib";
+import { promisify } from "node:util";
+import { constants as zlibConstants, deflate, deflateSync, inflateSync, type ZlibOptions } from "node:zlib";
 import { adler32 } from "./adler32";
 import { archProperty, mergeByBundleId, stringProperty, type KextSummary } from "./info-dict";
 import { isDict, newDict, parseInfoPlist, parsePlistXml, serializeIokitXml, type PlistDict, type PlistValue } from "./plist-xml";
@@ -64,7 +65,24 @@ export interface MkextSliceInput {
  */
 export function writeMkext(format: MkextFormat, slices: readonly MkextSliceInput[]): Buffer {
   if (slices.length === 0) throw new Error("an mkext needs at least one architecture");
-  const thin = slices.map((slice) => (format === 1 ? writeMkext1(slice) : writeMkext2(slice)));
+  return joinSlices(
+    slices,
+    slices.map((slice) => (format === 1 ? writeMkext1(slice) : writeMkext2(slice))),
+  );
+}
+
+/**
+ * The same bytes as writeMkext, but format 2's zlib streams are deflated on libuv's thread pool
+ * side by side (UV_THREADPOOL_SIZE threads, 4 by default) instead of one after another on the
+ * main thread. Format 1's LZSS is JavaScript and stays on the main thread.
+ */
+export async function writeMkextParallel(format: MkextFormat, slices: readonly MkextSliceInput[]): Promise<Buffer> {
+  if (format === 1) return writeMkext(format, slices);
+  if (slices.length === 0) throw new Error("an mkext needs at least one architecture");
+  return joinSlices(slices, await Promise.all(slices.map(writeMkext2Parallel)));
+}
+
+function joinSlices(slices: readonly MkextSliceInput[], thin: readonly Buffer[]): Buffer {
   if (thin.length === 1) return thin[0]!;
   return writeFat(thin.map((bytes, index) => ({ ...ARCHES[slices[index]!.arch], bytes })));
 }
@@ -102,9 +120,24 @@ function packLzss(raw: Buffer): StoredPayload {
   return { stored: packed, compressedSize: packed.length };
 }
 
-function packZlib(raw: Buffer): StoredPayload {
-  const packed = deflateSync(raw, { level: zlibConstants.Z_DEFAULT_COMPRESSION, windowBits: 15, memLevel: 8, strategy: zlibConstants.Z_DEFAULT_STRATEGY });
+const ZLIB_OPTIONS: ZlibOptions = {
+  level: zlibConstants.Z_DEFAULT_COMPRESSION,
+  windowBits: 15,
+  memLevel: 8,
+  strategy: zlibConstants.Z_DEFAULT_STRATEGY,
+};
+const deflateOnPool = promisify(deflate);
+
+function zlibPayload(raw: Buffer, packed: Buffer): StoredPayload {
   return packed.length < raw.length ? { stored: packed, compressedSize: packed.length } : { stored: raw, compressedSize: 0 };
+}
+
+function packZlib(raw: Buffer): StoredPayload {
+  return zlibPayload(raw, deflateSync(raw, ZLIB_OPTIONS));
+}
+
+async function packZlibParallel(raw: Buffer): Promise<StoredPayload> {
+  return zlibPayload(raw, await deflateOnPool(raw, ZLIB_OPTIONS));
 }
 
 function writeMkext1(slice: MkextSliceInput): Buffer {
@@ -129,30 +162,53 @@ function writeMkext1(slice: MkextSliceInput): Buffer {
 }
 
 function writeMkext2(slice: MkextSliceInput): Buffer {
+  const layout = layoutMkext2(slice, (kext) => (kext.executable ? packZlib(kext.executable) : null));
+  return sealMkext2(slice, layout, packZlib(layout.plist));
+}
+
+/** Every executable is deflated at once; the plist, which records their offsets, after them. */
+async function writeMkext2Parallel(slice: MkextSliceInput): Promise<Buffer> {
+  const packed = await Promise.all(slice.kexts.map((kext) => (kext.executable ? packZlibParallel(kext.executable) : null)));
+  const layout = layoutMkext2(slice, (_, index) => packed[index]!);
+  return sealMkext2(slice, layout, await packZlibParallel(layout.plist));
+}
+
+interface Mkext2Layout {
+  /** Entry headers and stored executables, in kext order. */
+  readonly entries: Buffer[];
+  /** Where the plist goes: just after the last entry. */
+  readonly plistOffset: number;
+  /** The uncompressed plist, NUL included. */
+  readonly plist: Buffer;
+}
+
+function layoutMkext2(slice: MkextSliceInput, packedExecutable: (kext: MkextKextInput, index: number) => StoredPayload | null): Mkext2Layout {
   const entries: Buffer[] = [];
   let offset = V2_HEADER_SIZE;
-  const infoDictionaries = slice.kexts.map((kext) => {
+  const infoDictionaries = slice.kexts.map((kext, index) => {
     const info: PlistDict = Object.assign(newDict(), kext.info);
     info._MKEXTBundlePath = kext.bundlePath;
-    if (kext.executable) {
-      const { stored, compressedSize } = packZlib(kext.executable);
+    const packed = packedExecutable(kext, index);
+    if (kext.executable && packed) {
       const entryHeader = Buffer.alloc(V2_FILE_HEADER_SIZE);
-      entryHeader.writeUInt32BE(compressedSize, 0);
+      entryHeader.writeUInt32BE(packed.compressedSize, 0);
       entryHeader.writeUInt32BE(kext.executable.length, 4);
       // The offset of the entry we keep, compressed or raw (Apple's writer can get this wrong).
       info._MKEXTExecutable = BigInt(offset);
-      entries.push(entryHeader, stored);
-      offset += V2_FILE_HEADER_SIZE + stored.length;
+      entries.push(entryHeader, packed.stored);
+      offset += V2_FILE_HEADER_SIZE + packed.stored.length;
     }
     return info;
   });
   const top = newDict();
   top._MKEXTInfoDictionaries = infoDictionaries;
   // The kernel parses the plist in place and relies on the NUL, which counts in its size.
-  const plist = Buffer.from(`${serializeIokitXml(top)}\0`, "utf8");
-  const { stored, compressedSize } = packZlib(plist);
+  return { entries, plistOffset: offset, plist: Buffer.from(`${serializeIokitXml(top)}\0`, "utf8") };
+}
+
+function sealMkext2(slice: MkextSliceInput, { entries, plistOffset, plist }: Mkext2Layout, { stored, compressedSize }: StoredPayload): Buffer {
   const header = coreHeader(V2_HEADER_SIZE, MKEXT_VERSION_2, slice.kexts.length, slice.arch);
-  header.writeUInt32BE(offset, 32);
+  header.writeUInt32BE(plistOffset, 32);
   header.writeUInt32BE(compressedSize, 36);
   header.writeUInt32BE(plist.length, 40);
   return sealArchive([header, ...entries, stored]);

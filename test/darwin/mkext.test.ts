@@ -4,9 +4,18 @@ import { join } from "node:path";
 import { deflateSync, inflateSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { adler32 } from "../../lib/darwin/adler32";
-import { buildMkext } from "../../lib/darwin/build";
+import { buildMkext, buildMkextParallel } from "../../lib/darwin/build";
 import { parseInfoPlist, parsePlistXml } from "../../lib/darwin/plist-xml";
-import { MKEXT_VERSION_1, MKEXT_VERSION_2, MkextFormatError, readMkext, writeMkext, type MkextFormat, type MkextKextInput } from "../../lib/darwin/mkext";
+import {
+  MKEXT_VERSION_1,
+  MKEXT_VERSION_2,
+  MkextFormatError,
+  readMkext,
+  writeMkext,
+  writeMkextParallel,
+  type MkextFormat,
+  type MkextKextInput,
+} from "../../lib/darwin/mkext";
 import { fakeThinMachO, infoPlistText, prng, scratchDir, writeKext, writeSnowLeopardExtensions, type FakeArch, type FakeKext } from "./fixtures";
 
 const scratch = scratchDir("mkext");
@@ -187,6 +196,35 @@ describe("determinism", () => {
       expect(buildMkext({ ...options, paths: [extensions] }).archive.equals(first)).toBe(true);
       expect(buildMkext({ ...options, paths: [copy] }).archive.equals(first)).toBe(true);
     }
+  });
+
+  // The sequential writer is the reference: compressing on the thread pool must not change a byte.
+  it.each([
+    ["thin", "i386"],
+    ["fat", ["i386", "x86_64"]],
+  ] as const)("writes the same %s archives when kexts are compressed side by side", async (_, arch) => {
+    const extensions = writeSnowLeopardExtensions(join(scratch.dir, `parallel-${typeof arch === "string" ? arch : arch.join("-")}`));
+    for (const format of [1, 2] as const) {
+      for (const filter of [{ networkRoot: true }, { localRoot: true }, {}]) {
+        const options = { paths: [extensions], format, arch, ...filter };
+        const parallel = await buildMkextParallel(options);
+        expect(parallel).toEqual(buildMkext(options));
+      }
+    }
+  });
+
+  it("keeps large and incompressible executables identical when compressed side by side", async () => {
+    const slices = (["i386", "x86_64"] as const).map((arch) => ({
+      arch,
+      kexts: [
+        ...sampleKexts(arch),
+        kextInput({ id: "com.example.large" }, fakeThinMachO(arch, 3_000_000, 7)),
+        kextInput({ id: "com.example.noise" }, Buffer.concat([fakeThinMachO(arch, 32), randomBytes(200_000)])),
+      ],
+    }));
+    const parallel = await writeMkextParallel(2, slices);
+    expect(parallel.equals(writeMkext(2, slices))).toBe(true);
+    expect(readMkext(parallel).slices.map((slice) => slice.kexts.length)).toEqual([5, 5]);
   });
 });
 
