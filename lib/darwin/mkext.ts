@@ -79,7 +79,10 @@ export function writeMkext(format: MkextFormat, slices: readonly MkextSliceInput
 export async function writeMkextParallel(format: MkextFormat, slices: readonly MkextSliceInput[]): Promise<Buffer> {
   if (format === 1) return writeMkext(format, slices);
   if (slices.length === 0) throw new Error("an mkext needs at least one architecture");
-  return joinSlices(slices, await Promise.all(slices.map(writeMkext2Parallel)));
+  const thin: Buffer[] = [];
+  // One slice after another: each has kexts enough to keep the pool busy.
+  for (const slice of slices) thin.push(await writeMkext2Parallel(slice));
+  return joinSlices(slices, thin);
 }
 
 function joinSlices(slices: readonly MkextSliceInput[], thin: readonly Buffer[]): Buffer {
@@ -166,9 +169,23 @@ function writeMkext2(slice: MkextSliceInput): Buffer {
   return sealMkext2(slice, layout, packZlib(layout.plist));
 }
 
-/** Every executable is deflated at once; the plist, which records their offsets, after them. */
+/**
+ * As many deflates in flight as the pool has threads: each holds ~256 KiB of zlib state from its
+ * start, so queueing a thousand kexts at once would cost a quarter of a GiB for no speed.
+ */
+const DEFLATES_IN_FLIGHT = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+
+/** The executables are deflated side by side; the plist, which records their offsets, after them. */
 async function writeMkext2Parallel(slice: MkextSliceInput): Promise<Buffer> {
-  const packed = await Promise.all(slice.kexts.map((kext) => (kext.executable ? packZlibParallel(kext.executable) : null)));
+  const packed: (StoredPayload | null)[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let index = next++; index < slice.kexts.length; index = next++) {
+      const executable = slice.kexts[index]!.executable;
+      packed[index] = executable ? await packZlibParallel(executable) : null;
+    }
+  };
+  await Promise.all(Array.from({ length: DEFLATES_IN_FLIGHT }, worker));
   const layout = layoutMkext2(slice, (_, index) => packed[index]!);
   return sealMkext2(slice, layout, await packZlibParallel(layout.plist));
 }
