@@ -21,7 +21,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { applyStep, CreatedObjects } from "./docker-apply";
 import { DEFAULT_DOCKER_HOST, planDockerApply } from "./docker-plan";
 import { startDynamicProviderHost, type DynamicProviderHost } from "./dynamic-provider-host";
-import { diffBridged, diffImage, DOCKER_TYPES, readContainer, readNetwork, readVolume, type FieldDiff } from "./provider-model";
+import { canonical, diffBridged, diffImage, DOCKER_TYPES, isRecord, readContainer, readNetwork, readVolume, type FieldDiff } from "./provider-model";
 import { PROJECT_DIR, runStack, type DeclaredResource, type RunStackOptions, type StackRun } from "./pulumi-harness";
 
 type Properties = Record<string, unknown>;
@@ -114,7 +114,7 @@ export class LabEngine {
       if (read === undefined) {
         this.state.delete(key);
         changes.push({ op: "delete", name: entry.name, type: entry.type });
-      } else if (!sameJson(read.outputs, entry.outputs)) {
+      } else if (canonical(read.outputs) !== canonical(entry.outputs)) {
         this.state.set(key, { ...entry, id: read.id, outputs: read.outputs });
         changes.push({ op: "update", name: entry.name, type: entry.type, fields: differingKeys(entry.outputs, read.outputs) });
       }
@@ -402,24 +402,6 @@ function contextDigest(dir: string): string {
   return hash.digest("hex");
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (!isRecord(value)) return value;
-  return Object.fromEntries(
-    Object.keys(value)
-      .sort()
-      .map((key) => [key, sortKeys(value[key])]),
-  );
-}
-
 function differingKeys(before: Properties, after: Properties): string[] {
-  return [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((key) => !sameJson(before[key], after[key])).sort();
+  return [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((key) => canonical(before[key]) !== canonical(after[key])).sort();
 }

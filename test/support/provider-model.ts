@@ -197,7 +197,7 @@ function sortedLists(value: unknown): unknown {
 }
 
 /** JSON with object keys sorted, so equal values print alike. */
-function canonical(value: unknown): string {
+export function canonical(value: unknown): string {
   const sortKeys = (item: unknown): unknown =>
     Array.isArray(item)
       ? item.map(sortKeys)
@@ -211,7 +211,7 @@ function canonical(value: unknown): string {
   return JSON.stringify(sortKeys(value));
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
