@@ -31,19 +31,21 @@ try {
   process.exit(status || 1);
 }
 const cell = (value) => (value === null || value === undefined ? "-" : `${value.toFixed(1)} s`).padStart(16);
-console.log(`\nboot stages under ${timings.accel}, seconds after QEMU started (test-results/e2e/timings.json)\n`);
-console.log(["client".padEnd(14), ...STAGES.map(([, label]) => label.padStart(16)), "IPv6 RS/RA".padStart(12), "target".padStart(14)].join(""));
-for (const [name, timeline] of Object.entries(timings.clients)) {
-  const target = TARGETS[name];
-  const marker = timeline.stages.marker;
-  const verdict = target === undefined ? "" : marker !== null && marker <= target ? `<= ${target} s ok` : `> ${target} s`;
-  console.log(
-    [
-      name.padEnd(14),
-      ...STAGES.map(([key]) => cell(timeline.stages[key])),
-      `${timeline.routerSolicitations}/${timeline.routerAdvertisements}`.padStart(12),
-      verdict.padStart(14),
-    ].join(""),
-  );
+for (const [run, { accel, clients }] of Object.entries(timings.runs)) {
+  console.log(`\n${run}: boot stages under ${accel}, seconds after QEMU started (test-results/e2e/timings.json)\n`);
+  console.log(["client".padEnd(14), ...STAGES.map(([, label]) => label.padStart(16)), "IPv6 RS/RA".padStart(12), "target".padStart(14)].join(""));
+  for (const [name, timeline] of Object.entries(clients)) {
+    const target = TARGETS[name];
+    const marker = timeline.stages.marker;
+    const verdict = target === undefined ? "" : marker !== null && marker <= target ? `<= ${target} s ok` : `> ${target} s`;
+    console.log(
+      [
+        name.padEnd(14),
+        ...STAGES.map(([key]) => cell(timeline.stages[key])),
+        `${timeline.routerSolicitations}/${timeline.routerAdvertisements}`.padStart(12),
+        verdict.padStart(14),
+      ].join(""),
+    );
+  }
 }
 process.exit(status);

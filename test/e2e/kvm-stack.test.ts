@@ -10,7 +10,7 @@
  * so parallel runs and the real nblab0 are never touched.
  */
 import { randomBytes, randomInt } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tapName } from "../../lib/client/qemu";
 import { readStackConfigMap, stackFilePath, type LabConfigInput } from "../../lib/model";
 import { BOOTED_MARKER, NFS_ROOT_MARKER } from "../../lib/pxe";
-import { bootTimeline, watchSerialLog, type BootTimeline, type SerialWatch } from "../support/boot-timeline";
+import { bootTimeline, E2E_RESULTS_DIR, recordBootTimings, watchSerialLog, type BootTimeline, type SerialWatch } from "../support/boot-timeline";
 import { applyToDocker, type AppliedLab } from "../support/docker-apply";
 import { startDynamicProviderHost, type DynamicProviderHost } from "../support/dynamic-provider-host";
 import { captureOn, type Capture, type Frame } from "../support/pcap";
@@ -32,7 +32,7 @@ const server = `${net}.2`;
 const bridge = `nbtbr${id}`;
 const labels = testCaseLabels(`e2e-${id}`);
 const runDir = mkdtempSync(join(tmpdir(), `${GUEST_RUN_DIR_PREFIX}${testRunId()}-e2e-`));
-const resultsDir = join(PROJECT_DIR, "test-results", "e2e");
+const resultsDir = E2E_RESULTS_DIR;
 const QEMU_PROCESS = "pulumi-nodejs:dynamic/client:QemuProcess";
 const BOOT_TIMEOUT_MS = 240_000;
 
@@ -73,7 +73,8 @@ const clientOutputs = () => outputs.clients as StackClientOutput[];
 
 beforeAll(async () => {
   mkdirSync(resultsDir, { recursive: true });
-  for (const file of readdirSync(resultsDir)) rmSync(join(resultsDir, file), { force: true });
+  // Only this run's own files: other e2e files leave theirs beside them.
+  for (const client of stackClients) rmSync(join(resultsDir, `${client.name}.log`), { force: true });
   const run = await runStack("kvm", {
     configOverrides: {
       "netboot-lab:network": { subnet: `${net}.0/24`, serverAddress: server, bridge },
@@ -113,7 +114,7 @@ afterAll(async () => {
     // The timings are worth keeping even when a boot failed: they show where it stalled.
     for (const [name, boot] of boots)
       timings[name] = bootTimeline(frames ?? [], clientOutputs().find((client) => client.name === name)!.mac, boot.startedMs, boot.serial);
-    writeFileSync(join(resultsDir, "timings.json"), `${JSON.stringify({ accel: "tcg", clients: timings }, null, 2)}\n`);
+    recordBootTimings("kvm", { accel: "tcg", clients: timings });
     rmSync(runDir, { recursive: true, force: true });
   }
 });

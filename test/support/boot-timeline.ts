@@ -3,9 +3,11 @@
  * network stages from a capture of the lab bridge (what the servers answered, what the guest
  * asked), the later ones from the guest's serial log as it grows.
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { decodeDhcpPacket, summarizePacket } from "../../lib/net/dhcp";
 import type { Frame } from "./pcap";
+import { PROJECT_DIR } from "./pulumi-harness";
 
 export const BOOT_STAGES = ["dhcpAnswered", "firstBootFileRequest", "kernelStarted", "rootMounted", "marker"] as const;
 export type BootStage = (typeof BOOT_STAGES)[number];
@@ -93,4 +95,29 @@ export function bootTimeline(frames: readonly Frame[], mac: string, startedMs: n
     routerSolicitations: solicitations.length,
     routerAdvertisements: after.filter((frame) => frame.icmpv6Type === 134).length,
   };
+}
+
+/** Where every e2e run leaves its serial logs, captures and `timings.json`. */
+export const E2E_RESULTS_DIR = join(PROJECT_DIR, "test-results", "e2e");
+
+/** One e2e run's timings in `timings.json`: a run is a stack booted one way (`kvm`, `kvm-kea`, `uefi`, ...). */
+export interface RecordedRun {
+  readonly accel: "tcg" | "kvm";
+  readonly clients: Record<string, BootTimeline>;
+}
+
+/**
+ * Adds (or replaces) one run's timings in `test-results/e2e/timings.json` and keeps the other
+ * runs': several e2e files boot guests in one `npm run test:e2e`, and `npm run bench:boot` reads them all.
+ */
+export function recordBootTimings(run: string, recorded: RecordedRun): void {
+  mkdirSync(E2E_RESULTS_DIR, { recursive: true });
+  const file = join(E2E_RESULTS_DIR, "timings.json");
+  let runs: Record<string, RecordedRun> = {};
+  try {
+    runs = (JSON.parse(readFileSync(file, "utf8")) as { runs?: Record<string, RecordedRun> }).runs ?? {};
+  } catch {
+    // No earlier run in this results folder (or one from an older layout): start afresh.
+  }
+  writeFileSync(file, `${JSON.stringify({ runs: { ...runs, [run]: recorded } }, null, 2)}\n`);
 }
