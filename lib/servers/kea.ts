@@ -56,6 +56,8 @@ function keaTest(match: RequesterMatch): string {
   }
 }
 
+const nonEmpty = <T>(key: string, list: readonly T[]) => (list.length ? { [key]: list } : {});
+
 const macConstant = (mac: string) => `0x${mac.replace(/:/g, "")}`;
 
 interface KeaClientClass {
@@ -139,7 +141,8 @@ export function renderKeaConfig(lab: LabModel, paths: KeaPaths = DEFAULT_PATHS):
         },
         { name: "no-pxedhcp", space: "ipxe", data: "1" },
       ],
-      "client-classes": [...clientsByImage].flatMap(([image, clients]) => imageClasses(lab, image, clients)),
+      // Kea 2.2's parser refuses an empty list here and under reservations: a lab without clients has neither.
+      ...nonEmpty("client-classes", [...clientsByImage].flatMap(([image, clients]) => imageClasses(lab, image, clients))),
       // Kea 2.2 takes no comment here: the BOOTP hook answers requests without option 53, as dhcpd's dynamic-bootp ranges do.
       "hooks-libraries": [{ library: paths.bootpHook }],
       subnet4: [
@@ -152,11 +155,10 @@ export function renderKeaConfig(lab: LabModel, paths: KeaPaths = DEFAULT_PATHS):
             ...(net.allowUnknownClients ? {} : { "client-class": "KNOWN", comment: "Only clients the stack declares (dhcpd: deny unknown-clients)." }),
           })),
           "option-data": subnetOptions,
-          reservations: lab.clients.map((client) => ({
-            "hw-address": client.mac,
-            ...(client.ipv4 ? { "ip-address": client.ipv4 } : {}),
-            hostname: client.name,
-          })),
+          ...nonEmpty(
+            "reservations",
+            lab.clients.map((client) => ({ "hw-address": client.mac, ...(client.ipv4 ? { "ip-address": client.ipv4 } : {}), hostname: client.name })),
+          ),
         },
       ],
       loggers: [{ name: "kea-dhcp4", output_options: [{ output: "stdout" }], severity: "INFO" }],

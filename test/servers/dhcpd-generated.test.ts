@@ -1,6 +1,7 @@
 /**
- * Generated labs through the real dhcpd syntax check: any valid stack a user can write must
- * render a dhcpd.conf that ISC dhcpd accepts. fast-check shrinks a failure to the smallest lab.
+ * Generated labs through the real dhcpd and Kea syntax checks: any valid stack a user can write must
+ * render a dhcpd.conf that ISC dhcpd accepts and a kea-dhcp4.conf that Kea accepts. fast-check
+ * shrinks a failure to the smallest lab.
  */
 import { execa } from "execa";
 import fc from "fast-check";
@@ -11,6 +12,7 @@ import { afterAll, expect, it } from "vitest";
 import { formatIpv4, hostRange, parseSubnet, type Ipv4Subnet } from "../../lib/net/ipv4";
 import { FIRMWARES, validateLab, type LabConfigInput } from "../../lib/model";
 import { renderDhcpdConf } from "../../lib/servers/dhcpd";
+import { KEA_BOOTP_HOOK, renderKeaConf } from "../../lib/servers/kea";
 
 const workDir = mkdtempSync(join(tmpdir(), "nbl-dhcpd-gen-"));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
@@ -76,14 +78,18 @@ const labs = fc
     };
   });
 
-it("every generated lab renders a dhcpd.conf that dhcpd -t accepts", async () => {
+it("every generated lab renders a dhcpd.conf that dhcpd -t accepts and a kea-dhcp4.conf that kea-dhcp4 -t accepts", async () => {
   let run = 0;
   await fc.assert(
     fc.asyncProperty(labs, async (config) => {
-      const path = join(workDir, `lab-${run++}.conf`);
-      writeFileSync(path, renderDhcpdConf(validateLab(config)));
-      const check = await execa("dhcpd", ["-t", "-4", "-cf", path], { reject: false, all: true });
-      expect(check.exitCode, check.all).toBe(0);
+      const lab = validateLab(config);
+      const path = join(workDir, `lab-${run++}`);
+      writeFileSync(`${path}.conf`, renderDhcpdConf(lab));
+      const dhcpd = await execa("dhcpd", ["-t", "-4", "-cf", `${path}.conf`], { reject: false, all: true });
+      expect(dhcpd.exitCode, dhcpd.all).toBe(0);
+      writeFileSync(`${path}.json`, renderKeaConf(lab, { leases: `${path}.leases.csv`, bootpHook: KEA_BOOTP_HOOK }));
+      const kea = await execa("kea-dhcp4", ["-t", `${path}.json`], { reject: false, all: true });
+      expect(kea.exitCode, kea.all).toBe(0);
     }),
     { numRuns: 60, seed: 20261121 },
   );
