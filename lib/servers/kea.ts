@@ -108,6 +108,21 @@ function imageClasses(lab: LabModel, image: string, clients: readonly ClientMode
   ];
 }
 
+/**
+ * dhcpd ignores a BOOTP request it has no address for. Kea's BOOTP hook makes the request a
+ * DHCPREQUEST, whose failed allocation Kea answers with a NAK that goes out as a BOOTREPLY
+ * offering 0.0.0.0 (measured on 2.2). DROP is Kea's class for requests not to answer; it is
+ * decided before the host lookup, so it names the declared MACs itself.
+ */
+function dropUnknownBootp(clients: readonly ClientModel[]): KeaClientClass {
+  const known = clients.map((client) => `pkt4.mac == ${macConstant(client.mac)}`);
+  return {
+    name: "DROP",
+    comment: "BOOTP requests (no option 53) from MACs the stack does not declare: unanswered, as dhcpd leaves them.",
+    test: ["not option[53].exists", ...(known.length ? [`not (${known.join(" or ")})`] : [])].join(" and "),
+  };
+}
+
 export function renderKeaConfig(lab: LabModel, paths: KeaPaths = DEFAULT_PATHS): { Dhcp4: Record<string, unknown> } {
   const net = lab.network;
   const clientsByImage = new Map<string, ClientModel[]>();
@@ -142,7 +157,10 @@ export function renderKeaConfig(lab: LabModel, paths: KeaPaths = DEFAULT_PATHS):
         { name: "no-pxedhcp", space: "ipxe", data: "1" },
       ],
       // Kea 2.2's parser refuses an empty list here and under reservations: a lab without clients has neither.
-      ...nonEmpty("client-classes", [...clientsByImage].flatMap(([image, clients]) => imageClasses(lab, image, clients))),
+      ...nonEmpty("client-classes", [
+        ...(net.allowUnknownClients ? [] : [dropUnknownBootp(lab.clients)]),
+        ...[...clientsByImage].flatMap(([image, clients]) => imageClasses(lab, image, clients)),
+      ]),
       // Kea 2.2 takes no comment here: the BOOTP hook answers requests without option 53, as dhcpd's dynamic-bootp ranges do.
       "hooks-libraries": [{ library: paths.bootpHook }],
       subnet4: [
