@@ -62,7 +62,8 @@ const macConstant = (mac: string) => `0x${mac.replace(/:/g, "")}`;
 
 interface KeaClientClass {
   readonly name: string;
-  readonly test: string;
+  /** Absent: only set from outside the config (a hook). */
+  readonly test?: string;
   readonly comment?: string;
   readonly "boot-file-name"?: string;
   readonly "option-data"?: readonly Record<string, unknown>[];
@@ -110,17 +111,21 @@ function imageClasses(lab: LabModel, image: string, clients: readonly ClientMode
 
 /**
  * dhcpd ignores a BOOTP request it has no address for. Kea's BOOTP hook makes the request a
- * DHCPREQUEST, whose failed allocation Kea answers with a NAK that goes out as a BOOTREPLY
- * offering 0.0.0.0 (measured on 2.2). DROP is Kea's class for requests not to answer; it is
- * decided before the host lookup, so it names the declared MACs itself.
+ * DHCPREQUEST (option 53 included, so no test can look for its absence) and puts it in class
+ * BOOTP; Kea answers the failed allocation with a NAK that goes out as a BOOTREPLY offering
+ * 0.0.0.0 (measured on 2.2). DROP is Kea's class for requests not to answer; it is decided
+ * before the host lookup, so it names the declared MACs itself.
  */
-function dropUnknownBootp(clients: readonly ClientModel[]): KeaClientClass {
+function dropUnknownBootp(clients: readonly ClientModel[]): KeaClientClass[] {
   const known = clients.map((client) => `pkt4.mac == ${macConstant(client.mac)}`);
-  return {
-    name: "DROP",
-    comment: "BOOTP requests (no option 53) from MACs the stack does not declare: unanswered, as dhcpd leaves them.",
-    test: ["not option[53].exists", ...(known.length ? [`not (${known.join(" or ")})`] : [])].join(" and "),
-  };
+  return [
+    { name: "BOOTP", comment: "Set by the BOOTP hook on requests without option 53; declared here so tests can name it." },
+    {
+      name: "DROP",
+      comment: "BOOTP requests from MACs the stack does not declare: unanswered, as dhcpd leaves them.",
+      test: ["member('BOOTP')", ...(known.length ? [`not (${known.join(" or ")})`] : [])].join(" and "),
+    },
+  ];
 }
 
 export function renderKeaConfig(lab: LabModel, paths: KeaPaths = DEFAULT_PATHS): { Dhcp4: Record<string, unknown> } {
@@ -158,7 +163,7 @@ export function renderKeaConfig(lab: LabModel, paths: KeaPaths = DEFAULT_PATHS):
       ],
       // Kea 2.2's parser refuses an empty list here and under reservations: a lab without clients has neither.
       ...nonEmpty("client-classes", [
-        ...(net.allowUnknownClients ? [] : [dropUnknownBootp(lab.clients)]),
+        ...(net.allowUnknownClients ? [] : dropUnknownBootp(lab.clients)),
         ...[...clientsByImage].flatMap(([image, clients]) => imageClasses(lab, image, clients)),
       ]),
       // Kea 2.2 takes no comment here: the BOOTP hook answers requests without option 53, as dhcpd's dynamic-bootp ranges do.
