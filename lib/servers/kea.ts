@@ -189,6 +189,23 @@ export function renderKeaConfig(lab: LabModel, paths: KeaPaths = DEFAULT_PATHS):
   };
 }
 
+/**
+ * What this lab's dhcpd does that its Kea config cannot, for render's "not on Kea" report and the
+ * README. Each item was measured by the equivalence matrix or stands on Kea's documentation.
+ */
+export function notOnKea(lab: LabModel): string[] {
+  const pooled = lab.network.allowUnknownClients || lab.clients.some((client) => !client.ipv4);
+  return [
+    "BOOTP requests without the RFC 1048 magic cookie (plain RFC 951) get no answer: Kea's BOOTP hook takes RFC 1497 requests only (PXE ROMs, iPXE, GRUB and NetBSD's pxeboot send the cookie).",
+    ...(pooled
+      ? ["A pool client is offered the next free address on each DISCOVER until it sends a REQUEST: Kea 2.2 keeps no offers (dhcpd offers one address again and again)."]
+      : []),
+    ...(lab.bsdp.enabled && lab.bsdp.defaultImageId !== undefined
+      ? ["Mac BSDP INFORMs: Kea answers INFORMs on port 68 only and has no image lists; the lab's own BSDP responder answers them beside Kea, as beside dhcpd."]
+      : []),
+  ];
+}
+
 export function renderKeaConf(lab: LabModel, paths?: KeaPaths): string {
   return `${JSON.stringify(renderKeaConfig(lab, paths), null, 2)}\n`;
 }
