@@ -198,7 +198,10 @@ export function notOnKea(lab: LabModel): string[] {
   return [
     "BOOTP requests without the RFC 1048 magic cookie (plain RFC 951) get no answer: Kea's BOOTP hook takes RFC 1497 requests only (PXE ROMs, iPXE, GRUB and NetBSD's pxeboot send the cookie).",
     ...(pooled
-      ? ["A pool client is offered the next free address on each DISCOVER until it sends a REQUEST: Kea 2.2 keeps no offers (dhcpd offers one address again and again)."]
+      ? [
+          "A pool client is offered the next free address on each DISCOVER until it sends a REQUEST: Kea 2.2 keeps no offers (dhcpd offers one address again and again).",
+          "A BOOTP client's pool address is its own for good: Kea 2.2 allocates BOOTP leases for infinity, where dhcpd ends them after the lab's lease time.",
+        ]
       : []),
     ...(lab.bsdp.enabled && lab.bsdp.defaultImageId !== undefined
       ? ["Mac BSDP INFORMs: Kea answers INFORMs on port 68 only and has no image lists; the lab's own BSDP responder answers them beside Kea, as beside dhcpd."]
