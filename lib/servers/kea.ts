@@ -204,7 +204,9 @@ export function notOnKea(lab: LabModel): string[] {
         ]
       : []),
     ...(lab.bsdp.enabled && lab.bsdp.defaultImageId !== undefined
-      ? ["Mac BSDP INFORMs: Kea answers INFORMs on port 68 only and has no image lists; the lab's own BSDP responder answers them beside Kea, as beside dhcpd."]
+      ? [
+          "Mac BSDP: Kea answers INFORMs on port 68 only, without image lists, and kea-dhcp4 holds UDP port 67 alone, so the lab's BSDP responder cannot run beside it: a lab that answers BSDP stays on dhcpd (servers.dhcp.server kea is refused).",
+        ]
       : []),
   ];
 }

@@ -8,11 +8,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadStackLab, validateLab } from "../../lib/model";
+import { loadStackLab, readLabConfig, stackFilePath, validateLab } from "../../lib/model";
 import { renderLabFiles } from "../../lib/render-lab";
 import { labServers } from "../../lib/servers";
 import { KEA_BOOTP_HOOK, notOnKea, renderKeaConf, renderKeaConfig } from "../../lib/servers/kea";
-import { minimalLab } from "../model/fixtures";
+import { minimalLab, problemsOf } from "../model/fixtures";
 import { runStack } from "../support/pulumi-harness";
 import { stackWithVncPassword } from "../support/stack-files";
 
@@ -153,6 +153,21 @@ describe("servers.dhcp.server: kea", () => {
 
   it("refuses a server it does not know, naming the choices", () => {
     expect(() => validateLab(minimalLab({ servers: { dhcp: { server: "dnsmasq" as "kea" } } }))).toThrow(/servers\.dhcp\.server.*"isc" \| "kea"|isc.*kea/s);
+  });
+
+  it("is refused for a lab whose BSDP responder answers Macs, which cannot share UDP port 67 with kea-dhcp4", () => {
+    const project = stackWithVncPassword("fusion");
+    try {
+      const fusion = loadStackLab(project.dir, "fusion");
+      const withKea = { ...readLabConfig(stackFilePath(project.dir, "fusion")), servers: { dhcp: { server: "kea" } } };
+      expect(fusion.bsdp.enabled).toBe(true);
+      const refusal =
+        "kea cannot run beside the lab's BSDP responder, which answers the Macs of the darwin-nbi images: kea-dhcp4 holds UDP port 67 alone; keep server isc for this lab, or set bsdp.enabled: false when another NetBoot server answers the Macs";
+      expect(problemsOf(withKea)).toEqual([`servers.dhcp.server: ${refusal}`]);
+      expect(() => validateLab({ ...withKea, bsdp: { enabled: false } })).not.toThrow();
+    } finally {
+      project.cleanup();
+    }
   });
 
   it("declares the kvm stack's kea container in the pod, and the dhcpd log command names it", async () => {
