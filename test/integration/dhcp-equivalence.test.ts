@@ -1,6 +1,6 @@
 /**
  * ISC dhcpd and Kea, each rendered from the same stack, answer the same raw clients alike: every
- * stack in stacks/ is served by one server and then the other (as processes in a server
+ * stack in stacks/, and a few labs of the property-based generator, is served by one server and then the other (as processes in a server
  * namespace on a bridge this file creates, with the stack's own addresses), and the same
  * sequence of requests from the product's probe compares address, server, next-server, boot
  * file, root-path and lease time. A difference passes only when a named category below
@@ -11,11 +11,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadStackLab, type LabModel } from "../../lib/model";
+import fc from "fast-check";
+import { loadStackLab, validateLab, type LabModel } from "../../lib/model";
 import { parseIpv4 } from "../../lib/net/ipv4";
 import { startDhcpServer, type DhcpServerKind, type RunningDhcpServer } from "../support/dhcp-daemons";
 import { probeDhcp, type ProbeOptions, type ProbeReply } from "../support/dhcp-clients";
 import { createTestHost, uniqueName, type TestHost } from "../support/netns";
+import { generatedLabs } from "../support/generated-labs";
 import { PROJECT_DIR } from "../support/pulumi-harness";
 import { stackWithVncPassword } from "../support/stack-files";
 
@@ -23,6 +25,15 @@ const STACKS = readdirSync(join(PROJECT_DIR, "stacks"))
   .map((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1])
   .filter((stack): stack is string => stack !== undefined)
   .sort();
+/** Labs of the property-based generator beside the stacks: a few small ones, drawn the same way every run. */
+const GENERATED = fc.sample(
+  generatedLabs.filter((config) => (config.clients?.length ?? 0) >= 2 && (config.clients?.length ?? 0) <= 3),
+  { seed: 20261205, numRuns: 2 },
+);
+const LABS: readonly { readonly name: string; readonly load: () => LabModel }[] = [
+  ...STACKS.map((stack) => ({ name: stack, load: () => loadStack(stack) })),
+  ...GENERATED.map((config, index) => ({ name: `generated-${index + 1}`, load: () => validateLab(config) })),
+];
 const SERVERS: readonly DhcpServerKind[] = ["isc", "kea"];
 /** Long enough for an answer on a loaded machine; a server that stays silent costs this much per case. */
 const ANSWER_TIMEOUT_MS = 3000;
@@ -244,9 +255,9 @@ async function runMatrix(
 }
 
 describe("ISC dhcpd and Kea answer the same raw clients alike", () => {
-  for (const stack of STACKS) {
-    it(`stack ${stack}`, async () => {
-      const lab = loadStack(stack);
+  for (const { name: stack, load } of LABS) {
+    it(`lab ${stack}`, async () => {
+      const lab = load();
       const hosts: TestHost[] = [];
       try {
         const server = await createTestHost({ bridge, address: `${lab.network.serverAddress}/${lab.network.prefixLength}` });
@@ -318,7 +329,7 @@ function writeReport(): void {
   const lines = [
     "# ISC dhcpd and Kea: the equivalence matrix",
     "",
-    "Written by test/integration/dhcp-equivalence.test.ts: each stack in stacks/ rendered for both servers, the same requests from `netboot-lab probe dhcp`.",
+    "Written by test/integration/dhcp-equivalence.test.ts: each stack in stacks/ and two generated labs rendered for both servers, the same requests from `netboot-lab probe dhcp`.",
     "",
     `${rows.length} cases: ${count(alike)} answered alike, ${count((row) => !alike(row) && row.categories !== undefined)} differ in documented ways, ${count((row) => !row.categories)} unexplained.`,
     "",
@@ -328,7 +339,7 @@ function writeReport(): void {
     "",
     "## Every case",
     "",
-    "| stack | client | case | ISC dhcpd | Kea | verdict |",
+    "| lab | client | case | ISC dhcpd | Kea | verdict |",
     "| --- | --- | --- | --- | --- | --- |",
     ...rows.map(
       (row) =>
