@@ -89,7 +89,9 @@ export function renderDhcpdConf(lab: LabModel): string {
   const pools = net.pools.flatMap((pool) => [
     "pool {",
     `  range dynamic-bootp ${pool.start} ${pool.end};`,
-    `  ${net.allowUnknownClients ? "allow" : "deny"} unknown-clients;`,
+    // A pool with an allow list admits only what the list names: `allow unknown-clients` alone would
+    // refuse every declared client without a fixed address (found by the dhcpd/Kea equivalence matrix).
+    ...(net.allowUnknownClients ? ["  allow known-clients;", "  allow unknown-clients;"] : ["  deny unknown-clients;"]),
     "}",
   ]);
 

@@ -40,6 +40,11 @@ describe("dhcpd.conf prevents the known netboot failures", () => {
     expect(conf).toContain("  host vm1 {\n    hardware ethernet 52:54:00:00:00:01;\n    fixed-address 10.77.0.10;");
   });
 
+  it("with allowUnknownClients, admits declared clients to the pool as well as unknown ones", () => {
+    const open = renderDhcpdConf(validateLab(minimalLab({ network: { subnet: "10.77.0.0/24", allowUnknownClients: true } })));
+    expect(open).toContain("  pool {\n    range dynamic-bootp 10.77.0.128 10.77.0.254;\n    allow known-clients;\n    allow unknown-clients;\n  }");
+  });
+
   it("lets BOOTP clients take pool addresses (failure 2)", () => {
     expect(conf).toContain("  pool {\n    range dynamic-bootp 10.77.0.128 10.77.0.254;\n    deny unknown-clients;\n  }");
     expect(conf).toContain("allow bootp;");
