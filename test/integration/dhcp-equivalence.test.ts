@@ -9,14 +9,13 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { loadStackLab, validateLab, type LabModel } from "../../lib/model";
 import { parseIpv4 } from "../../lib/net/ipv4";
 import { startDhcpServer, type DhcpServerKind, type RunningDhcpServer } from "../support/dhcp-daemons";
 import { probeDhcp, type ProbeOptions, type ProbeReply } from "../support/dhcp-clients";
-import { createTestHost, uniqueName, type TestHost } from "../support/netns";
+import { createTestBridge, createTestHost, type TestHost } from "../support/netns";
 import { generatedLabs } from "../support/generated-labs";
 import { PROJECT_DIR } from "../support/pulumi-harness";
 import { stackWithVncPassword } from "../support/stack-files";
@@ -196,24 +195,18 @@ const canonical = (observed: Observed | undefined) =>
   );
 const same = (a: Observed | undefined, b: Observed | undefined) => canonical(a) === canonical(b);
 
-const bridge = uniqueName("br");
-const FORWARD_RULE = ["FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT"];
-let bridgeCreated = false;
-let forwardRuleAdded = false;
+let bridge = "";
+let destroyBridge: (() => Promise<void>) | undefined;
 const rows: Row[] = [];
 
 beforeAll(async () => {
-  await execa("ip", ["link", "add", bridge, "type", "bridge"]);
-  bridgeCreated = true;
-  await execa("ip", ["link", "set", bridge, "up"]);
-  // Bridged frames pass the host's iptables FORWARD chain (br_netfilter), whose policy Docker sets to DROP.
-  await execa("iptables", ["-I", ...FORWARD_RULE]);
-  forwardRuleAdded = true;
+  const created = await createTestBridge();
+  bridge = created.name;
+  destroyBridge = created.destroy;
 });
 
 afterAll(async () => {
-  if (bridgeCreated) await execa("ip", ["link", "del", bridge], { reject: false });
-  if (forwardRuleAdded) await execa("iptables", ["-D", ...FORWARD_RULE], { reject: false });
+  await destroyBridge?.();
   writeReport();
 });
 

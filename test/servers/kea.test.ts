@@ -12,7 +12,7 @@ import { loadStackLab, readLabConfig, stackFilePath, validateLab } from "../../l
 import { renderLabFiles } from "../../lib/render-lab";
 import { labServers } from "../../lib/servers";
 import { KEA_BOOTP_HOOK, notOnKea, renderKeaConf, renderKeaConfig } from "../../lib/servers/kea";
-import { minimalLab, problemsOf } from "../model/fixtures";
+import { ipxeAndNetbsdLab, minimalLab, problemsOf } from "../model/fixtures";
 import { runStack } from "../support/pulumi-harness";
 import { stackWithVncPassword } from "../support/stack-files";
 
@@ -27,18 +27,7 @@ async function keaSyntaxCheck(conf: string, name: string): Promise<string | unde
   return result.exitCode === 0 ? undefined : result.all;
 }
 
-const lab = validateLab(
-  minimalLab({
-    bootImages: [
-      { name: "linux", kind: "ipxe", nfsRoot: true },
-      { name: "bsd", kind: "netbsd", pxeboot: "p", kernel: "k" },
-    ],
-    clients: [
-      { name: "vm1", mac: "52:54:00:00:00:01", ipv4: "10.77.0.10", bootImage: "linux" },
-      { name: "vm2", mac: "52:54:00:00:00:02", bootImage: "bsd" },
-    ],
-  }),
-);
+const lab = validateLab(ipxeAndNetbsdLab());
 const dhcp4 = renderKeaConfig(lab).Dhcp4 as Record<string, unknown> & {
   "client-classes": { name: string; test?: string; "boot-file-name"?: string; "option-data"?: unknown[] }[];
   subnet4: { pools: unknown[]; reservations: unknown[]; "next-server": string }[];
