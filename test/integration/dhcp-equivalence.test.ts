@@ -286,7 +286,7 @@ describe("ISC dhcpd and Kea answer the same raw clients alike", () => {
           "differences no category explains",
         ).toEqual([]);
         // The matrix must show the servers answering, not two silent ones agreeing.
-        expect(stackRows.filter((row) => row.answers.isc && same(row.answers.isc, row.answers.kea)).length).toBeGreaterThan(stackRows.length / 2);
+        for (const kind of SERVERS) expect(stackRows.filter((row) => row.answers[kind]).length, `${kind} answers`).toBeGreaterThan(stackRows.length / 2);
         // What offer-not-kept leans on: from its first ACK on, each server keeps a client on one address, whatever its client-id, across a restart.
         for (const kind of SERVERS) {
           for (const client of lab.clients) {
