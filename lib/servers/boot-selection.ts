@@ -5,6 +5,7 @@
  * servers cannot drift apart on which firmware gets which file.
  */
 import type { BootRequester } from "../model/boot-files";
+import type { ClientModel, LabModel } from "../model/validate";
 
 /** What in a request tells its requester apart. */
 export type RequesterMatch =
@@ -46,4 +47,11 @@ export function bootSelection(files: Partial<Record<BootRequester, string>>): Bo
     return file ? [{ requester, match, file }] : [];
   });
   return { branches, ...(files.bios ? { fallback: files.bios } : {}) };
+}
+
+/** The lab's clients by boot image, in order of first appearance: both servers give each image's clients its files. */
+export function clientsByImage(lab: Pick<LabModel, "clients">): Map<string, ClientModel[]> {
+  const byImage = new Map<string, ClientModel[]>();
+  for (const client of lab.clients) byImage.set(client.bootImage, [...(byImage.get(client.bootImage) ?? []), client]);
+  return byImage;
 }

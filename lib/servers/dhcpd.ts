@@ -11,7 +11,7 @@
  */
 import type { BootRequester } from "../model/boot-files";
 import type { ClientModel, LabModel } from "../model/validate";
-import { bootSelection, type RequesterMatch } from "./boot-selection";
+import { bootSelection, clientsByImage, type RequesterMatch } from "./boot-selection";
 import type { ServerContainerSpec } from "./spec";
 
 export const DHCPD_CONF_PATH = "/etc/netboot-lab/dhcpd/dhcpd.conf";
@@ -74,8 +74,6 @@ function renderImageGroup(lab: LabModel, image: string, clients: readonly Client
 
 export function renderDhcpdConf(lab: LabModel): string {
   const net = lab.network;
-  const clientsByImage = new Map<string, ClientModel[]>();
-  for (const client of lab.clients) clientsByImage.set(client.bootImage, [...(clientsByImage.get(client.bootImage) ?? []), client]);
 
   const subnetOptions = [
     `option subnet-mask ${net.subnetMask};`,
@@ -128,7 +126,7 @@ export function renderDhcpdConf(lab: LabModel): string {
     ...indent(subnetOptions),
     ...indent(pools),
     "}",
-    ...[...clientsByImage].flatMap(([image, clients]) => ["", ...renderImageGroup(lab, image, clients)]),
+    ...[...clientsByImage(lab)].flatMap(([image, clients]) => ["", ...renderImageGroup(lab, image, clients)]),
     "",
   ].join("\n");
 }

@@ -13,7 +13,7 @@
  * Plain JSON: Kea reads comments but other tools do not; explanations go in `comment`.
  */
 import type { ClientModel, LabModel } from "../model/validate";
-import { bootSelection, type RequesterMatch } from "./boot-selection";
+import { bootSelection, clientsByImage, type RequesterMatch } from "./boot-selection";
 import { DHCPD_LEASES_DIR } from "./dhcpd";
 import type { ServerContainerSpec } from "./spec";
 
@@ -130,8 +130,6 @@ function dropUnknownBootp(clients: readonly ClientModel[]): KeaClientClass[] {
 
 export function renderKeaConfig(lab: LabModel, paths: KeaPaths = DEFAULT_PATHS): { Dhcp4: Record<string, unknown> } {
   const net = lab.network;
-  const clientsByImage = new Map<string, ClientModel[]>();
-  for (const client of lab.clients) clientsByImage.set(client.bootImage, [...(clientsByImage.get(client.bootImage) ?? []), client]);
   const lease = net.leaseTimeSeconds;
   const subnetOptions = [
     { name: "broadcast-address", data: net.broadcastAddress },
@@ -164,7 +162,7 @@ export function renderKeaConfig(lab: LabModel, paths: KeaPaths = DEFAULT_PATHS):
       // Kea 2.2's parser refuses an empty list here and under reservations: a lab without clients has neither.
       ...nonEmpty("client-classes", [
         ...(net.allowUnknownClients ? [] : dropUnknownBootp(lab.clients)),
-        ...[...clientsByImage].flatMap(([image, clients]) => imageClasses(lab, image, clients)),
+        ...[...clientsByImage(lab)].flatMap(([image, clients]) => imageClasses(lab, image, clients)),
       ]),
       // Kea 2.2 takes no comment here: the BOOTP hook answers requests without option 53, as dhcpd's dynamic-bootp ranges do.
       "hooks-libraries": [{ library: paths.bootpHook }],
