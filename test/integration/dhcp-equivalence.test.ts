@@ -138,7 +138,7 @@ const CATEGORIES: readonly Category[] = [
   {
     name: "offer-not-kept",
     why:
-      "dhcpd records the address it offers a pool client and offers it again; Kea 2.2 records nothing until the REQUEST, and its iterative allocator offers the next free pool address to each DISCOVER. " +
+      "The servers pick a pool client's address differently: dhcpd records the address it offers and offers it again; Kea 2.2 records nothing until the REQUEST, and its iterative allocator offers the next free pool address to each DISCOVER. " +
       "Every client is ACKed the address it requests, and from its first ACK on each server keeps the client on one address (asserted separately, restart included).",
     normalise: (context, isc, kea) =>
       !context.reserved && isc && kea && context.inPool(isc.address) && context.inPool(kea.address) && isc.address !== kea.address
