@@ -37,7 +37,11 @@ export const renderCommand: Command = {
     }
     process.stdout.write(`rendered stack ${values.stack} into ${outDir}\n`);
     // Both DHCP configs are written whichever the stack runs: say what a move to Kea gives up.
-    process.stdout.write(`not on Kea (kea/kea-dhcp4.conf):\n${notOnKea(lab).map((item) => `  - ${item}\n`).join("")}`);
+    process.stdout.write(
+      `not on Kea (kea/kea-dhcp4.conf):\n${notOnKea(lab)
+        .map((item) => `  - ${item}\n`)
+        .join("")}`,
+    );
     return 0;
   },
 };
