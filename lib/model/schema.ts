@@ -82,7 +82,12 @@ export const dockerSchema = z.strictObject({
     .optional(),
 });
 
+/** `servers.dhcp.mode`: `authoritative` (the lab's dhcpd hands out every address) or `proxy` (the site's server does; the lab answers only PXE, lib/proxy-dhcp). */
+export const DHCP_MODES = ["authoritative", "proxy"] as const;
+export type DhcpMode = (typeof DHCP_MODES)[number];
+
 export const serversSchema = z.strictObject({
+  dhcp: z.strictObject({ mode: z.enum(DHCP_MODES).default("authoritative") }).prefault({}),
   tftp: z
     .strictObject({
       enabled: z.boolean().default(true),
