@@ -33,8 +33,8 @@ export interface NetbootServerArgs {
   readonly dockerNamePrefix?: string;
   /**
    * Image with Node.js and the bundled netboot-lab CLI (`BootImageBuilder.imageName`): runs the
-   * keeper and the BSDP responder. Required unless `docker.keeper` is false and the lab answers
-   * no BSDP (no darwin-nbi image, or `bsdp.enabled: false`).
+   * keeper, the BSDP responder and the proxyDHCP server. Required unless `docker.keeper` is false,
+   * the lab answers no BSDP (no darwin-nbi image, or `bsdp.enabled: false`) and `servers.dhcp.mode` is authoritative.
    */
   readonly cliImage?: pulumi.Input<string>;
 }
@@ -179,7 +179,7 @@ export class NetbootServer extends pulumi.ComponentResource {
     this.containers = pulumi
       .all(containers.map(([, container]) => container.name))
       .apply((containerNames): Record<string, string> => Object.fromEntries(containers.map(([role], index) => [role, containerNames[index]!])));
-    const commands: Record<string, string> = { dhcpdLog: `docker logs -f ${names.container("dhcpd")}` };
+    const commands: Record<string, string> = { dhcpdLog: `docker logs -f ${names.container(lab.servers.dhcp.mode === "proxy" ? "proxy-dhcp" : "dhcpd")}` };
     if (lab.network.mode === "bridge") {
       commands.qemuNetwork = `-netdev bridge,id=lab,br=${lab.network.bridge} -device e1000,netdev=lab,mac=<client mac>`;
     }

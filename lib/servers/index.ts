@@ -3,6 +3,7 @@ import { bsdpServer } from "./bsdp";
 import { dhcpdServer } from "./dhcpd";
 import { httpServer } from "./http";
 import { nfsServer } from "./nfs";
+import { proxyDhcpServer } from "./proxy-dhcp";
 import { radvdServer } from "./radvd";
 import type { ServerContainerSpec } from "./spec";
 import { tftpServer } from "./tftp";
@@ -14,7 +15,8 @@ export { BOOT_TREE_DIR } from "./tftp";
 export function labServers(lab: LabModel): ServerContainerSpec[] {
   const { servers, network } = lab;
   return [
-    dhcpdServer(lab),
+    // Proxy mode: the site's DHCP server gives the addresses, the lab answers only PXE.
+    lab.servers.dhcp.mode === "proxy" ? proxyDhcpServer(lab) : dhcpdServer(lab),
     ...(lab.bsdp.enabled ? [bsdpServer(lab)] : []),
     ...(servers.tftp.enabled ? [tftpServer(lab)] : []),
     ...(servers.nfs.enabled ? [nfsServer({ exportPath: servers.nfs.exportPath, clientSubnet: network.subnet, serverAddress: network.serverAddress })] : []),
