@@ -18,6 +18,7 @@ import { clientRequest, exchange, inspectLink, openUdpTransport, readOption, typ
 import { parseIpv4 } from "../net/ipv4";
 import { TftpServerError, tftpRead } from "../net/tftp";
 import { ipxeScriptFetches } from "../pxe/ipxe";
+import { fromLab, otherServersRow, recordForeignAnswers } from "./dhcp-servers";
 import type { ClientPlan, DhcpAsk } from "./plan";
 import { planChecks } from "./plan";
 import { checkReport, type CheckReport, type CheckRow } from "./report";
@@ -73,6 +74,11 @@ function serverDown(input: ProbeInput, role: string, what: string): Pick<Row, "d
 // ---------------------------------------------------------------------------------------------
 // DHCP
 
+/** The lab's DHCP daemon: its container role and how the report names it. */
+function labDhcp(lab: LabModel): { role: string; name: string } {
+  return lab.servers.dhcp.mode === "proxy" ? { role: "proxy-dhcp", name: "the lab's proxyDHCP server" } : { role: "dhcpd", name: "dhcpd" };
+}
+
 interface DhcpContext {
   readonly lab: LabModel;
   readonly input: ProbeInput;
@@ -91,10 +97,13 @@ async function askDhcp(context: DhcpContext, mac: string, ask: Pick<DhcpAsk, "me
   const xid = randomBytes(4).readUInt32BE(0);
   const message = ask.message === "BOOTREQUEST" ? ({ type: "BOOTREQUEST", vendorExtensions: true } as const) : ({ type: "DHCPDISCOVER" } as const);
   const request = clientRequest({ ...ask.identity, mac }, message, xid);
-  if (ask.message !== "BOOTREQUEST") return (await exchange(context.transport, request, context.timeoutMs))?.packet;
+  // Other servers' answers are the other-servers row's (dhcp-servers.ts), not this client's.
+  const ours = (reply: DhcpPacket) => fromLab(context.lab, reply);
+  const askLab = () => exchange(context.transport, request, context.timeoutMs, undefined, ours);
+  if (ask.message !== "BOOTREQUEST") return (await askLab())?.packet;
   await setInterfaceMac(context.interfaceName, mac);
   try {
-    return (await exchange(context.transport, request, context.timeoutMs))?.packet;
+    return (await askLab())?.packet;
   } finally {
     await setInterfaceMac(context.interfaceName, context.ownMac);
   }
@@ -114,7 +123,8 @@ function inPool(lab: LabModel, address: string): boolean {
 
 function noDhcpAnswer(context: DhcpContext, client: ClientModel, ask: DhcpAsk): Row {
   const base = { kind: "dhcp" as const, subject: ask.id, status: "fail" as const };
-  const down = serverDown(context.input, "dhcpd", "dhcpd");
+  const server = labDhcp(context.lab);
+  const down = serverDown(context.input, server.role, server.name);
   if (down) return { ...base, ...down };
   const conf = context.input.runningDhcpdConf;
   if (conf !== undefined && !conf.includes(`hardware ethernet ${client.mac};`)) {
@@ -126,8 +136,8 @@ function noDhcpAnswer(context: DhcpContext, client: ClientModel, ask: DhcpAsk): 
   }
   return {
     ...base,
-    detail: `no answer to the ${ask.sender} within ${context.timeoutMs / 1000} s, though dhcpd runs and knows ${client.mac}`,
-    fix: `docker logs ${context.input.containers.dhcpd?.name ?? "the dhcpd container"} shows what dhcpd made of the request`,
+    detail: `no answer to the ${ask.sender} within ${context.timeoutMs / 1000} s, though ${server.name} runs and knows ${client.mac}`,
+    fix: `docker logs ${context.input.containers[server.role]?.name ?? `the ${server.role} container`} shows what it made of the request`,
   };
 }
 
@@ -137,9 +147,12 @@ function judgeDhcpAnswer(lab: LabModel, client: ClientModel, ask: DhcpAsk, answe
   const expectedType = ask.message === "BOOTREQUEST" ? undefined : "DHCPOFFER";
   const type = readOption(answer, "dhcp-message-type");
   if (type !== expectedType) problems.push(`answered with ${type ?? "a BOOTREPLY"} instead of ${expectedType ?? "a BOOTREPLY"}`);
-  if (client.ipv4 && answer.yiaddr !== client.ipv4) problems.push(`address ${answer.yiaddr} instead of the reserved ${client.ipv4}`);
-  if (!client.ipv4 && !inPool(lab, answer.yiaddr)) problems.push(`address ${answer.yiaddr} is in no pool of the lab`);
-  if (!client.ipv4 && firstAddress && answer.yiaddr !== firstAddress)
+  const proxy = lab.servers.dhcp.mode === "proxy";
+  if (proxy && answer.yiaddr !== "0.0.0.0")
+    problems.push(`address ${answer.yiaddr}, but a proxy offer carries none (yiaddr 0.0.0.0): the site's server gives it`);
+  if (!proxy && client.ipv4 && answer.yiaddr !== client.ipv4) problems.push(`address ${answer.yiaddr} instead of the reserved ${client.ipv4}`);
+  if (!proxy && !client.ipv4 && !inPool(lab, answer.yiaddr)) problems.push(`address ${answer.yiaddr} is in no pool of the lab`);
+  if (!proxy && !client.ipv4 && firstAddress && answer.yiaddr !== firstAddress)
     problems.push(`address ${answer.yiaddr}, but the first request got ${firstAddress}: the loader would change address mid-boot`);
   if (answer.siaddr !== lab.network.serverAddress) problems.push(`next-server ${answer.siaddr} instead of ${lab.network.serverAddress}`);
   const file = answer.file || readOption(answer, "bootfile-name") || "";
@@ -157,7 +170,9 @@ function judgeDhcpAnswer(lab: LabModel, client: ClientModel, ask: DhcpAsk, answe
     subject: ask.id,
     status: "fail",
     detail: `${ask.sender}: ${problems.join("; ")}`,
-    fix: "the running dhcpd.conf differs from the stack: pulumi up renders and deploys it again (pulumi stack output configs shows the expected one)",
+    fix: proxy
+      ? "the running proxy-dhcp config differs from the stack: pulumi up renders and deploys it again (pulumi stack output configs shows the expected one)"
+      : "the running dhcpd.conf differs from the stack: pulumi up renders and deploys it again (pulumi stack output configs shows the expected one)",
   };
 }
 
@@ -180,19 +195,20 @@ async function checkUnknownMac(context: DhcpContext, mac: string): Promise<Row> 
   const answer = await askDhcp(context, mac, { message: "DHCPDISCOVER", identity: { clientArch: 0, parameterRequestList: [1, 3, 67] } });
   const allowed = context.lab.network.allowUnknownClients;
   const subject = "unknown-mac";
+  const server = labDhcp(context.lab);
   if (!answer) {
     if (allowed)
       return {
         kind: "dhcp",
         subject,
         status: "fail",
-        ...(serverDown(context.input, "dhcpd", "dhcpd") ?? {
+        ...(serverDown(context.input, server.role, server.name) ?? {
           detail: `no answer for ${mac}, though the stack sets allowUnknownClients`,
           fix: "pulumi up deploys the dhcpd.conf the stack renders",
         }),
       };
-    // Silence only means something while dhcpd answers at all.
-    const down = serverDown(context.input, "dhcpd", "dhcpd");
+    // Silence only means something while the lab's server answers at all.
+    const down = serverDown(context.input, server.role, server.name);
     if (down) return { kind: "dhcp", subject, status: "skip", detail: `not judged: ${down.detail}` };
     return { kind: "dhcp", subject, status: "pass", detail: `no answer for the undeclared ${mac} (deny unknown-clients)` };
   }
@@ -446,6 +462,7 @@ export async function runProbe(lab: LabModel, input: ProbeInput, environment: Pr
   const plan = planChecks(lab, input.client);
   const link = await inspectLink(environment.interfaceName);
   const transport = await openUdpTransport(link);
+  const foreign = recordForeignAnswers(lab, transport);
   const context: DhcpContext = { lab, input, transport, interfaceName: environment.interfaceName, ownMac: link.mac, timeoutMs: environment.dhcpTimeoutMs };
   const records = new BuildRecords(environment.treeDir);
   const rows: CheckRow[] = [];
@@ -455,8 +472,12 @@ export async function runProbe(lab: LabModel, input: ProbeInput, environment: Pr
       add(clientPlan.client, await checkClientDhcp(context, clientPlan));
       add(clientPlan.client, await checkClientFiles(lab, input, records, environment.treeDir, clientPlan));
     }
-    if (input.client === undefined) add({ name: "(unknown)", mac: plan.unknownMac }, [await checkUnknownMac(context, plan.unknownMac)]);
+    if (input.client === undefined) {
+      add({ name: "(unknown)", mac: plan.unknownMac }, [await checkUnknownMac(context, plan.unknownMac)]);
+      rows.push({ mac: "", ...otherServersRow(lab, foreign.answers) });
+    }
   } finally {
+    foreign.stop();
     transport.close();
   }
   return checkReport(input.stack, lab.network.serverAddress, rows);
