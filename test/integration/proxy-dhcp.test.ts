@@ -71,7 +71,14 @@ beforeAll(async () => {
   site = await startForeignDhcpd({ bridge, net, host: 3, poolStart: 150, poolEnd: 199 });
 }, 900_000);
 
+/** What the proxy answered and why, and the site server's log, beside the captures for a failure's reader. */
+async function keepProxyLog(): Promise<void> {
+  const logs = await execa("docker", ["logs", `${prefix}-proxy-dhcp`], { all: true, reject: false });
+  if (logs.exitCode === 0) writeFileSync(join(tmpdir(), `netboot-lab-proxy-dhcp-${id}.log`), `${logs.all ?? ""}\n--- site dhcpd ---\n${site?.log() ?? ""}`);
+}
+
 afterAll(async () => {
+  await keepProxyLog();
   for (const host of hosts) await host.destroy();
   await site?.stop();
   const left = await execa("docker", ["ps", "-aq", "--filter", `label=io.netboot-lab.lab=${prefix}`, "--filter", "label=io.netboot-lab.role=check"]);
@@ -104,7 +111,7 @@ const inSitePool = (address: string) => {
 async function bootClient(name: keyof typeof GUESTS): Promise<{ console: string; frames: Frame[] }> {
   const guest = GUESTS[name];
   const tap = await createTap(bridge);
-  const capture = await captureOn(tap.name, join(projectDir, `${name}.pcap`));
+  const capture = await captureOn(tap.name, join(tmpdir(), `netboot-lab-proxy-${name}-${id}.pcap`));
   let frames: Frame[] | undefined;
   try {
     const console = await bootGuest({
@@ -143,17 +150,21 @@ describe("QEMU guests netboot from a proxy-mode lab beside the site's DHCP serve
     expectProxyBoot("bios-ipxe", console, frames);
   }, 420_000);
 
-  it("EFI x64: OVMF's PXE takes the proxy offer, asks again on port 4011, loads ipxe.efi, and iPXE gets its script", async () => {
+  it("EFI x64: OVMF's PXE takes the proxy offer, loads ipxe.efi, and iPXE gets its script; a request on port 4011 is answered there", async () => {
     const { console, frames } = await bootClient("efi-ipxe");
     const { ports } = expectProxyBoot("efi-ipxe", console, frames);
-    expect(ports).toEqual([67, 4011]);
+    // Bookworm's OVMF boots from the offer on 67 alone; firmwares that ask again on 4011 (PXE spec) get their ACK there.
+    const asked4011 = frames.some((frame) => frame.srcMac === GUESTS["efi-ipxe"].mac && frame.udp?.dstPort === 4011);
+    expect(ports).toEqual(asked4011 ? [67, 4011] : [67]);
   }, 420_000);
 
   it("an undeclared MAC gets the site's address and nothing from the lab", async () => {
     const stranger = await createTestHost({ bridge });
     hosts.push(stranger);
-    const capture = await captureOn(stranger.hostLink, join(projectDir, "stranger.pcap"));
+    const capture = await captureOn(stranger.hostLink, join(tmpdir(), `netboot-lab-proxy-stranger-${id}.pcap`));
     const reply = await probeDhcp(stranger, { arch: "bios", timeoutMs: 4000 });
+    // libpcap hands over a partly filled buffer only after its timeout: let the last frames in.
+    await new Promise((resolveWait) => setTimeout(resolveWait, 2000));
     const frames = await capture.stop();
     expect(reply?.siaddr === server || reply?.options?.["dhcp-server-identifier"] === server).toBe(false);
     const replies = dhcpReplies(frames).filter((entry) => entry.packet.chaddr === stranger.mac);
@@ -196,6 +207,7 @@ describe("Macs and diagnostics in proxy mode", () => {
 
 describe("teardown", () => {
   it("removes the lab's containers, networks and volumes", async () => {
+    await keepProxyLog();
     for (const host of hosts) await host.destroy();
     await site?.stop();
     await lab?.teardown();
