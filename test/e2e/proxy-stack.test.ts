@@ -8,29 +8,16 @@
  * boot-stage table (timings.json runs `proxy` and `proxy-authoritative`).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeDhcpPacket, readOption, type DhcpPacket } from "../../lib/net/dhcp";
+import { readOption } from "../../lib/net/dhcp";
 import { BOOTED_MARKER } from "../../lib/pxe";
 import { probeDhcp } from "../support/dhcp-clients";
 import { startForeignDhcpd, type ForeignDhcpd } from "../support/foreign-dhcpd";
 import { createTestHost, type TestHost } from "../support/netns";
-import type { Frame } from "../support/pcap";
+import { dhcpReplies } from "../support/pcap";
 import { BOOT_TIMEOUT_MS, expectBooted, expectNothingLeft, stackE2e, type StackE2e } from "../support/stack-e2e";
 
 const SITE_POOL = { start: 150, end: 199 };
 const STRANGER_MAC = "52:54:00:78:00:99";
-
-/** The DHCP replies on the bridge: from which address and port, decoded. */
-function dhcpReplies(frames: readonly Frame[]): { from: string; port: number; packet: DhcpPacket }[] {
-  return frames.flatMap((frame) => {
-    if (!frame.ipv4 || !frame.udp || ![67, 4011].includes(frame.udp.srcPort)) return [];
-    try {
-      const packet = decodeDhcpPacket(frame.udp.payload);
-      return packet.op === "reply" ? [{ from: frame.ipv4.src, port: frame.udp.srcPort, packet }] : [];
-    } catch {
-      return [];
-    }
-  });
-}
 
 function bootsEveryClient(e2e: StackE2e, addresses: Map<string, string>): void {
   it.each(e2e.clients.map((client) => client.name))(

@@ -18,14 +18,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BsdpAnswer } from "../../lib/bsdp/client";
 import type { CheckReport } from "../../lib/check/report";
 import { readStackConfigMap, stackFilePath } from "../../lib/model";
-import { decodeDhcpPacket, DhcpDecodeError, readOption, type DhcpPacket } from "../../lib/net/dhcp";
+import { readOption } from "../../lib/net/dhcp";
 import { BOOTED_MARKER, NFS_ROOT_MARKER } from "../../lib/pxe";
 import { darwinImage, darwinMedia } from "../boot-image/fixtures";
 import { probeDhcp, routeBroadcastsThroughEth0, runDhclient } from "../support/dhcp-clients";
 import { applyToDocker, type AppliedLab } from "../support/docker-apply";
 import { startForeignDhcpd, type ForeignDhcpd } from "../support/foreign-dhcpd";
 import { createTap, createTestHost, type TestHost } from "../support/netns";
-import { captureOn, type Frame } from "../support/pcap";
+import { captureOn, dhcpReplies, type Frame } from "../support/pcap";
 import { mergeConfig, PROJECT_DIR, runStack } from "../support/pulumi-harness";
 import { bootGuest, tapNetwork } from "../support/qemu";
 import { dockerObjectsOf, testCaseLabels } from "../support/test-run";
@@ -87,20 +87,6 @@ afterAll(async () => {
   media.cleanup();
   rmSync(projectDir, { recursive: true, force: true });
 });
-
-/** The DHCP replies in a capture, with the address and port they came from. */
-function dhcpReplies(frames: readonly Frame[]): { from: string; port: number; packet: DhcpPacket }[] {
-  return frames.flatMap((frame) => {
-    if (!frame.ipv4 || !frame.udp || ![67, 4011].includes(frame.udp.srcPort)) return [];
-    try {
-      const packet = decodeDhcpPacket(frame.udp.payload);
-      return packet.op === "reply" ? [{ from: frame.ipv4.src, port: frame.udp.srcPort, packet }] : [];
-    } catch (error) {
-      if (error instanceof DhcpDecodeError) return [];
-      throw error;
-    }
-  });
-}
 
 const inSitePool = (address: string) => {
   const last = Number(address.split(".")[3]);
