@@ -8,7 +8,7 @@
  */
 import type { BootRequester } from "../model/boot-files";
 import { DhcpDecodeError, dhcpOption, readOption, type DhcpOption } from "../net/dhcp/options";
-import { decodeDhcpPacket, DHCP_CLIENT_PORT, type DhcpPacket } from "../net/dhcp/packet";
+import { addresslessReply, decodeDhcpPacket, DHCP_CLIENT_PORT, type DhcpPacket } from "../net/dhcp/packet";
 import { PXE_CLIENT_ARCH } from "../net/dhcp/request";
 
 /** Where PXE clients send their DHCPREQUEST to a proxy (PXE spec: the proxy's own port). */
@@ -71,22 +71,7 @@ function proxyReply(request: DhcpPacket, config: ProxyDhcpConfig, type: "DHCPOFF
     ...(uuid ? [uuid] : []),
     ...(rootPath ? [dhcpOption("root-path", rootPath)] : []),
   ];
-  return {
-    op: "reply",
-    htype: request.htype,
-    hops: 0,
-    xid: request.xid,
-    secs: 0,
-    broadcast: request.broadcast,
-    ciaddr: request.ciaddr,
-    yiaddr: "0.0.0.0",
-    siaddr: config.serverAddress,
-    giaddr: request.giaddr,
-    chaddr: request.chaddr,
-    sname: "",
-    file,
-    options,
-  };
+  return addresslessReply(request, config.serverAddress, { sname: "", file }, options);
 }
 
 /**
