@@ -1,4 +1,5 @@
 /** What the lab's proxyDHCP server answers, decided from the lab model (no sockets: lib/proxy-dhcp/server.ts), and the container it runs in. */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { macInform } from "../../lib/bsdp/client";
 import { validateLab } from "../../lib/model";
@@ -95,6 +96,21 @@ describe("proxyDHCP answers", () => {
     const inform = macInform({ mac: BIOS, address: "10.77.0.150", arch: "i386", model: "MacPro3,1" }, { type: "LIST" }, 7);
     expect(answerProxyDhcp(encodeDhcpPacket(inform), 67, SITE_CLIENT, config)).toEqual({ kind: "ignore" });
     expect(answerProxyDhcp(Uint8Array.of(1, 2, 3), 67, SITE_CLIENT, config)).toEqual({ kind: "ignore" });
+  });
+});
+
+describe("damaged requests", () => {
+  it("a PXE DISCOVER with any bytes overwritten or cut is answered or ignored, never an exception (fixed seed)", () => {
+    const wire = encodeDhcpPacket(clientRequest(pxe(EFI, { clientArch: PXE_CLIENT_ARCH["efi-bc"], userClass: "iPXE" }), { type: "DHCPDISCOVER" }, 7));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(wire.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }), fc.nat(wire.length), (writes, cut) => {
+        const damaged = Buffer.from(wire);
+        for (const [offset, value] of writes) damaged[offset] = value;
+        for (const port of [67, PXE_PROXY_PORT])
+          expect(["reply", "ignore"]).toContain(answerProxyDhcp(damaged.subarray(0, cut), port, SITE_CLIENT, config).kind);
+      }),
+      { seed: 16, numRuns: 2000 },
+    );
   });
 });
 
