@@ -21,6 +21,12 @@ const SITE_SERVER_SETTINGS = ["pools", "router", "dnsServers", "domainName"] as 
 
 export function checkProxyMode(config: LabConfig, report: Report): void {
   if (config.servers.dhcp.mode !== "proxy") return;
+  if (config.servers.dhcp.server === "kea") {
+    report(
+      "servers.dhcp.server",
+      `is kea, but in proxy mode the lab runs neither dhcpd nor Kea: its own proxyDHCP server answers PXE beside the site's DHCP server; remove servers.dhcp.server, or set servers.dhcp.mode: authoritative`,
+    );
+  }
   const network = config.network;
   for (const key of SITE_SERVER_SETTINGS) {
     const value = network[key];

@@ -50,6 +50,12 @@ describe("proxy mode refuses what only the site's DHCP server hands out", () => 
     );
   });
 
+  it("refuses Kea: the lab runs its proxyDHCP server in its place", () => {
+    expect(problemsOf(minimalLab({ servers: { dhcp: { mode: "proxy", server: "kea" } }, clients: [client("linux")] }))).toEqual([
+      "servers.dhcp.server: is kea, but in proxy mode the lab runs neither dhcpd nor Kea: its own proxyDHCP server answers PXE beside the site's DHCP server; remove servers.dhcp.server, or set servers.dhcp.mode: authoritative",
+    ]);
+  });
+
   it("refuses allowUnknownClients: the lab answers declared clients only", () => {
     expect(problemsOf(minimalLab({ servers: proxy, network: { subnet: "10.77.0.0/24", allowUnknownClients: true }, clients: [client("linux")] }))).toEqual([
       "network.allowUnknownClients: is true, but in proxy mode the lab gives no address and has no boot image for a MAC the stack does not declare, so it answers only declared clients; declare the client (its mac and bootImage), or remove allowUnknownClients",
