@@ -16,7 +16,7 @@ export interface RenderedFile {
  * show what a move between them changes.
  */
 export function renderLabFiles(lab: LabModel): RenderedFile[] {
-  const serverFiles = [...labServers(lab), dhcpServers(lab).other].flatMap((server) =>
+  const serverFiles = [...labServers(lab), ...(lab.servers.dhcp.mode === "proxy" ? [] : [dhcpServers(lab).other])].flatMap((server) =>
     server.files.map((file) => ({
       path: file.path.startsWith(CONFIG_ROOT) ? file.path.slice(CONFIG_ROOT.length) : `${server.role}${file.path}`,
       content: file.content,

@@ -36,7 +36,8 @@ stack: address, next-server, boot file, root path. It then reads each boot file 
 HTTP (the iPXE script and the kernel and initrd it names) and compares them with what the
 BootImage build wrote, lists the NFS root over NFSv3 and NFSv4, and checks that a darwin-nbi
 image's mkext holds a driver for the client's NIC. An undeclared MAC must get no answer unless
-the stack allows unknown clients. The probe only sends DHCPDISCOVER and, for reserved
+the stack allows unknown clients. Every other DHCP server that answers is reported in the
+(network) other-servers row: a failure in authoritative mode, the site's server in proxy mode. The probe only sends DHCPDISCOVER and, for reserved
 clients, BOOTP requests: no lease of a real client changes.
 
   --stack NAME      the stack (its file is stacks/Pulumi.NAME.yaml)

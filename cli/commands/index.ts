@@ -8,6 +8,7 @@ import { checkCommand } from "./check";
 import { watchCommand } from "./watch";
 import { bsdpCommand } from "./bsdp";
 import { keepCommand } from "./keep";
+import { proxyDhcpCommand } from "./proxy-dhcp";
 
 /** Every sub-command by name. Add new ones here. */
 export const COMMANDS: Record<string, Command> = {
@@ -20,4 +21,5 @@ export const COMMANDS: Record<string, Command> = {
   watch: watchCommand,
   bsdp: bsdpCommand,
   keep: keepCommand,
+  "proxy-dhcp": proxyDhcpCommand,
 };

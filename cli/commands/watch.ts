@@ -5,7 +5,7 @@ import { buildRecordPath, type BuildRecord } from "../../lib/boot-image/build-re
 import { LAB_LABEL, ROLE_LABEL } from "../../lib/lab-names";
 import { BOOT_TREE_DIR } from "../../lib/servers";
 import { LOG_PARSERS, splitDockerTimestamp } from "../../lib/watch/log-lines";
-import { TFTP_CAPTURE_COMMAND, TftpCaptureReader, type EndedTransfer } from "../../lib/watch/tftp-capture";
+import { TFTP_CAPTURE_COMMAND, TftpCaptureReader, type CapturedEvent } from "../../lib/watch/tftp-capture";
 import { BootTimelines, formatEntry, formatTimelines } from "../../lib/watch/timeline";
 import { CliError, type Command } from "../cli-error";
 import type { ContainerState } from "../../lib/check/probe";
@@ -97,7 +97,7 @@ const CAPTURE_START_SECONDS = 20;
 async function startTftpCapture(
   deployed: DeployedLab,
   pod: ContainerState | undefined,
-  onTransfer: (ended: EndedTransfer) => void,
+  onTransfer: (captured: CapturedEvent) => void,
 ): Promise<{ note: string; stop: () => Promise<void> }> {
   const without = (why: string) => ({ note: `no TFTP transfer capture (${why})`, stop: async () => {} });
   if (!pod?.running) return without(`the pod ${pod?.name ?? deployed.names.pod} is ${pod?.status ?? "missing"}`);
@@ -124,7 +124,7 @@ async function startTftpCapture(
   const stop = async () => {
     await container.remove({ force: true }).catch(() => undefined);
   };
-  const reader = new TftpCaptureReader();
+  const reader = new TftpCaptureReader({ serverAddress: deployed.lab.network.serverAddress, mode: deployed.lab.servers.dhcp.mode });
   let stderr = "";
   const listening = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), CAPTURE_START_SECONDS * 1000);

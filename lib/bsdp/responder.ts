@@ -2,10 +2,10 @@
  * The BSDP responder's sockets and state: answers what server.ts decides, and remembers which
  * image each Mac selected in a small JSON file, so a LIST after a restart still names it.
  */
-import { createSocket, type Socket } from "node:dgram";
+import type { Socket } from "node:dgram";
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
-import { UserError } from "../errors";
 import { DHCP_SERVER_PORT, encodeDhcpPacket } from "../net/dhcp/packet";
+import { bindServerSocket } from "../net/dhcp/server-socket";
 import { formatImageId } from "./image-id";
 import { answerBsdp, type BsdpServerConfig } from "./server";
 
@@ -45,26 +45,7 @@ function saveBindings(file: string, bindings: ReadonlyMap<string, number>): void
 }
 
 function bind(address: string): Promise<Socket> {
-  const socket = createSocket({ type: "udp4", reuseAddr: true });
-  return new Promise((resolve, reject) => {
-    socket.once("error", (error: NodeJS.ErrnoException) => {
-      socket.close();
-      if (error.code === "EACCES") reject(new UserError(`bsdp serve: binding UDP port ${DHCP_SERVER_PORT} on ${address} needs root or CAP_NET_BIND_SERVICE`));
-      else if (error.code === "EADDRINUSE") {
-        reject(
-          new UserError(
-            `bsdp serve: UDP port ${DHCP_SERVER_PORT} on ${address} is held by a program without SO_REUSEADDR (ISC dhcpd sets it; another DHCP server may not)`,
-          ),
-        );
-      } else if (error.code === "EADDRNOTAVAIL")
-        reject(new UserError(`bsdp serve: ${address} is not an address of this host; run the responder in the lab server's network namespace`));
-      else reject(error);
-    });
-    socket.bind({ port: DHCP_SERVER_PORT, address }, () => {
-      socket.removeAllListeners("error");
-      resolve(socket);
-    });
-  });
+  return bindServerSocket("bsdp serve", address, DHCP_SERVER_PORT);
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import type { BsdpImageModel } from "../model/bsdp";
 import { DhcpDecodeError, dhcpOption, readOption, type DhcpOption } from "../net/dhcp/options";
-import { decodeDhcpPacket, DHCP_CLIENT_PORT, encodeDhcpPacket, HTYPE_ETHERNET, type DhcpPacket } from "../net/dhcp/packet";
+import { addresslessReply, decodeDhcpPacket, DHCP_CLIENT_PORT, encodeDhcpPacket, HTYPE_ETHERNET, type DhcpPacket } from "../net/dhcp/packet";
 import { BSDP_VENDOR_CLASS, BSDP_VERSION_1_0, encodeBsdpOptions, parseBsdpClientClass, readBsdpOptions, type BsdpClientClass, type BsdpOptions } from "./codec";
 import { bsdpImageAttributes, formatImageId } from "./image-id";
 
@@ -72,27 +72,13 @@ function replyTo(
   options: readonly DhcpOption[],
   bsdp: BsdpOptions,
 ): DhcpPacket {
-  return {
-    op: "reply",
-    htype: request.htype,
-    hops: 0,
-    xid: request.xid,
-    secs: 0,
-    broadcast: request.broadcast,
-    ciaddr: request.ciaddr,
-    yiaddr: "0.0.0.0",
-    siaddr: config.serverAddress,
-    giaddr: request.giaddr,
-    chaddr: request.chaddr,
-    ...fields,
-    options: [
-      dhcpOption("dhcp-message-type", "DHCPACK"),
-      dhcpOption("dhcp-server-identifier", config.serverAddress),
-      dhcpOption("vendor-class-identifier", BSDP_VENDOR_CLASS),
-      ...options,
-      ...encodeBsdpOptions(bsdp),
-    ],
-  };
+  return addresslessReply(request, config.serverAddress, fields, [
+    dhcpOption("dhcp-message-type", "DHCPACK"),
+    dhcpOption("dhcp-server-identifier", config.serverAddress),
+    dhcpOption("vendor-class-identifier", BSDP_VENDOR_CLASS),
+    ...options,
+    ...encodeBsdpOptions(bsdp),
+  ]);
 }
 
 /** Largest reply the client takes: BSDP's own max message size, else DHCP option 57, never below RFC 2131's 576. */

@@ -19,6 +19,7 @@ import { parseIpv4 } from "../net/ipv4";
 import { dhcpServerFacts } from "../servers";
 import { TftpServerError, tftpRead } from "../net/tftp";
 import { ipxeScriptFetches } from "../pxe/ipxe";
+import { fromLab, otherServersRow, recordForeignAnswers } from "./dhcp-servers";
 import type { ClientPlan, DhcpAsk } from "./plan";
 import { planChecks } from "./plan";
 import { checkReport, type CheckReport, type CheckRow } from "./report";
@@ -92,10 +93,13 @@ async function askDhcp(context: DhcpContext, mac: string, ask: Pick<DhcpAsk, "me
   const xid = randomBytes(4).readUInt32BE(0);
   const message = ask.message === "BOOTREQUEST" ? ({ type: "BOOTREQUEST", vendorExtensions: true } as const) : ({ type: "DHCPDISCOVER" } as const);
   const request = clientRequest({ ...ask.identity, mac }, message, xid);
-  if (ask.message !== "BOOTREQUEST") return (await exchange(context.transport, request, context.timeoutMs))?.packet;
+  // Other servers' answers are the other-servers row's (dhcp-servers.ts), not this client's.
+  const ours = (reply: DhcpPacket) => fromLab(context.lab, reply);
+  const askLab = () => exchange(context.transport, request, context.timeoutMs, undefined, ours);
+  if (ask.message !== "BOOTREQUEST") return (await askLab())?.packet;
   await setInterfaceMac(context.interfaceName, mac);
   try {
-    return (await exchange(context.transport, request, context.timeoutMs))?.packet;
+    return (await askLab())?.packet;
   } finally {
     await setInterfaceMac(context.interfaceName, context.ownMac);
   }
@@ -140,10 +144,13 @@ function judgeDhcpAnswer(lab: LabModel, client: ClientModel, ask: DhcpAsk, answe
   const expectedType = ask.message === "BOOTREQUEST" ? undefined : "DHCPOFFER";
   const type = readOption(answer, "dhcp-message-type");
   if (type !== expectedType) problems.push(`answered with ${type ?? "a BOOTREPLY"} instead of ${expectedType ?? "a BOOTREPLY"}`);
-  if (client.ipv4 && answer.yiaddr !== client.ipv4) problems.push(`address ${answer.yiaddr} instead of the reserved ${client.ipv4}`);
-  if (!client.ipv4 && !inPool(lab, answer.yiaddr)) problems.push(`address ${answer.yiaddr} is in no pool of the lab`);
+  const proxy = lab.servers.dhcp.mode === "proxy";
+  if (proxy && answer.yiaddr !== "0.0.0.0")
+    problems.push(`address ${answer.yiaddr}, but a proxy offer carries none (yiaddr 0.0.0.0): the site's server gives it`);
+  if (!proxy && client.ipv4 && answer.yiaddr !== client.ipv4) problems.push(`address ${answer.yiaddr} instead of the reserved ${client.ipv4}`);
+  if (!proxy && !client.ipv4 && !inPool(lab, answer.yiaddr)) problems.push(`address ${answer.yiaddr} is in no pool of the lab`);
   // Kea keeps no offers: the probe's DISCOVERs, which it never follows with a REQUEST, may each get another pool address.
-  if (!client.ipv4 && firstAddress && answer.yiaddr !== firstAddress && dhcpServerFacts(lab).keepsOffers)
+  if (!proxy && !client.ipv4 && firstAddress && answer.yiaddr !== firstAddress && dhcpServerFacts(lab).keepsOffers)
     problems.push(`address ${answer.yiaddr}, but the first request got ${firstAddress}: the loader would change address mid-boot`);
   if (answer.siaddr !== lab.network.serverAddress) problems.push(`next-server ${answer.siaddr} instead of ${lab.network.serverAddress}`);
   const file = answer.file || readOption(answer, "bootfile-name") || "";
@@ -451,6 +458,7 @@ export async function runProbe(lab: LabModel, input: ProbeInput, environment: Pr
   const plan = planChecks(lab, input.client);
   const link = await inspectLink(environment.interfaceName);
   const transport = await openUdpTransport(link);
+  const foreign = recordForeignAnswers(lab, transport);
   const context: DhcpContext = { lab, input, transport, interfaceName: environment.interfaceName, ownMac: link.mac, timeoutMs: environment.dhcpTimeoutMs };
   const records = new BuildRecords(environment.treeDir);
   const rows: CheckRow[] = [];
@@ -460,8 +468,12 @@ export async function runProbe(lab: LabModel, input: ProbeInput, environment: Pr
       add(clientPlan.client, await checkClientDhcp(context, clientPlan));
       add(clientPlan.client, await checkClientFiles(lab, input, records, environment.treeDir, clientPlan));
     }
-    if (input.client === undefined) add({ name: "(unknown)", mac: plan.unknownMac }, [await checkUnknownMac(context, plan.unknownMac)]);
+    if (input.client === undefined) {
+      add({ name: "(unknown)", mac: plan.unknownMac }, [await checkUnknownMac(context, plan.unknownMac)]);
+      rows.push({ mac: "", ...otherServersRow(lab, foreign.answers) });
+    }
   } finally {
+    foreign.stop();
     transport.close();
   }
   return checkReport(input.stack, lab.network.serverAddress, rows);

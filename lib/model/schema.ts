@@ -82,9 +82,16 @@ export const dockerSchema = z.strictObject({
     .optional(),
 });
 
+/** `servers.dhcp.mode`: `authoritative` (the lab's dhcpd hands out every address) or `proxy` (the site's server does; the lab answers only PXE, lib/proxy-dhcp). */
+export const DHCP_MODES = ["authoritative", "proxy"] as const;
+export type DhcpMode = (typeof DHCP_MODES)[number];
+
 export const serversSchema = z.strictObject({
-  /** `isc`: ISC dhcpd 4.4 (end of life since 2022); `kea`: ISC Kea, its successor, rendered from the same model (lib/servers/kea.ts). */
-  dhcp: z.strictObject({ server: z.enum(["isc", "kea"]).default("isc") }).prefault({}),
+  /**
+   * `server`: `isc`: ISC dhcpd 4.4 (end of life since 2022); `kea`: ISC Kea, its successor, rendered from the same model (lib/servers/kea.ts).
+   * `mode`: `authoritative` (the lab hands out every address) or `proxy` (the site's server does; the lab answers only PXE, lib/proxy-dhcp).
+   */
+  dhcp: z.strictObject({ server: z.enum(["isc", "kea"]).default("isc"), mode: z.enum(DHCP_MODES).default("authoritative") }).prefault({}),
   tftp: z
     .strictObject({
       enabled: z.boolean().default(true),

@@ -24,6 +24,7 @@ import { checkDhcpServer } from "./dhcp-server-rules";
 import { LabConfigError, type ConfigProblem } from "./errors";
 import type { HostInterfaceProbe } from "./host-interface";
 import { checkBridgeName, checkCommandLines, checkDockerSocket, checkFreeText, checkLabPaths, checkServedBootFiles } from "./lab-rules";
+import { checkProxyMode } from "./proxy-rules";
 import {
   bootImageSchema,
   FIRMWARES,
@@ -183,6 +184,7 @@ function resolve(config: LabConfig, report: Report, options: ValidateOptions): L
   checkCommandLines(config, report);
   checkLabPaths(config, report);
   checkDockerSocket(config, report);
+  checkProxyMode(config, report);
   const network = resolveNetwork(config, report);
   if (!network) return undefined;
   const served = {

@@ -4,6 +4,7 @@ import { DHCPD_CONF_PATH, dhcpdServer } from "./dhcpd";
 import { httpServer } from "./http";
 import { KEA_CONF_PATH, keaServer } from "./kea";
 import { nfsServer } from "./nfs";
+import { PROXY_DHCP_CONFIG_PATH, proxyDhcpServer } from "./proxy-dhcp";
 import { radvdServer } from "./radvd";
 import type { ServerContainerSpec } from "./spec";
 import { tftpServer } from "./tftp";
@@ -13,10 +14,10 @@ export { BOOT_TREE_DIR } from "./tftp";
 
 /** What `check` and `watch` need to know of the DHCP server a lab runs. */
 export interface DhcpServerFacts {
-  /** The container's role: `<prefix>-dhcpd` or `<prefix>-kea`. */
-  readonly role: "dhcpd" | "kea";
+  /** The container's role: `<prefix>-dhcpd`, `<prefix>-kea`, or in proxy mode `<prefix>-proxy-dhcp`. */
+  readonly role: "dhcpd" | "kea" | "proxy-dhcp";
   /** The daemon as messages name it. */
-  readonly daemon: "dhcpd" | "kea-dhcp4";
+  readonly daemon: "dhcpd" | "kea-dhcp4" | "the proxyDHCP server";
   readonly confPath: string;
   /** Whether a config as the running container holds it declares `mac` (a host entry / a reservation). */
   readonly declares: (conf: string, mac: string) => boolean;
@@ -25,6 +26,10 @@ export interface DhcpServerFacts {
 }
 
 export function dhcpServerFacts(lab: Pick<LabModel, "servers">): DhcpServerFacts {
+  if (lab.servers.dhcp.mode === "proxy") {
+    const declares = (conf: string, mac: string) => conf.includes(`"mac": "${mac}"`);
+    return { role: "proxy-dhcp", daemon: "the proxyDHCP server", confPath: PROXY_DHCP_CONFIG_PATH, declares, keepsOffers: true };
+  }
   return lab.servers.dhcp.server === "kea"
     ? { role: "kea", daemon: "kea-dhcp4", confPath: KEA_CONF_PATH, declares: (conf, mac) => conf.includes(`"hw-address": "${mac}"`), keepsOffers: false }
     : { role: "dhcpd", daemon: "dhcpd", confPath: DHCPD_CONF_PATH, declares: (conf, mac) => conf.includes(`hardware ethernet ${mac};`), keepsOffers: true };
@@ -36,11 +41,16 @@ export function dhcpServers(lab: LabModel): { readonly running: ServerContainerS
   return lab.servers.dhcp.server === "kea" ? { running: kea, other: isc } : { running: isc, other: kea };
 }
 
+/** The DHCP daemon the lab runs: in proxy mode its proxyDHCP server (the site's server gives the addresses), else the chosen server. */
+export function labDhcpServer(lab: LabModel): ServerContainerSpec {
+  return lab.servers.dhcp.mode === "proxy" ? proxyDhcpServer(lab) : dhcpServers(lab).running;
+}
+
 /** Every daemon the lab runs, in start order; disabled servers are left out. */
 export function labServers(lab: LabModel): ServerContainerSpec[] {
   const { servers, network } = lab;
   return [
-    dhcpServers(lab).running,
+    labDhcpServer(lab),
     ...(lab.bsdp.enabled ? [bsdpServer(lab)] : []),
     ...(servers.tftp.enabled ? [tftpServer(lab)] : []),
     ...(servers.nfs.enabled ? [nfsServer({ exportPath: servers.nfs.exportPath, clientSubnet: network.subnet, serverAddress: network.serverAddress })] : []),

@@ -6,10 +6,27 @@
  * returns one event per transfer when its last (short) block is sent or either side sends an ERROR.
  * Pure: fed one line at a time, no clock of its own.
  */
+import { dhcpReplyEvent, type WatchedDhcp } from "./dhcp-servers";
 import type { DaemonEvent } from "./log-lines";
 
-/** tcpdump in the pod's namespace: line-buffered, numeric, no promiscuous mode (NET_RAW is enough), DHCP left out. */
-export const TFTP_CAPTURE_COMMAND = ["tcpdump", "-l", "-n", "-p", "-U", "-tt", "-x", "-s", "0", "-i", "eth0", "ip and udp and not port 67 and not port 68"];
+/**
+ * tcpdump in the pod's namespace: line-buffered, numeric, no promiscuous mode (NET_RAW is enough);
+ * of DHCP only the servers' replies (source port 67, or 4011 for a proxy's), which dhcp-servers.ts reads.
+ */
+export const TFTP_CAPTURE_COMMAND = [
+  "tcpdump",
+  "-l",
+  "-n",
+  "-p",
+  "-U",
+  "-tt",
+  "-x",
+  "-s",
+  "0",
+  "-i",
+  "eth0",
+  "ip and udp and (not (port 67 or port 68 or port 4011) or src port 67 or src port 4011)",
+];
 
 /** RFC 1350: blocks are 512 bytes unless the server acknowledges a blksize option (RFC 2348) in its OACK. */
 export const DEFAULT_BLKSIZE = 512;
@@ -21,6 +38,9 @@ export interface EndedTransfer {
   readonly time: Date;
   readonly event: TftpTransferEvent;
 }
+
+/** What the capture adds to the timelines: ended transfers, and DHCP replies the daemons' logs do not show (dhcp-servers.ts). */
+export type CapturedEvent = EndedTransfer | { readonly time: Date; readonly event: Extract<DaemonEvent, { kind: "dhcp" }> };
 
 const OPCODE = { RRQ: 1, DATA: 3, ERROR: 5, OACK: 6 } as const;
 
@@ -85,8 +105,11 @@ export class TftpCaptureReader {
   /** Transfers in flight by the client's address and port (its TID). */
   private readonly transfers = new Map<string, Transfer>();
 
-  /** Feeds one line of tcpdump's output; returns the transfers it ended. */
-  push(line: string): EndedTransfer[] {
+  /** `dhcp`: the lab's server address and mode, to mark other servers' replies; absent: DHCP replies pass by. */
+  constructor(private readonly dhcp?: WatchedDhcp) {}
+
+  /** Feeds one line of tcpdump's output; returns the transfers it ended and the DHCP replies it completed. */
+  push(line: string): CapturedEvent[] {
     const header = PACKET_HEADER.exec(line);
     if (header) {
       const ended = this.flush();
@@ -102,7 +125,7 @@ export class TftpCaptureReader {
   }
 
   /** Decodes the packet being read, if any. */
-  private flush(): EndedTransfer[] {
+  private flush(): CapturedEvent[] {
     const pending = this.packet;
     this.packet = undefined;
     if (!pending) return [];
@@ -111,8 +134,12 @@ export class TftpCaptureReader {
     return ended ? [ended] : [];
   }
 
-  private datagram(datagram: Datagram): EndedTransfer | undefined {
+  private datagram(datagram: Datagram): CapturedEvent | undefined {
     const { payload } = datagram;
+    if (datagram.sourcePort === 67 || datagram.sourcePort === 4011) {
+      const event = this.dhcp && dhcpReplyEvent(datagram.source, payload, this.dhcp);
+      return event && { time: new Date(Math.floor(datagram.micros / 1000)), event };
+    }
     if (payload.length < 2) return undefined;
     const opcode = payload.readUInt16BE(0);
     const toClient = `${datagram.destination}:${datagram.destinationPort}`;

@@ -18,6 +18,7 @@ import { NFS_ROOT_MARKER } from "../../lib/pxe";
 import { DHCPD_CONF_PATH } from "../../lib/servers/dhcpd";
 import { darwinImage, darwinMedia, type DarwinMedia } from "../boot-image/fixtures";
 import { applyToDocker, type AppliedLab } from "../support/docker-apply";
+import { startForeignDhcpd } from "../support/foreign-dhcpd";
 import { createTap } from "../support/netns";
 import { mergeConfig, PROJECT_DIR, runStack } from "../support/pulumi-harness";
 import { bootGuest, tapNetwork } from "../support/qemu";
@@ -138,6 +139,7 @@ describe("netboot-lab check on the deployed kvm lab", () => {
       "mac nfs v4",
       "mac mkext nic",
       "(unknown) dhcp unknown-mac",
+      "(network) dhcp other-servers",
     ]);
     expect(report.rows.find((row) => row.client === "mac" && row.kind === "mkext")?.detail).toContain("AppleIntel8254XEthernet");
   }, 300_000);
@@ -235,6 +237,28 @@ describe("netboot-lab check on the deployed kvm lab", () => {
       ]);
     } finally {
       await inBootTree(`mv ${mkextPath}.built ${mkextPath}`);
+    }
+  }, 180_000);
+
+  it("a foreign DHCP server on the lab bridge fails the other-servers row only, naming its address and server-id", async () => {
+    const foreign = await startForeignDhcpd({ bridge, net, host: 3, poolStart: 150, poolEnd: 199 });
+    const at = net.replace(/\./g, "\\.");
+    try {
+      const { exitCode, failed } = await checkJson();
+      expect(exitCode).toBe(1);
+      expect(failed).toEqual([
+        expect.objectContaining({
+          client: "(network)",
+          kind: "dhcp",
+          subject: "other-servers",
+          detail: expect.stringMatching(
+            new RegExp(`^another DHCP server answers on the lab network: ${at}\\.3 \\(server-id ${at}\\.3\\) sent DHCPOFFER ${at}\\.1[5-9]\\d to `),
+          ),
+          fix: expect.stringContaining("set servers.dhcp.mode: proxy"),
+        }),
+      ]);
+    } finally {
+      await foreign.stop();
     }
   }, 180_000);
 

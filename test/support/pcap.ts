@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { execa, type ResultPromise } from "execa";
+import { decodeDhcpPacket, DhcpDecodeError, type DhcpPacket } from "../../lib/net/dhcp";
 
 export interface Frame {
   /** Capture time, milliseconds since the epoch (the same clock as Date.now()). */
@@ -109,4 +110,18 @@ export async function captureOn(interfaceName: string, path: string): Promise<Ca
       return readPcap(path);
     },
   };
+}
+
+/** The DHCP replies in a capture (UDP from port 67, or a proxy's 4011), decoded, with the address and port each came from. */
+export function dhcpReplies(frames: readonly Frame[]): { from: string; port: number; packet: DhcpPacket }[] {
+  return frames.flatMap((frame) => {
+    if (!frame.ipv4 || !frame.udp || ![67, 4011].includes(frame.udp.srcPort)) return [];
+    try {
+      const packet = decodeDhcpPacket(frame.udp.payload);
+      return packet.op === "reply" ? [{ from: frame.ipv4.src, port: frame.udp.srcPort, packet }] : [];
+    } catch (error) {
+      if (error instanceof DhcpDecodeError) return [];
+      throw error;
+    }
+  });
 }

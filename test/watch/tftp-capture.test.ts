@@ -15,7 +15,7 @@ const CLIENT = "10.219.226.3";
 
 function read(lines: readonly string[]): EndedTransfer[] {
   const reader = new TftpCaptureReader();
-  return lines.flatMap((line) => reader.push(line));
+  return lines.flatMap((line) => reader.push(line)).filter((captured): captured is EndedTransfer => captured.event.kind === "tftp-transfer");
 }
 
 describe("TFTP capture reader", () => {

@@ -108,6 +108,28 @@ export function encodeDhcpPacket(packet: DhcpPacket): Buffer {
   return encoded.length >= MIN_PACKET_LENGTH ? encoded : Buffer.concat([encoded, Buffer.alloc(MIN_PACKET_LENGTH - encoded.length)]);
 }
 
+/**
+ * A reply to `request` that hands out no address (yiaddr 0.0.0.0): what a BSDP server and a
+ * proxyDHCP server send, with the lab's address as siaddr.
+ */
+export function addresslessReply(request: DhcpPacket, siaddr: string, fields: Pick<DhcpPacket, "sname" | "file">, options: readonly DhcpOption[]): DhcpPacket {
+  return {
+    op: "reply",
+    htype: request.htype,
+    hops: 0,
+    xid: request.xid,
+    secs: 0,
+    broadcast: request.broadcast,
+    ciaddr: request.ciaddr,
+    yiaddr: "0.0.0.0",
+    siaddr,
+    giaddr: request.giaddr,
+    chaddr: request.chaddr,
+    ...fields,
+    options,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Decoding
 
