@@ -20,6 +20,7 @@ import { BITS, defaultGuestOs, EFI_ARCH, findGuestOs, guestOsFitsImage, guestOsW
 import { isVmwareStaticMac } from "../client/vmx";
 import { bootFilesFor, httpBaseUrl, type BootFileSet, type BootRequester } from "./boot-files";
 import { resolveBsdp, type BsdpModel } from "./bsdp";
+import { checkSecureBoot } from "./secure-boot";
 import { LabConfigError, type ConfigProblem } from "./errors";
 import type { HostInterfaceProbe } from "./host-interface";
 import { checkBridgeName, checkCommandLines, checkDockerSocket, checkFreeText, checkLabPaths, checkServedBootFiles } from "./lab-rules";
@@ -78,6 +79,8 @@ export interface ClientModel {
   readonly platform: Platform;
   readonly firmware: Firmware;
   readonly nic: NicModel;
+  /** OVMF's Secure Boot build with Microsoft's keys (qemu, efi-x64, signed-grub only). */
+  readonly secureBoot: boolean;
   readonly bootImage: string;
   /** The file dhcpd hands this client's firmware (TFTP path or URL). */
   readonly bootFile: string;
@@ -405,6 +408,7 @@ function resolveClients(
       );
       return;
     }
+    checkSecureBoot(client, image, field, report);
     const bootFile = fileSet.files[client.firmware];
     if (!bootFile) {
       const supported = FIRMWARES.filter((firmware) => fileSet.files[firmware]);
@@ -423,6 +427,7 @@ function resolveClients(
       platform: client.platform,
       firmware: client.firmware,
       nic,
+      secureBoot: client.secureBoot,
       bootImage: client.bootImage,
       bootFile,
       bootFiles: fileSet.files,
