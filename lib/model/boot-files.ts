@@ -91,8 +91,8 @@ export function bootFilesFor(image: BootImageConfig, served: ServedLocations): B
             ? { bios: file(`${GRUB_FILES.dir}/${GRUB_FILES.bios}`), "efi-x64": file(`${GRUB_FILES.dir}/${GRUB_FILES.efiX64}`) }
             : { "efi-x64": file(SIGNED_GRUB_FILES.shim) },
         rootPath: image.nfsRoot ? nfsRoot : undefined,
-        // GRUB's (http,host) device names no port.
-        ...(served.httpBaseUrl && !/:\d+$/.test(served.httpBaseUrl) ? { httpBaseUrl: served.httpBaseUrl } : {}),
+        // GRUB's (http,host) device names no port. Debian's signed GRUB has no http module built in, and loads none under Secure Boot.
+        ...(image.kind === "grub" && served.httpBaseUrl && !/:\d+$/.test(served.httpBaseUrl) ? { httpBaseUrl: served.httpBaseUrl } : {}),
       };
     case "pxelinux":
       return {
