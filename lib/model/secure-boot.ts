@@ -4,6 +4,7 @@
  * refuse them and have no network), and a chain of loaders signed by keys the firmware trusts.
  * validate.ts runs it on each client that resolved to a boot image.
  */
+import { SIGNED_GRUB_ROOT_CONFIG } from "./boot-tree";
 import type { BootImageConfig, ClientConfig } from "./schema";
 
 type Report = (field: string, message: string) => void;
@@ -41,4 +42,18 @@ export function checkSecureBoot(client: ClientConfig, image: BootImageConfig, fi
       `"${image.name}" (${image.kind}) cannot boot with Secure Boot on: ${UNSIGNED_LOADERS[image.kind]}, and the firmware refuses unsigned loaders; use a boot image of kind signed-grub (shim, then Debian's signed GRUB and kernel), or remove secureBoot`,
     );
   }
+}
+
+/** The tree's `grub/` folder belongs to the signed-grub images' shared config (boot-tree.ts SIGNED_GRUB_ROOT_CONFIG): no image may have it as its own folder. */
+export function checkSignedGrubFolder(images: readonly BootImageConfig[], report: Report): void {
+  const signed = images.find((image) => image.kind === "signed-grub");
+  if (!signed) return;
+  const folder = SIGNED_GRUB_ROOT_CONFIG.split("/")[0]!;
+  images.forEach((image, index) => {
+    if (image.name === folder)
+      report(
+        `bootImages[${index}].name`,
+        `"${image.name}" is the boot tree's folder where Debian's signed GRUB (of signed-grub image "${signed.name}") reads its first config, under the /${folder} prefix built into it; give this image another name`,
+      );
+  });
 }

@@ -20,7 +20,7 @@ import { BITS, defaultGuestOs, EFI_ARCH, findGuestOs, guestOsFitsImage, guestOsW
 import { isVmwareStaticMac } from "../client/vmx";
 import { bootFilesFor, httpBaseUrl, type BootFileSet, type BootRequester } from "./boot-files";
 import { resolveBsdp, type BsdpModel } from "./bsdp";
-import { checkSecureBoot } from "./secure-boot";
+import { checkSecureBoot, checkSignedGrubFolder } from "./secure-boot";
 import { LabConfigError, type ConfigProblem } from "./errors";
 import type { HostInterfaceProbe } from "./host-interface";
 import { checkBridgeName, checkCommandLines, checkDockerSocket, checkFreeText, checkLabPaths, checkServedBootFiles } from "./lab-rules";
@@ -199,6 +199,7 @@ function resolve(config: LabConfig, report: Report, options: ValidateOptions): L
     imagesByName.set(image.name, image);
   });
   const bootFileSets = Object.fromEntries(config.bootImages.map((image) => [image.name, bootFilesFor(image, served)]));
+  checkSignedGrubFolder(config.bootImages, report);
 
   const clients = resolveClients(config, network, imagesByName, bootFileSets, report);
   const bsdp = resolveBsdp(config, bootFileSets, report);

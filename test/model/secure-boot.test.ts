@@ -88,3 +88,13 @@ describe("Secure Boot refuses what cannot boot signed", () => {
     ]);
   });
 });
+
+describe("the boot tree's grub folder", () => {
+  it("belongs to the signed GRUB's first config when a signed-grub image is declared", () => {
+    const config = minimalLab({ bootImages: [signed, { name: "grub", kind: "grub" }], clients: [secureClient] });
+    expect(problemsOf(config)).toEqual([
+      `bootImages[1].name: "grub" is the boot tree's folder where Debian's signed GRUB (of signed-grub image "signed") reads its first config, under the /grub prefix built into it; give this image another name`,
+    ]);
+    expect(validateLab(minimalLab({ bootImages: [{ name: "grub", kind: "grub" }], clients: [] })).bootImages).toHaveLength(1);
+  });
+});
