@@ -133,12 +133,14 @@ describe("pulumi destroy, and what the guests fetched", () => {
   it(`${SECURE} fetched shim, then grubx64.efi beside it, the root grub/grub.cfg, the image's, then kernel and initrd, all over TFTP`, () => {
     expect(booted.get(SECURE), `${SECURE} did not boot`).toBeDefined();
     const files = fetches(e2e.frames(), macOf(SECURE));
-    // OVMF reads the boot file twice (its size, then the file); GRUB asks for module lists under its prefix that the lab does not serve.
+    // OVMF reads the boot file twice (its size, then the file); shim asks for optional revocation and certificate files,
+    // GRUB for module lists under its prefix, which the lab does not serve.
     expect([...new Set(files)].filter((file) => !/\/x86_64-efi\/|revocations|shim_certificate/.test(file))).toEqual([
       "tftp linux-signed/shimx64.efi",
       "tftp linux-signed/grubx64.efi",
       "tftp /grub/grub.cfg",
-      "tftp /linux-signed/grub.cfg",
+      // $cmdpath: the folder of the DHCP boot file, as the firmware's DHCP answer names it.
+      "tftp linux-signed/grub.cfg",
       "tftp /linux-signed/vmlinuz",
       "tftp /linux-signed/initrd.img",
     ]);
