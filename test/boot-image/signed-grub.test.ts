@@ -65,8 +65,10 @@ describe("signed-grub payload", () => {
 
     expect(readdirSync(tree).sort()).toEqual(["grub", "one", "two"]);
     expect(readdirSync(join(tree, "grub"))).toEqual(["grub.cfg"]);
-    expect(readFileSync(join(tree, "grub/grub.cfg"), "utf8").split("\n").filter((line) => line && !line.startsWith("#"))).toEqual([
-      "source $cmdpath/grub.cfg",
-    ]);
+    expect(
+      readFileSync(join(tree, "grub/grub.cfg"), "utf8")
+        .split("\n")
+        .filter((line) => line && !line.startsWith("#")),
+    ).toEqual(["source $cmdpath/grub.cfg"]);
   });
 });

@@ -42,7 +42,9 @@ describe("qemuLaunch of a Secure Boot client", () => {
 
   it("the same client without Secure Boot runs plain OVMF with the NIC's ROM", () => {
     const args = optionPairs(qemuLaunch(secureClient(false), "nblab0", "/run/lab", TCG_TAP).args);
-    expect(args).toEqual(expect.arrayContaining(["-machine pc", "-bios /usr/share/qemu/OVMF.fd", "-device virtio-net-pci,netdev=lab,mac=52:54:00:77:00:13,bootindex=0"]));
+    expect(args).toEqual(
+      expect.arrayContaining(["-machine pc", "-bios /usr/share/qemu/OVMF.fd", "-device virtio-net-pci,netdev=lab,mac=52:54:00:77:00:13,bootindex=0"]),
+    );
   });
 
   it("the host check names the Secure Boot firmware's package", () => {
