@@ -1,9 +1,9 @@
 /** The signed-grub payload: Debian's signed loaders under the names shim and GRUB look for, their configs, and the kernel over TFTP. */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
-import { PAYLOAD_SPEC_VERSION, buildPayload, type PayloadSpec, type Toolchain } from "../../lib/boot-image";
+import { PAYLOAD_SPEC_VERSION, buildPayload, type PayloadSpec } from "../../lib/boot-image";
 import { validateLab, type LabModel } from "../../lib/model";
 import { hostToolchain } from "./fixtures";
 
@@ -14,14 +14,6 @@ function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), `nbl-${prefix}-`));
   scratch.push(dir);
   return dir;
-}
-
-/** The host toolchain with stand-ins for shim-signed's and grub-efi-amd64-signed's files, which the builder image has and the test host need not. */
-function toolchain(): Toolchain {
-  const dir = tempDir("signed");
-  writeFileSync(join(dir, "shimx64.efi.signed"), "signed shim");
-  writeFileSync(join(dir, "grubnetx64.efi.signed"), "signed network grub");
-  return { ...hostToolchain(tempDir("kernel")), shim: join(dir, "shimx64.efi.signed"), signedGrub: join(dir, "grubnetx64.efi.signed") };
 }
 
 function lab(...names: string[]): LabModel {
@@ -42,7 +34,7 @@ describe("signed-grub payload", () => {
     const tree = tempDir("tree");
     const model = lab("signed");
 
-    const result = buildPayload(specOf(model, "signed"), tree, toolchain());
+    const result = buildPayload(specOf(model, "signed"), tree, hostToolchain(tempDir("toolchain")));
 
     expect(model.clients[0]!.bootFile).toBe("signed/shimx64.efi");
     expect(result.files).toEqual(["signed/grub.cfg", "signed/grubx64.efi", "signed/initrd.img", "signed/shimx64.efi", "signed/vmlinuz"]);
@@ -58,7 +50,7 @@ describe("signed-grub payload", () => {
   test("the tree's grub/grub.cfg, where the signed GRUB's built-in prefix points, hands over to the config beside the loader; every image shares it", () => {
     const tree = tempDir("tree");
     const model = lab("one", "two");
-    const tools = toolchain();
+    const tools = hostToolchain(tempDir("toolchain"));
 
     buildPayload(specOf(model, "one"), tree, tools);
     buildPayload(specOf(model, "two"), tree, tools);
