@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { qemuLaunch } from "../../lib/client/qemu";
 import { readStackConfigMap, stackFilePath, validateLab, type LabConfigInput } from "../../lib/model";
 import { BOOTED_MARKER } from "../../lib/pxe";
+import { fileRequest } from "../support/boot-timeline";
 import type { Frame } from "../support/pcap";
 import { PROJECT_DIR } from "../support/pulumi-harness";
 import { BOOT_TIMEOUT_MS, expectBooted, expectNothingLeft, stackE2e, type ClientInput } from "../support/stack-e2e";
@@ -61,19 +62,8 @@ function secureBootInputs(inputs: Record<string, unknown>): Record<string, unkno
   return { ...inputs, args: [...launch.args], copies: launch.copies.map((copy) => ({ ...copy })) };
 }
 
-/** What the guest asked for: each TFTP read request's file name and each HTTP GET's path, in order. */
-function fetches(frames: readonly Frame[], mac: string): string[] {
-  return frames
-    .filter((frame) => frame.srcMac === mac)
-    .flatMap((frame) => {
-      if (frame.udp?.dstPort === 69 && frame.udp.payload.readUInt16BE(0) === 1) {
-        const payload = frame.udp.payload.subarray(2);
-        return [`tftp ${payload.subarray(0, payload.indexOf(0)).toString("latin1")}`];
-      }
-      const request = /^GET (\S+)/.exec(frame.tcp?.payload.subarray(0, 200).toString("latin1") ?? "");
-      return request ? [`http ${request[1]!}`] : [];
-    });
-}
+/** What the guest asked for, in order: each TFTP read request's file name and each HTTP GET's path. */
+const fetches = (frames: readonly Frame[], mac: string) => frames.flatMap((frame) => fileRequest(frame, mac) ?? []);
 
 const macOf = (name: string) => e2e.clients.find((client) => client.name === name)!.mac;
 const booted = new Map<string, string>();
