@@ -46,3 +46,24 @@ describe("secure_boot_state in /init", () => {
     expect(stateAfter("mkdir -p /sys/firmware/efi/efivars")).toBe("unknown");
   });
 });
+
+describe("efivarfs in /init's module list", () => {
+  const loadModules = /^load_modules\(\) \{\n[\s\S]*?\n\}\n/m.exec(script)?.[0];
+
+  it("is loaded only when the kernel booted from EFI: a BIOS boot skips it without an error line", () => {
+    const run = (setup: string) =>
+      execFileSync(
+        "unshare",
+        [
+          "-m",
+          "busybox",
+          "sh",
+          "-c",
+          `mount -t tmpfs firmware /sys/firmware; ${setup}; say() { echo "netboot-lab: $*"; }; insmod() { echo "insmod $1"; }; list=$(mktemp); printf 'kernel/drivers/net/virtio_net.ko\\nkernel/fs/efivarfs/efivarfs.ko\\n' >"$list"; ${loadModules}load_modules "$list"; rm -f "$list"`,
+        ],
+        { encoding: "utf8" },
+      ).trim();
+    expect(run("true")).toBe("insmod /lib/modules/kernel/drivers/net/virtio_net.ko");
+    expect(run("mkdir -p /sys/firmware/efi")).toBe("insmod /lib/modules/kernel/drivers/net/virtio_net.ko\ninsmod /lib/modules/kernel/fs/efivarfs/efivarfs.ko");
+  });
+});

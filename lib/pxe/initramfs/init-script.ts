@@ -57,6 +57,8 @@ secure_boot_state() {
 
 load_modules() {
   while read -r module; do
+    # efivarfs refuses to load without EFI (a BIOS boot): nothing to report then.
+    case "$module" in */efivarfs.ko*) [ -d /sys/firmware/efi ] || continue ;; esac
     insmod "/lib/modules/$module" 2>/dev/null || say "insmod $module failed"
   done <"$1"
 }
