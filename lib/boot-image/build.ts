@@ -14,7 +14,7 @@ import { NETBSD_FILES, NFS_ROOT_DIR, bootTreePath, nbiFolder, type BootFileSet }
 import { isLinuxLoaderImage } from "../pxe/linux";
 import { withNetbsdConsole, type NetbsdImage } from "../pxe/netbsd";
 import { writeBuildRecord } from "./build-record";
-import { writeLinuxPayload } from "./linux-payload";
+import { writeLinuxPayload, writeSignedGrubRootConfig } from "./linux-payload";
 import { buildDarwinMkexts, userFilePaths } from "./plan";
 import { MEDIA_FOLDER, type PayloadSpec } from "./spec";
 import { DEBIAN_TOOLCHAIN, type Toolchain } from "./toolchain";
@@ -139,6 +139,7 @@ export function buildPayload(spec: PayloadSpec, bootTree: string, toolchain: Too
     const files = listFiles(join(stagingDir, image.name), stagingDir).sort();
     writeBuildRecord(stagingDir, image.name, files);
     swapIntoPlace(stagingDir, bootTree, image.name);
+    if (image.kind === "signed-grub") writeSignedGrubRootConfig(bootTree);
     const pruned = pruneMedia(spec, bootTree);
     return { files, notes: [...notes, ...(pruned.length ? [`media no longer used, removed: ${pruned.join(", ")}`] : [])] };
   } finally {

@@ -1,14 +1,25 @@
 /** Builds the Linux kernel + initrd pair and each loader's files for ipxe, grub and pxelinux images. */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { linkOrCopy } from "../files";
 import { dirname, join } from "node:path";
-import { GRUB_FILES, IPXE_FILES, LINUX_INITRD_FILE, LINUX_KERNEL_FILE, NFS_ROOT_DIR, PXELINUX_FILES, type BootFileSet } from "../model";
+import {
+  GRUB_FILES,
+  IPXE_FILES,
+  LINUX_INITRD_FILE,
+  LINUX_KERNEL_FILE,
+  NFS_ROOT_DIR,
+  PXELINUX_FILES,
+  SIGNED_GRUB_FILES,
+  SIGNED_GRUB_ROOT_CONFIG,
+  type BootFileSet,
+} from "../model";
 import { renderGrubConfig, grubSubdirectory } from "../pxe/grub";
 import { renderIpxeScript } from "../pxe/ipxe";
 import { INITRAMFS_NFS_MODULES, INITRAMFS_NIC_MODULES, NFS_ROOT_MARKER_FILE, buildInitramfs, moduleLoadOrder, parseModuleIndex } from "../pxe/initramfs";
 import type { LinuxLoaderImage } from "../pxe/linux";
 import { renderPxelinuxConfig } from "../pxe/pxelinux";
+import { renderSignedGrubRootConfig } from "../pxe/signed-grub";
 import { kernelPath, newestKernelVersion, type Toolchain } from "./toolchain";
 
 function write(path: string, content: string | Buffer): void {
@@ -83,7 +94,23 @@ function writeLoader(image: LinuxLoaderImage, bootFiles: BootFileSet, treeDir: s
       write(join(efiDir, PXELINUX_FILES.config), config);
       return;
     }
+    case "signed-grub":
+      linkOrCopy(toolchain.shim, join(imageDir, SIGNED_GRUB_FILES.shim));
+      linkOrCopy(toolchain.signedGrub, join(imageDir, SIGNED_GRUB_FILES.grub));
+      write(join(imageDir, SIGNED_GRUB_FILES.config), renderGrubConfig(image, bootFiles));
+      return;
   }
+}
+
+/**
+ * The tree-wide config Debian's signed GRUB reads first (boot-tree.ts SIGNED_GRUB_ROOT_CONFIG),
+ * written beside the image folders: replaced by rename, so a GRUB reading it never sees half a file.
+ */
+export function writeSignedGrubRootConfig(bootTree: string): void {
+  const target = join(bootTree, SIGNED_GRUB_ROOT_CONFIG);
+  const staging = `${target}.${process.pid}.tmp`;
+  write(staging, renderSignedGrubRootConfig());
+  renameSync(staging, target);
 }
 
 /** `treeDir` is the (staging) boot tree root; the image's files go to `treeDir/<image name>/`. */

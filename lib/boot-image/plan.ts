@@ -103,6 +103,7 @@ function userFileFields(image: BootImageConfig): [string, string][] {
     case "ipxe":
     case "grub":
     case "pxelinux":
+    case "signed-grub":
       return [
         ["linux.kernel", image.linux.kernel],
         ["linux.initrd", image.linux.initrd],
@@ -128,6 +129,7 @@ function withContainerPaths(image: BootImageConfig, paths: ReadonlyMap<string, s
     case "ipxe":
     case "grub":
     case "pxelinux":
+    case "signed-grub":
       return {
         ...image,
         linux: { ...image.linux, ...(image.linux.kernel ? { kernel: at("linux.kernel") } : {}), ...(image.linux.initrd ? { initrd: at("linux.initrd") } : {}) },

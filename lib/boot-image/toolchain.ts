@@ -19,9 +19,13 @@ export interface Toolchain {
   /** Parent of `<version>/modules.dep` and the module files. */
   readonly modulesRoot: string;
   readonly grubMknetdir: string;
+  /** shim signed by Microsoft's UEFI CA (shim-signed), the first loader of a signed-grub image. */
+  readonly shim: string;
+  /** Debian's signed network GRUB (grub-efi-amd64-signed), which shim loads as grubx64.efi. */
+  readonly signedGrub: string;
 }
 
-/** Paths of Debian 12's packages (ipxe, pxelinux, syslinux-efi, syslinux-common, busybox-static, linux-image-amd64, grub-*-bin) in the builder image. */
+/** Paths of Debian 12's packages (ipxe, pxelinux, syslinux-efi, syslinux-common, busybox-static, linux-image-amd64, grub-*-bin, shim-signed, grub-efi-amd64-signed) in the builder image. */
 export const DEBIAN_TOOLCHAIN: Toolchain = {
   ipxeDir: "/usr/lib/ipxe",
   pxelinux: "/usr/lib/PXELINUX/pxelinux.0",
@@ -32,6 +36,8 @@ export const DEBIAN_TOOLCHAIN: Toolchain = {
   kernelDir: "/boot",
   modulesRoot: "/lib/modules",
   grubMknetdir: "grub-mknetdir",
+  shim: "/usr/lib/shim/shimx64.efi.signed",
+  signedGrub: "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed",
 };
 
 /** Version of the newest `vmlinuz-<version>` in the folder. */

@@ -38,12 +38,13 @@ export const VMWARE_GUEST_OS: readonly VmwareGuestOs[] = [
   { id: "other5xlinux-64", label: "Other Linux 5.x and later kernel 64-bit", family: "linux", arch: "x86_64" },
 ];
 
-export type GuestImageKind = "ipxe" | "grub" | "pxelinux" | "netbsd" | "darwin-nbi";
+export type GuestImageKind = "ipxe" | "grub" | "pxelinux" | "signed-grub" | "netbsd" | "darwin-nbi";
 
 const FAMILY_OF_IMAGE: Record<GuestImageKind, GuestOsFamily> = {
   ipxe: "linux",
   grub: "linux",
   pxelinux: "linux",
+  "signed-grub": "linux",
   netbsd: "netbsd",
   "darwin-nbi": "darwin",
 };

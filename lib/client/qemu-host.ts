@@ -7,7 +7,7 @@ import { accessSync, constants, existsSync, readFileSync, statSync } from "node:
 import { delimiter, join } from "node:path";
 import { UserError } from "../errors";
 import type { ClientModel, QemuAccelerator, QemuAttachment } from "../model";
-import { OVMF_IA32, OVMF_X64, type QemuHostChoices } from "./qemu";
+import { OVMF_X64, pflashFirmware, type QemuHostChoices } from "./qemu";
 
 export interface QemuHost {
   /**
@@ -110,8 +110,10 @@ export function qemuHostProblems(clients: readonly ClientModel[], bridge: string
     if (!client.qemu) continue;
     const binary = client.firmware === "efi-ia32" ? "qemu-system-i386" : "qemu-system-x86_64";
     if (!host.which(binary)) problems.push(`clients "${client.name}": ${binary} is not on PATH; install the Debian package ${QEMU_PACKAGE}`);
-    if (client.firmware === "efi-x64") requireFile(client, OVMF_X64.file, "the x64 UEFI firmware", OVMF_X64.package);
-    if (client.firmware === "efi-ia32") requireFile(client, OVMF_IA32.code, "the ia32 UEFI firmware", OVMF_IA32.package);
+    const flash = pflashFirmware(client);
+    // The variable store comes in the same package as the code.
+    if (flash) requireFile(client, flash.code, flash.description, flash.package);
+    else if (client.firmware === "efi-x64") requireFile(client, OVMF_X64.file, "the x64 UEFI firmware", OVMF_X64.package);
     const choices = resolveQemuChoices(client.qemu.accel, client.qemu.attach, host);
     if (client.qemu.accel === "kvm" && !host.kvmUsable) {
       problems.push(

@@ -23,12 +23,41 @@ export const QEMU_NIC_DEVICES: Partial<Record<NicModel, string>> = {
 
 /** Firmware files from Debian's packages; BIOS is QEMU's built-in SeaBIOS. */
 export const OVMF_X64 = { file: "/usr/share/qemu/OVMF.fd", package: "ovmf" } as const;
-/** Debian ships the ia32 build only with Secure Boot support, which needs SMM and a q35 machine; it is off with an empty variable store. */
+/**
+ * UEFI firmware QEMU runs from two flash chips: the code read-only, and the guest's own copy of a
+ * variable store (copied once, kept across restarts). Both builds below have Secure Boot support,
+ * which needs SMM and a q35 machine, and flash that only SMM code may write.
+ */
+export interface PflashFirmware {
+  readonly code: string;
+  readonly varsTemplate: string;
+  readonly package: string;
+  /** What a missing file is, for the host check. */
+  readonly description: string;
+}
+
+/** Debian ships the ia32 build only with Secure Boot support; it is off with an empty variable store. */
 export const OVMF_IA32 = {
   code: "/usr/share/OVMF/OVMF32_CODE_4M.secboot.fd",
   varsTemplate: "/usr/share/OVMF/OVMF32_VARS_4M.fd",
   package: "ovmf-ia32",
-} as const;
+  description: "the ia32 UEFI firmware",
+} as const satisfies PflashFirmware;
+
+/** x64 with Secure Boot on: the variable store has Microsoft's KEK and db enrolled, which shim is signed by. */
+export const OVMF_X64_SECURE_BOOT = {
+  code: "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd",
+  varsTemplate: "/usr/share/OVMF/OVMF_VARS_4M.ms.fd",
+  package: "ovmf",
+  description: "the x64 Secure Boot UEFI firmware",
+} as const satisfies PflashFirmware;
+
+/** The flash firmware of a client, when it runs from flash rather than QEMU's -bios (SeaBIOS, or plain OVMF). */
+export function pflashFirmware(client: Pick<ClientModel, "firmware" | "secureBoot">): PflashFirmware | undefined {
+  if (client.firmware === "efi-ia32") return OVMF_IA32;
+  if (client.firmware === "efi-x64" && client.secureBoot) return OVMF_X64_SECURE_BOOT;
+  return undefined;
+}
 
 /** What the machine running the guests decided: `accel` and `attach` with `auto` resolved. */
 export interface QemuHostChoices {
@@ -82,22 +111,18 @@ export function tapName(bridge: string, client: string): string {
   return `nbl${createHash("sha256").update(`${bridge}/${client}`).digest("hex").slice(0, 10)}`;
 }
 
-function firmwareArgs(firmware: Firmware, efiVars: string): string[] {
-  switch (firmware) {
-    case "bios":
-      return [];
-    case "efi-x64":
-      return ["-bios", OVMF_X64.file];
-    case "efi-ia32":
-      return [
-        "-global",
-        "driver=cfi.pflash01,property=secure,value=on",
-        "-drive",
-        `if=pflash,format=raw,unit=0,readonly=on,file=${qemuOptionValue(OVMF_IA32.code)}`,
-        "-drive",
-        `if=pflash,format=raw,unit=1,file=${qemuOptionValue(efiVars)}`,
-      ];
+function firmwareArgs(firmware: Firmware, flash: PflashFirmware | undefined, efiVars: string): string[] {
+  if (flash) {
+    return [
+      "-global",
+      "driver=cfi.pflash01,property=secure,value=on",
+      "-drive",
+      `if=pflash,format=raw,unit=0,readonly=on,file=${qemuOptionValue(flash.code)}`,
+      "-drive",
+      `if=pflash,format=raw,unit=1,file=${qemuOptionValue(efiVars)}`,
+    ];
   }
+  return firmware === "efi-x64" ? ["-bios", OVMF_X64.file] : [];
 }
 
 /**
@@ -124,12 +149,15 @@ export function qemuLaunch(client: ClientModel, bridge: string, runDir: string, 
   const tap = host.attach === "tap" ? tapName(bridge, client.name) : undefined;
   // OVMF orders boot only by bootindex (it ignores -boot); SeaBIOS follows -boot n.
   const efi = client.firmware !== "bios";
+  const flash = pflashFirmware(client);
+  // An empty romfile keeps QEMU's iPXE option ROM off the NIC: it is not signed, and OVMF's own virtio driver and network stack are.
+  const romfile = client.secureBoot ? ",romfile=" : "";
   const netdev = tap ? `tap,id=lab,ifname=${tap},script=no,downscript=no` : `bridge,id=lab,br=${bridge}`;
   const args = [
     "-name",
     `guest=${client.name}`,
     "-machine",
-    client.firmware === "efi-ia32" ? "q35,smm=on" : "pc",
+    flash ? "q35,smm=on" : "pc",
     "-accel",
     host.accel,
     "-m",
@@ -147,11 +175,11 @@ export function qemuLaunch(client: ClientModel, bridge: string, runDir: string, 
     "-qmp",
     `unix:${qemuOptionValue(qmpSocket)},server=on,wait=off`,
     ...(efi ? [] : ["-boot", "n"]),
-    ...firmwareArgs(client.firmware, efiVars),
+    ...firmwareArgs(client.firmware, flash, efiVars),
     "-netdev",
     netdev,
     "-device",
-    `${device},netdev=lab,mac=${client.mac}${efi ? ",bootindex=0" : ""}`,
+    `${device},netdev=lab,mac=${client.mac}${romfile}${efi ? ",bootindex=0" : ""}`,
   ];
   return {
     client: client.name,
@@ -162,7 +190,7 @@ export function qemuLaunch(client: ClientModel, bridge: string, runDir: string, 
     serialLog,
     processLog: file(".qemu.log"),
     qmpSocket,
-    copies: client.firmware === "efi-ia32" ? [{ from: OVMF_IA32.varsTemplate, to: efiVars }] : [],
+    copies: flash ? [{ from: flash.varsTemplate, to: efiVars }] : [],
     stopTimeoutSeconds: settings.stopTimeoutSeconds,
   };
 }

@@ -3,7 +3,7 @@
  * firmware must be handed. One place decides the layout: dhcpd.conf, lab.json and the
  * BootImage builder all read it from here.
  */
-import { GRUB_FILES, IPXE_FILES, NBI_FILES, NETBSD_FILES, NFS_ROOT_DIR, PXELINUX_FILES, imageFilePath } from "./boot-tree";
+import { GRUB_FILES, IPXE_FILES, NBI_FILES, NETBSD_FILES, NFS_ROOT_DIR, PXELINUX_FILES, SIGNED_GRUB_FILES, imageFilePath } from "./boot-tree";
 import { FIRMWARES, type BootImageConfig } from "./schema";
 
 /**
@@ -84,14 +84,15 @@ export function bootFilesFor(image: BootImageConfig, served: ServedLocations): B
       };
     }
     case "grub":
+    case "signed-grub":
       return {
-        files: {
-          bios: file(`${GRUB_FILES.dir}/${GRUB_FILES.bios}`),
-          "efi-x64": file(`${GRUB_FILES.dir}/${GRUB_FILES.efiX64}`),
-        },
+        files:
+          image.kind === "grub"
+            ? { bios: file(`${GRUB_FILES.dir}/${GRUB_FILES.bios}`), "efi-x64": file(`${GRUB_FILES.dir}/${GRUB_FILES.efiX64}`) }
+            : { "efi-x64": file(SIGNED_GRUB_FILES.shim) },
         rootPath: image.nfsRoot ? nfsRoot : undefined,
-        // GRUB's (http,host) device names no port.
-        ...(served.httpBaseUrl && !/:\d+$/.test(served.httpBaseUrl) ? { httpBaseUrl: served.httpBaseUrl } : {}),
+        // GRUB's (http,host) device names no port. Debian's signed GRUB has no http module built in, and loads none under Secure Boot.
+        ...(image.kind === "grub" && served.httpBaseUrl && !/:\d+$/.test(served.httpBaseUrl) ? { httpBaseUrl: served.httpBaseUrl } : {}),
       };
     case "pxelinux":
       return {

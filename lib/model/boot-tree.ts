@@ -27,6 +27,24 @@ export const GRUB_FILES = {
 } as const;
 
 /**
+ * A signed-grub image's folder: shim is the boot file and loads `grubx64.efi` from its own TFTP folder (a name built
+ * into shim), which is Debian's signed network GRUB; it reads this folder's grub.cfg through the root one below.
+ */
+export const SIGNED_GRUB_FILES = {
+  shim: "shimx64.efi",
+  grub: "grubx64.efi",
+  config: "grub.cfg",
+} as const;
+
+/**
+ * Debian's signed network GRUB has the prefix `/grub` built in and no way to change it: it reads
+ * `grub/x86_64-efi/grub.cfg`, else `grub/grub.cfg`, from the root of the TFTP server. The lab's one
+ * there hands over to the grub.cfg beside the loader ($cmdpath, the folder of the DHCP boot file),
+ * so every signed-grub image keeps its own config in its own folder.
+ */
+export const SIGNED_GRUB_ROOT_CONFIG = "grub/grub.cfg";
+
+/**
  * pxelinux.0 sits in the image's folder, syslinux.efi in its own folder: each loader looks for
  * its ldlinux module and `pxelinux.cfg/default` beside itself.
  */

@@ -52,7 +52,7 @@ const SCRIPT_SYNTAX = /[;|&$`<>{}]/;
 /** A kernel command line goes as it is onto the `linux` line of grub.cfg and the `kernel` line of the iPXE script. */
 export function checkCommandLines(config: LabConfig, report: Report): void {
   config.bootImages.forEach((image, index) => {
-    if (image.kind !== "ipxe" && image.kind !== "grub" && image.kind !== "pxelinux") return;
+    if (image.kind !== "ipxe" && image.kind !== "grub" && image.kind !== "pxelinux" && image.kind !== "signed-grub") return;
     const character = SCRIPT_SYNTAX.exec(image.linux.cmdline)?.[0];
     if (character !== undefined) {
       report(

@@ -123,7 +123,7 @@ const linuxPayload = z.strictObject({
   cmdline: z.string().default("console=ttyS0"),
 });
 
-const linuxLoaderImage = <K extends "ipxe" | "grub" | "pxelinux">(kind: K) =>
+const linuxLoaderImage = <K extends "ipxe" | "grub" | "pxelinux" | "signed-grub">(kind: K) =>
   z.strictObject({
     name,
     kind: z.literal(kind),
@@ -146,6 +146,11 @@ export const bootImageSchema = z.discriminatedUnion("kind", [
   linuxLoaderImage("ipxe"),
   linuxLoaderImage("grub"),
   linuxLoaderImage("pxelinux"),
+  /**
+   * Secure Boot's chain from Debian's signed packages: shim (signed by Microsoft's UEFI CA), Debian's signed network GRUB,
+   * Debian's signed kernel (a linux.kernel of your own must be signed by a key shim trusts), then the initrd (not verified).
+   */
+  linuxLoaderImage("signed-grub"),
   z.strictObject({
     name,
     kind: z.literal("netbsd"),
@@ -260,6 +265,11 @@ export const clientSchema = z.strictObject({
   firmware: z.enum(FIRMWARES).default("bios"),
   nic: z.enum(NIC_MODELS).optional(),
   bootImage: z.string(),
+  /**
+   * QEMU: run OVMF's Secure Boot build with Microsoft's keys enrolled (a per-guest copy of its variables), which loads only
+   * signed code: needs firmware efi-x64, nic qemu-virtio and a signed-grub boot image (lib/model/secure-boot.ts).
+   */
+  secureBoot: z.boolean().default(false),
   /** Guest memory; default `qemu.memoryMiB` / `fusion.memoryMiB`. */
   memoryMiB: memoryMiB.optional(),
   /** Virtual CPUs; default `qemu.cpus` / `fusion.cpus`. */

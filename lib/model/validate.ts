@@ -21,6 +21,7 @@ import { isVmwareStaticMac } from "../client/vmx";
 import { bootFilesFor, httpBaseUrl, type BootFileSet, type BootRequester } from "./boot-files";
 import { resolveBsdp, type BsdpModel } from "./bsdp";
 import { checkDhcpServer } from "./dhcp-server-rules";
+import { checkSecureBoot, checkSignedGrubFolder } from "./secure-boot";
 import { LabConfigError, type ConfigProblem } from "./errors";
 import type { HostInterfaceProbe } from "./host-interface";
 import { checkBridgeName, checkCommandLines, checkDockerSocket, checkFreeText, checkLabPaths, checkServedBootFiles } from "./lab-rules";
@@ -80,6 +81,8 @@ export interface ClientModel {
   readonly platform: Platform;
   readonly firmware: Firmware;
   readonly nic: NicModel;
+  /** OVMF's Secure Boot build with Microsoft's keys (qemu, efi-x64, signed-grub only). */
+  readonly secureBoot: boolean;
   readonly bootImage: string;
   /** The file dhcpd hands this client's firmware (TFTP path or URL). */
   readonly bootFile: string;
@@ -199,6 +202,7 @@ function resolve(config: LabConfig, report: Report, options: ValidateOptions): L
     imagesByName.set(image.name, image);
   });
   const bootFileSets = Object.fromEntries(config.bootImages.map((image) => [image.name, bootFilesFor(image, served)]));
+  checkSignedGrubFolder(config.bootImages, report);
 
   const clients = resolveClients(config, network, imagesByName, bootFileSets, report);
   const bsdp = resolveBsdp(config, bootFileSets, report);
@@ -409,6 +413,7 @@ function resolveClients(
       );
       return;
     }
+    checkSecureBoot(client, image, field, report);
     const bootFile = fileSet.files[client.firmware];
     if (!bootFile) {
       const supported = FIRMWARES.filter((firmware) => fileSet.files[firmware]);
@@ -427,6 +432,7 @@ function resolveClients(
       platform: client.platform,
       firmware: client.firmware,
       nic,
+      secureBoot: client.secureBoot,
       bootImage: client.bootImage,
       bootFile,
       bootFiles: fileSet.files,

@@ -12,7 +12,7 @@ export function grubSubdirectory(image: LinuxLoaderImage): string {
  * booted from (its `$root` after a network boot); the serial terminal is enabled so a headless QEMU or Fusion VM shows what GRUB says.
  * Timeout 0 boots the one entry at once: a boot-time wait nobody needs (Esc still shows the menu).
  */
-export function renderGrubConfig(image: Extract<LinuxLoaderImage, { kind: "grub" }>, bootFiles: BootFileSet): string {
+export function renderGrubConfig(image: Extract<LinuxLoaderImage, { kind: "grub" | "signed-grub" }>, bootFiles: BootFileSet): string {
   // Over HTTP when the lab serves the tree there (many times faster than GRUB's TFTP), else from $root, the TFTP server.
   const device = bootFiles.httpBaseUrl ? `(http,${bootFiles.httpBaseUrl.replace(/^http:\/\//, "")})` : "";
   return [

@@ -5,3 +5,4 @@ export * from "./ipxe";
 export * from "./linux";
 export * from "./netbsd";
 export * from "./pxelinux";
+export * from "./signed-grub";

@@ -1,10 +1,10 @@
 /** The Linux payload shared by the iPXE, GRUB and pxelinux images: file names and the kernel command line. */
 import type { BootFileSet, BootImageConfig } from "../model";
 
-export type LinuxLoaderImage = Extract<BootImageConfig, { kind: "ipxe" | "grub" | "pxelinux" }>;
+export type LinuxLoaderImage = Extract<BootImageConfig, { kind: "ipxe" | "grub" | "pxelinux" | "signed-grub" }>;
 
 export function isLinuxLoaderImage(image: BootImageConfig): image is LinuxLoaderImage {
-  return image.kind === "ipxe" || image.kind === "grub" || image.kind === "pxelinux";
+  return image.kind === "ipxe" || image.kind === "grub" || image.kind === "pxelinux" || image.kind === "signed-grub";
 }
 
 /**

@@ -38,6 +38,7 @@ const VARIANTS: Record<string, () => ImageInput> = {
   "ipxe with an NFS root": () => ({ name: "i", kind: "ipxe", nfsRoot: true }),
   grub: () => ({ name: "g", kind: "grub", nfsRoot: true }),
   pxelinux: () => ({ name: "p", kind: "pxelinux", nfsRoot: true }),
+  "signed-grub with an NFS root": () => ({ name: "s", kind: "signed-grub", nfsRoot: true }),
   netbsd: () => ({ name: "nb", kind: "netbsd", ...netbsdFiles(tempDir("netbsd")) }),
   "netbsd on a serial console": () => ({ name: "nb", kind: "netbsd", serialConsole: true, ...netbsdFiles(tempDir("netbsd")) }),
   "darwin-nbi over NFS with boot1pxe": () => darwinImage(macMedia()),

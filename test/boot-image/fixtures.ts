@@ -68,7 +68,7 @@ export function darwinLab(image: ImageInput, clients?: ClientInput[], extraImage
 
 /**
  * The host's real loaders, busybox and grub-mknetdir (Debian packages, as in the builder image),
- * with a stand-in kernel (written into `root`): the host has no linux-image package.
+ * with a stand-in kernel and signed loaders (written into `root`): the host has no linux-image package.
  */
 export function hostToolchain(root: string): Toolchain {
   const version = "6.1.0-test";
@@ -82,7 +82,16 @@ export function hostToolchain(root: string): Toolchain {
   writeFileSync(join(modules, "modules.dep"), "kernel/e1000.ko:\nkernel/nfsv3.ko: kernel/sunrpc.ko\nkernel/sunrpc.ko:\n");
   const builtin = INITRAMFS_MODULES.filter((name) => name !== "e1000" && name !== "nfsv3").map((name) => `kernel/${name}.ko`);
   writeFileSync(join(modules, "modules.builtin"), `${builtin.join("\n")}\n`);
-  return { ...DEBIAN_TOOLCHAIN, kernelDir: join(root, "boot"), modulesRoot: join(root, "modules") };
+  // Stand-ins for shim-signed's and grub-efi-amd64-signed's loaders too: shim-signed's install runs grub-install on an EFI host.
+  writeFileSync(join(root, "shimx64.efi.signed"), "signed shim");
+  writeFileSync(join(root, "grubnetx64.efi.signed"), "signed network grub");
+  return {
+    ...DEBIAN_TOOLCHAIN,
+    kernelDir: join(root, "boot"),
+    modulesRoot: join(root, "modules"),
+    shim: join(root, "shimx64.efi.signed"),
+    signedGrub: join(root, "grubnetx64.efi.signed"),
+  };
 }
 
 /** In `dir`: a pxeboot_ia32.bin stand-in (NetBSD's boot parameter block in its second sector) and a kernel. */

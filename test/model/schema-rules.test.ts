@@ -42,8 +42,8 @@ describe("field shapes", () => {
 
   it("a boot image without a known kind", () => {
     expect(problemsOf({ network: { subnet: "10.77.0.0/24" }, bootImages: [{ name: "x" }, { name: "y", kind: "pxe" }] })).toEqual([
-      "bootImages[0].kind: is missing or unknown; a boot image's kind is one of ipxe, grub, pxelinux, netbsd, darwin-nbi",
-      "bootImages[1].kind: is missing or unknown; a boot image's kind is one of ipxe, grub, pxelinux, netbsd, darwin-nbi",
+      "bootImages[0].kind: is missing or unknown; a boot image's kind is one of ipxe, grub, pxelinux, signed-grub, netbsd, darwin-nbi",
+      "bootImages[1].kind: is missing or unknown; a boot image's kind is one of ipxe, grub, pxelinux, signed-grub, netbsd, darwin-nbi",
     ]);
   });
 });

@@ -9,7 +9,15 @@ export function labWith(image: ImageInput, servers: LabConfigInput["servers"] = 
     network: { subnet: "10.77.0.0/24", serverAddress: "10.77.0.2" },
     servers,
     bootImages: [image],
-    clients: [{ name: "vm1", mac: "52:54:00:00:00:01", ipv4: "10.77.0.10", firmware: image.kind === "darwin-nbi" ? "efi-x64" : "bios", bootImage: image.name }],
+    clients: [
+      {
+        name: "vm1",
+        mac: "52:54:00:00:00:01",
+        ipv4: "10.77.0.10",
+        firmware: image.kind === "darwin-nbi" || image.kind === "signed-grub" ? "efi-x64" : "bios",
+        bootImage: image.name,
+      },
+    ],
   });
 }
 

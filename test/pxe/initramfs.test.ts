@@ -98,7 +98,7 @@ describe("busybox initramfs", () => {
     const script = renderInitScript("kvm-linux");
 
     execFileSync("busybox", ["sh", "-n"], { input: script });
-    expect(script).toContain(`mark "${BOOTED_MARKER} image=$image ip=$ip"`);
+    expect(script).toContain(`mark "${BOOTED_MARKER} image=$image ip=$ip secureboot=$(secure_boot_state)"`);
     expect(script).toContain(`mark "${NFS_ROOT_MARKER} $nfsroot`);
     expect(script).toContain("image='kvm-linux'");
   });

@@ -69,11 +69,20 @@ function dhcpAckTo(frame: Frame, mac: string): { yiaddr: string; server: string 
   return undefined;
 }
 
-/** A TFTP read request or an HTTP GET from the guest: the first file its firmware or loader fetches. */
+/** A TFTP read request (`tftp <file>`) or an HTTP GET (`http <path>`) from the guest: a file its firmware or loader fetches. */
+export function fileRequest(frame: Frame, mac: string): string | undefined {
+  if (frame.srcMac !== mac) return undefined;
+  if (frame.udp?.dstPort === 69) {
+    if (frame.udp.payload.readUInt16BE(0) !== 1) return undefined;
+    const request = frame.udp.payload.subarray(2);
+    return `tftp ${request.subarray(0, request.indexOf(0)).toString("latin1")}`;
+  }
+  const get = /^GET (\S+)/.exec(frame.tcp?.payload.subarray(0, 2048).toString("latin1") ?? "");
+  return get ? `http ${get[1]!}` : undefined;
+}
+
 function isBootFileRequest(frame: Frame, mac: string): boolean {
-  if (frame.srcMac !== mac) return false;
-  if (frame.udp?.dstPort === 69) return frame.udp.payload.readUInt16BE(0) === 1;
-  return frame.tcp !== undefined && frame.tcp.payload.subarray(0, 4).toString("latin1") === "GET ";
+  return fileRequest(frame, mac) !== undefined;
 }
 
 export function bootTimeline(frames: readonly Frame[], mac: string, startedMs: number, serial: SerialWatch): BootTimeline {

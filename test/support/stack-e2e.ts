@@ -91,6 +91,8 @@ export interface BootOptions {
   readonly timeoutMs?: number;
   /** Leave this boot out of timings.json (a boot meant to fail). */
   readonly untimed?: boolean;
+  /** Changes the QemuProcess's inputs before it is created: a guest validation would refuse, run only in a test. */
+  readonly inputs?: (inputs: Record<string, unknown>) => Record<string, unknown>;
 }
 
 export function stackE2e(options: StackE2eOptions): StackE2e {
@@ -181,8 +183,9 @@ export function stackE2e(options: StackE2eOptions): StackE2e {
       if (!resource) throw new Error(`the ${options.stack} stack declares no QemuProcess for ${name}`);
       const marker = client.rootPath ? NFS_ROOT_MARKER : BOOTED_MARKER;
       const startedMs = Date.now();
-      const { id: resourceId, properties: state } = await host!.create(urnOf(resource), resource.inputs);
-      created.push({ resource, id: resourceId, state });
+      const inputs = boot.inputs ? boot.inputs(resource.inputs) : resource.inputs;
+      const { id: resourceId, properties: state } = await host!.create(urnOf(resource), inputs);
+      created.push({ resource: { ...resource, inputs }, id: resourceId, state });
       const serial = await watchSerialLog(
         client.serialLog,
         { kernelStarted: /Linux version /, rootMounted: /netboot-lab: NFS root mounted: /, marker: new RegExp(marker), ...boot.patterns },

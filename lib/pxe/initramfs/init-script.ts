@@ -6,8 +6,10 @@
  * prints marker lines on the serial console that tests and users can wait for.
  */
 
-/** Printed as `NETBOOT-LAB-BOOTED image=<name> ip=<address>` once the guest has an address. */
+/** Printed as `NETBOOT-LAB-BOOTED image=<name> ip=<address> secureboot=<0|1|unknown>` once the guest has an address. */
 export const BOOTED_MARKER = "NETBOOT-LAB-BOOTED";
+/** UEFI's global variable holding whether the firmware booted with Secure Boot on, as efivarfs names it. */
+export const SECURE_BOOT_VARIABLE = "SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c";
 /** Printed as `NETBOOT-LAB-NFS-ROOT <server:/path> <first line of the root's marker file>` after the NFS mount. */
 export const NFS_ROOT_MARKER = "NETBOOT-LAB-NFS-ROOT";
 /** Written into an image's `root/` folder so a guest can prove it read the NFS root. */
@@ -44,8 +46,19 @@ mark() {
 }
 parameter() { tr ' ' '\\n' </proc/cmdline | sed -n "s/^$1=//p" | tail -n 1; }
 
+# The firmware's word (a BIOS has no Secure Boot; an EFI without the variable does not support it): its
+# efivarfs file is 4 bytes of attributes, then 1 when on. unknown: efivarfs cannot be mounted.
+secure_boot_state() {
+  [ -d /sys/firmware/efi ] || { echo 0; return; }
+  grep -q ' /sys/firmware/efi/efivars ' /proc/mounts || mount -t efivarfs efivarfs /sys/firmware/efi/efivars 2>/dev/null || { echo unknown; return; }
+  variable=/sys/firmware/efi/efivars/${SECURE_BOOT_VARIABLE}
+  if [ -e "$variable" ]; then tail -c 1 "$variable" | od -An -tu1 | tr -d ' '; else echo 0; fi
+}
+
 load_modules() {
   while read -r module; do
+    # efivarfs refuses to load without EFI (a BIOS boot): nothing to report then.
+    case "$module" in */efivarfs.ko*) [ -d /sys/firmware/efi ] || continue ;; esac
     insmod "/lib/modules/$module" 2>/dev/null || say "insmod $module failed"
   done <"$1"
 }
@@ -73,7 +86,7 @@ else
   done
   if udhcpc -i "$interface" -n -q -t 10 -T 2 -O rootpath -s /${UDHCPC_SCRIPT_PATH}; then
     . ${LEASE_FILE}
-    mark "${BOOTED_MARKER} image=$image ip=$ip"
+    mark "${BOOTED_MARKER} image=$image ip=$ip secureboot=$(secure_boot_state)"
   else
     say "DHCP on $interface got no answer"
   fi
