@@ -1,12 +1,21 @@
 /** Builds the Linux kernel + initrd pair and each loader's files for ipxe, grub and pxelinux images. */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { linkOrCopy } from "../files";
 import { dirname, join } from "node:path";
 import { GRUB_FILES, IPXE_FILES, LINUX_INITRD_FILE, LINUX_KERNEL_FILE, NFS_ROOT_DIR, PXELINUX_FILES, type BootFileSet } from "../model";
 import { renderGrubConfig, grubSubdirectory } from "../pxe/grub";
 import { renderIpxeScript } from "../pxe/ipxe";
-import { INITRAMFS_NFS_MODULES, INITRAMFS_NIC_MODULES, NFS_ROOT_MARKER_FILE, buildInitramfs, moduleLoadOrder, parseModuleIndex } from "../pxe/initramfs";
+import { grubHttpCores, GRUB_HTTP_EARLY_CONFIG } from "../pxe/grub-http";
+import {
+  INITRAMFS_NFS_MODULES,
+  INITRAMFS_NIC_MODULES,
+  INITRAMFS_NIC_MODULES_ARM64,
+  NFS_ROOT_MARKER_FILE,
+  buildInitramfs,
+  moduleLoadOrder,
+  parseModuleIndex,
+} from "../pxe/initramfs";
 import type { LinuxLoaderImage } from "../pxe/linux";
 import { renderPxelinuxConfig } from "../pxe/pxelinux";
 import { kernelPath, newestKernelVersion, type Toolchain } from "./toolchain";
@@ -25,13 +34,15 @@ function readOptional(path: string): string {
 }
 
 /** The default initramfs: busybox plus the NIC and NFS modules of the builder's kernel. */
-function defaultInitramfs(imageName: string, toolchain: Toolchain, version: string | undefined): Buffer {
-  const busybox = readFileSync(toolchain.busybox);
+function defaultInitramfs(image: LinuxLoaderImage, toolchain: Toolchain, version: string | undefined): Buffer {
+  const imageName = image.name;
+  const arm64 = image.arch === "arm64";
+  const busybox = readFileSync(arm64 ? toolchain.arm64.busybox : toolchain.busybox);
   if (!version) return buildInitramfs({ imageName, busybox, modules: [] });
-  const moduleDir = join(toolchain.modulesRoot, version);
+  const moduleDir = join(arm64 ? toolchain.arm64.modulesRoot : toolchain.modulesRoot, version);
   const index = parseModuleIndex(readFileSync(join(moduleDir, "modules.dep"), "utf8"), readOptional(join(moduleDir, "modules.builtin")));
   const read = (path: string) => ({ path, data: readFileSync(join(moduleDir, path)) });
-  const nicModules = moduleLoadOrder(index, INITRAMFS_NIC_MODULES, version);
+  const nicModules = moduleLoadOrder(index, arm64 ? INITRAMFS_NIC_MODULES_ARM64 : INITRAMFS_NIC_MODULES, version);
   const nfsModules = moduleLoadOrder(index, INITRAMFS_NFS_MODULES, version).filter((path) => !nicModules.includes(path));
   return buildInitramfs({ imageName, busybox, modules: nicModules.map(read), nfsModules: nfsModules.map(read) });
 }
@@ -39,12 +50,13 @@ function defaultInitramfs(imageName: string, toolchain: Toolchain, version: stri
 /** Notes for the build log; the kernel + initrd land in `imageDir`. */
 function writeKernelAndInitrd(image: LinuxLoaderImage, imageDir: string, toolchain: Toolchain): string[] {
   const notes: string[] = [];
-  const version = image.linux.kernel ? undefined : newestKernelVersion(toolchain.kernelDir);
-  linkOrCopy(image.linux.kernel ?? kernelPath(toolchain, version!), join(imageDir, LINUX_KERNEL_FILE));
+  const kernelDir = image.arch === "arm64" ? toolchain.arm64.kernelDir : toolchain.kernelDir;
+  const version = image.linux.kernel ? undefined : newestKernelVersion(kernelDir);
+  linkOrCopy(image.linux.kernel ?? kernelPath({ ...toolchain, kernelDir }, version!), join(imageDir, LINUX_KERNEL_FILE));
   if (image.linux.initrd) {
     linkOrCopy(image.linux.initrd, join(imageDir, LINUX_INITRD_FILE));
   } else {
-    write(join(imageDir, LINUX_INITRD_FILE), defaultInitramfs(image.name, toolchain, version));
+    write(join(imageDir, LINUX_INITRD_FILE), defaultInitramfs(image, toolchain, version));
     notes.push(
       version
         ? `initrd: busybox initramfs with the modules of kernel ${version}`
@@ -64,12 +76,14 @@ function writeLoader(image: LinuxLoaderImage, bootFiles: BootFileSet, treeDir: s
     case "ipxe":
       linkOrCopy(join(toolchain.ipxeDir, IPXE_FILES.bios), join(imageDir, IPXE_FILES.bios));
       linkOrCopy(join(toolchain.ipxeDir, IPXE_FILES.efiX64), join(imageDir, IPXE_FILES.efiX64));
+      if (bootFiles.files["http-efi-x64"]) linkOrCopy(join(toolchain.ipxeDir, IPXE_FILES.snpEfi), join(imageDir, IPXE_FILES.snpEfi));
       write(join(imageDir, IPXE_FILES.script), renderIpxeScript(image, bootFiles));
       return;
     case "grub": {
       const subdir = grubSubdirectory(image);
       execFileSync(toolchain.grubMknetdir, [`--net-directory=${treeDir}`, `--subdir=${subdir}`], { stdio: ["ignore", "ignore", "pipe"] });
       write(join(treeDir, subdir, GRUB_FILES.config), renderGrubConfig(image, bootFiles));
+      writeGrubHttpCores(image, bootFiles, treeDir, toolchain);
       return;
     }
     case "pxelinux": {
@@ -84,6 +98,17 @@ function writeLoader(image: LinuxLoaderImage, bootFiles: BootFileSet, treeDir: s
       return;
     }
   }
+}
+
+function writeGrubHttpCores(image: Extract<LinuxLoaderImage, { kind: "grub" }>, bootFiles: BootFileSet, treeDir: string, toolchain: Toolchain): void {
+  const cores = grubHttpCores(image, bootFiles, toolchain.grubLibDir);
+  if (!cores.length) return;
+  const earlyConfig = join(treeDir, image.name, ".grub-http-early.cfg");
+  write(earlyConfig, GRUB_HTTP_EARLY_CONFIG);
+  for (const core of cores) {
+    execFileSync(toolchain.grubMkimage, ["-o", join(treeDir, core.path), "-c", earlyConfig, ...core.args], { stdio: ["ignore", "ignore", "pipe"] });
+  }
+  rmSync(earlyConfig);
 }
 
 /** `treeDir` is the (staging) boot tree root; the image's files go to `treeDir/<image name>/`. */

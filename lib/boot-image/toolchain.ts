@@ -19,6 +19,11 @@ export interface Toolchain {
   /** Parent of `<version>/modules.dep` and the module files. */
   readonly modulesRoot: string;
   readonly grubMknetdir: string;
+  readonly grubMkimage: string;
+  /** Folder of GRUB's per-platform module folders (x86_64-efi, arm64-efi). */
+  readonly grubLibDir: string;
+  /** arm64 images' kernel, modules and busybox, unpacked from Debian's arm64 packages (images/builder/Dockerfile). */
+  readonly arm64: { readonly kernelDir: string; readonly modulesRoot: string; readonly busybox: string };
 }
 
 /** Paths of Debian 12's packages (ipxe, pxelinux, syslinux-efi, syslinux-common, busybox-static, linux-image-amd64, grub-*-bin) in the builder image. */
@@ -32,6 +37,9 @@ export const DEBIAN_TOOLCHAIN: Toolchain = {
   kernelDir: "/boot",
   modulesRoot: "/lib/modules",
   grubMknetdir: "grub-mknetdir",
+  grubMkimage: "grub-mkimage",
+  grubLibDir: "/usr/lib/grub",
+  arm64: { kernelDir: "/opt/arm64/boot", modulesRoot: "/opt/arm64/lib/modules", busybox: "/opt/arm64/bin/busybox" },
 };
 
 /** Version of the newest `vmlinuz-<version>` in the folder. */

@@ -14,7 +14,10 @@ const FIRMWARE_ARCH: Record<ClientModel["firmware"], number> = {
   bios: PXE_CLIENT_ARCH.bios,
   "efi-x64": PXE_CLIENT_ARCH["efi-bc"],
   "efi-ia32": PXE_CLIENT_ARCH["efi-ia32"],
+  "efi-arm64": PXE_CLIENT_ARCH["efi-arm64"],
 };
+
+const FIRMWARE_LABEL: Record<ClientModel["firmware"], string> = { bios: "BIOS", "efi-x64": "EFI x64", "efi-ia32": "EFI ia32", "efi-arm64": "EFI arm64" };
 
 export type DhcpAskId = "pxe" | "ipxe" | "netbsd-libsa" | "bootp";
 
@@ -50,7 +53,7 @@ export interface CheckPlan {
 }
 
 function firmwareLabel(client: ClientModel): string {
-  return `${client.firmware === "bios" ? "BIOS" : client.firmware === "efi-x64" ? "EFI x64" : "EFI ia32"}, arch ${FIRMWARE_ARCH[client.firmware]}`;
+  return `${FIRMWARE_LABEL[client.firmware]}, arch ${FIRMWARE_ARCH[client.firmware]}`;
 }
 
 function clientDhcpAsks(client: ClientModel): DhcpAsk[] {

@@ -8,6 +8,7 @@ import { delimiter, join } from "node:path";
 import { UserError } from "../errors";
 import type { ClientModel, QemuAccelerator, QemuAttachment } from "../model";
 import { OVMF_IA32, OVMF_X64, type QemuHostChoices } from "./qemu";
+import { AARCH64_QEMU, AAVMF } from "./qemu-modern";
 
 export interface QemuHost {
   /**
@@ -108,10 +109,12 @@ export function qemuHostProblems(clients: readonly ClientModel[], bridge: string
   };
   for (const client of clients) {
     if (!client.qemu) continue;
-    const binary = client.firmware === "efi-ia32" ? "qemu-system-i386" : "qemu-system-x86_64";
-    if (!host.which(binary)) problems.push(`clients "${client.name}": ${binary} is not on PATH; install the Debian package ${QEMU_PACKAGE}`);
+    const binary = client.firmware === "efi-ia32" ? "qemu-system-i386" : client.firmware === "efi-arm64" ? AARCH64_QEMU.binary : "qemu-system-x86_64";
+    const qemuPackage = client.firmware === "efi-arm64" ? AARCH64_QEMU.package : QEMU_PACKAGE;
+    if (!host.which(binary)) problems.push(`clients "${client.name}": ${binary} is not on PATH; install the Debian package ${qemuPackage}`);
     if (client.firmware === "efi-x64") requireFile(client, OVMF_X64.file, "the x64 UEFI firmware", OVMF_X64.package);
     if (client.firmware === "efi-ia32") requireFile(client, OVMF_IA32.code, "the ia32 UEFI firmware", OVMF_IA32.package);
+    if (client.firmware === "efi-arm64") requireFile(client, AAVMF.code, "the arm64 UEFI firmware (AAVMF)", AAVMF.package);
     const choices = resolveQemuChoices(client.qemu.accel, client.qemu.attach, host);
     if (client.qemu.accel === "kvm" && !host.kvmUsable) {
       problems.push(

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { UserError } from "../errors";
 import type { ClientModel, Firmware, NicModel } from "../model";
+import { AARCH64_MACHINE, AARCH64_QEMU, AAVMF, httpBootArgs } from "./qemu-modern";
 
 /** QEMU's `-device` for each qemu-* NIC model; QEMU loads each one's iPXE option ROM (package ipxe-qemu) by itself. */
 export const QEMU_NIC_DEVICES: Partial<Record<NicModel, string>> = {
@@ -97,7 +98,29 @@ function firmwareArgs(firmware: Firmware, efiVars: string): string[] {
         "-drive",
         `if=pflash,format=raw,unit=1,file=${qemuOptionValue(efiVars)}`,
       ];
+    case "efi-arm64":
+      return [
+        "-drive",
+        `if=pflash,format=raw,unit=0,readonly=on,file=${qemuOptionValue(AAVMF.code)}`,
+        "-drive",
+        `if=pflash,format=raw,unit=1,file=${qemuOptionValue(efiVars)}`,
+      ];
   }
+}
+
+/** The per-guest copy of the firmware's variable store, for firmware that keeps one. */
+const EFI_VARS_TEMPLATE: Partial<Record<Firmware, string>> = { "efi-ia32": OVMF_IA32.varsTemplate, "efi-arm64": AAVMF.varsTemplate };
+
+const QEMU_BINARY: Record<Firmware, string> = {
+  bios: "qemu-system-x86_64",
+  "efi-x64": "qemu-system-x86_64",
+  "efi-ia32": "qemu-system-i386",
+  "efi-arm64": AARCH64_QEMU.binary,
+};
+
+function machineArgs(firmware: Firmware): readonly string[] {
+  if (firmware === "efi-arm64") return AARCH64_MACHINE;
+  return ["-machine", firmware === "efi-ia32" ? "q35,smm=on" : "pc"];
 }
 
 /**
@@ -125,11 +148,12 @@ export function qemuLaunch(client: ClientModel, bridge: string, runDir: string, 
   // OVMF orders boot only by bootindex (it ignores -boot); SeaBIOS follows -boot n.
   const efi = client.firmware !== "bios";
   const netdev = tap ? `tap,id=lab,ifname=${tap},script=no,downscript=no` : `bridge,id=lab,br=${bridge}`;
+  const http = httpBootArgs(client);
+  const varsTemplate = EFI_VARS_TEMPLATE[client.firmware];
   const args = [
     "-name",
     `guest=${client.name}`,
-    "-machine",
-    client.firmware === "efi-ia32" ? "q35,smm=on" : "pc",
+    ...machineArgs(client.firmware),
     "-accel",
     host.accel,
     "-m",
@@ -148,21 +172,22 @@ export function qemuLaunch(client: ClientModel, bridge: string, runDir: string, 
     `unix:${qemuOptionValue(qmpSocket)},server=on,wait=off`,
     ...(efi ? [] : ["-boot", "n"]),
     ...firmwareArgs(client.firmware, efiVars),
+    ...http.options,
     "-netdev",
     netdev,
     "-device",
-    `${device},netdev=lab,mac=${client.mac}${efi ? ",bootindex=0" : ""}`,
+    `${device},netdev=lab,mac=${client.mac}${efi ? ",bootindex=0" : ""}${http.deviceProperties}`,
   ];
   return {
     client: client.name,
-    binary: client.firmware === "efi-ia32" ? "qemu-system-i386" : "qemu-system-x86_64",
+    binary: QEMU_BINARY[client.firmware],
     args,
     bridge,
     ...(tap ? { tap } : {}),
     serialLog,
     processLog: file(".qemu.log"),
     qmpSocket,
-    copies: client.firmware === "efi-ia32" ? [{ from: OVMF_IA32.varsTemplate, to: efiVars }] : [],
+    copies: varsTemplate ? [{ from: varsTemplate, to: efiVars }] : [],
     stopTimeoutSeconds: settings.stopTimeoutSeconds,
   };
 }

@@ -20,7 +20,21 @@ export const DHCPD_LEASES_DIR = "/var/lib/dhcp";
 const ARCH_CODES: Record<Exclude<BootRequester, "ipxe" | "netbsd-libsa" | "bios">, readonly string[]> = {
   "efi-x64": ["00:07", "00:09"],
   "efi-ia32": ["00:06", "00:02"],
+  // ARM64 PXE says 11 in decimal in its vendor class (PXEClient:Arch:00011); option 93 is 0x0b.
+  "efi-arm64": ["00:0b"],
+  "http-efi-x64": ["00:10"],
+  "http-efi-arm64": ["00:13"],
 };
+
+/**
+ * UEFI HTTP Boot firmware ignores an offer that does not echo its vendor class `HTTPClient`,
+ * and takes the boot file as a URL. Option 60 (hex 3c) joins the parameter request list so
+ * dhcpd sends the echo whatever the firmware asked for.
+ */
+const HTTP_BOOT_ANSWER = [
+  `  option vendor-class-identifier "HTTPClient";`,
+  "  option dhcp-parameter-request-list = concat(option dhcp-parameter-request-list, 11, 3c);",
+];
 
 const quote = (text: string) => `"${text.replace(/(["\\])/g, "\\$1")}"`;
 const indent = (lines: readonly string[], depth = 1) => lines.map((line) => (line ? "  ".repeat(depth) + line : line));
@@ -30,18 +44,23 @@ const indent = (lines: readonly string[], depth = 1) => lines.map((line) => (lin
  * (iPXE would loop on its own binary; NetBSD's pxeboot wants its kernel), then option 93.
  */
 export function renderBootFileSelection(files: Partial<Record<BootRequester, string>>): string[] {
-  const branches: { test: string; file: string }[] = [];
+  const branches: { test: string; file: string; extra?: readonly string[] }[] = [];
   if (files.ipxe) branches.push({ test: `exists user-class and option user-class = "iPXE"`, file: files.ipxe });
   if (files["netbsd-libsa"]) {
     branches.push({ test: `substring(option vendor-class-identifier, 0, 17) = "NetBSD:i386:libsa"`, file: files["netbsd-libsa"] });
   }
-  for (const firmware of ["efi-x64", "efi-ia32"] as const) {
+  for (const requester of ["http-efi-x64", "http-efi-arm64"] as const) {
+    const file = files[requester];
+    const arch = ARCH_CODES[requester].map((code) => `option client-arch = ${code}`).join(" or ");
+    if (file) branches.push({ test: `substring(option vendor-class-identifier, 0, 10) = "HTTPClient" and (${arch})`, file, extra: HTTP_BOOT_ANSWER });
+  }
+  for (const firmware of ["efi-x64", "efi-ia32", "efi-arm64"] as const) {
     const file = files[firmware];
     if (file) branches.push({ test: ARCH_CODES[firmware].map((code) => `option client-arch = ${code}`).join(" or "), file });
   }
   const lines: string[] = [];
-  branches.forEach(({ test, file }, index) => {
-    lines.push(`${index === 0 ? "if" : "} elsif"} ${test} {`, `  filename ${quote(file)};`);
+  branches.forEach(({ test, file, extra }, index) => {
+    lines.push(`${index === 0 ? "if" : "} elsif"} ${test} {`, `  filename ${quote(file)};`, ...(extra ?? []));
   });
   if (files.bios) {
     // BIOS PXE ROMs send arch 0; BOOTP loaders send no option 93 at all: both land here.
