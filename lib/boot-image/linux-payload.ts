@@ -1,12 +1,12 @@
 /** Builds the Linux kernel + initrd pair and each loader's files for ipxe, grub and pxelinux images. */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { linkOrCopy } from "../files";
 import { dirname, join } from "node:path";
 import { GRUB_FILES, IPXE_FILES, LINUX_INITRD_FILE, LINUX_KERNEL_FILE, NFS_ROOT_DIR, PXELINUX_FILES, type BootFileSet } from "../model";
 import { renderGrubConfig, grubSubdirectory } from "../pxe/grub";
 import { renderIpxeScript } from "../pxe/ipxe";
-import { grubHttpCores, GRUB_HTTP_EARLY_CONFIG } from "../pxe/grub-http";
+import { grubHttpCores } from "../pxe/grub-http";
 import {
   INITRAMFS_NFS_MODULES,
   INITRAMFS_NIC_MODULES,
@@ -101,14 +101,9 @@ function writeLoader(image: LinuxLoaderImage, bootFiles: BootFileSet, treeDir: s
 }
 
 function writeGrubHttpCores(image: Extract<LinuxLoaderImage, { kind: "grub" }>, bootFiles: BootFileSet, treeDir: string, toolchain: Toolchain): void {
-  const cores = grubHttpCores(image, bootFiles, toolchain.grubLibDir);
-  if (!cores.length) return;
-  const earlyConfig = join(treeDir, image.name, ".grub-http-early.cfg");
-  write(earlyConfig, GRUB_HTTP_EARLY_CONFIG);
-  for (const core of cores) {
-    execFileSync(toolchain.grubMkimage, ["-o", join(treeDir, core.path), "-c", earlyConfig, ...core.args], { stdio: ["ignore", "ignore", "pipe"] });
+  for (const core of grubHttpCores(image, bootFiles, toolchain.grubLibDir)) {
+    execFileSync(toolchain.grubMkimage, ["-o", join(treeDir, core.path), ...core.args], { stdio: ["ignore", "ignore", "pipe"] });
   }
-  rmSync(earlyConfig);
 }
 
 /** `treeDir` is the (staging) boot tree root; the image's files go to `treeDir/<image name>/`. */
