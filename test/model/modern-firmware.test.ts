@@ -1,6 +1,8 @@
 /** UEFI HTTP Boot and ARM64 clients: what they are handed, their defaults, and the combinations refused with the field and the fix. */
 import { describe, expect, it } from "vitest";
 import { validateLab, type LabConfigInput } from "../../lib/model";
+import { renderGrubConfig } from "../../lib/pxe/grub";
+import { grubHttpCores } from "../../lib/pxe/grub-http";
 import { minimalLab, problemsOf } from "./fixtures";
 
 const grubArm64 = { name: "arm", kind: "grub" as const, arch: "arm64" as const, linux: { cmdline: "console=ttyAMA0" } };
@@ -35,7 +37,7 @@ describe("UEFI HTTP Boot clients", () => {
 
   it("refuses http when the lab's HTTP server is off, naming the setting", () => {
     expect(problemsOf(lab([grub], { firmware: "efi-x64", netboot: "http", bootImage: "grub" }, { servers: { http: { enabled: false } } }))).toEqual([
-      'clients[0].netboot: boot image "grub" (grub) is HTTP-booted from the lab\'s HTTP server on port 80 (GRUB\'s http device takes no port); set servers.http.enabled: true and port: 80, or netboot: pxe',
+      "clients[0].netboot: boot image \"grub\" (grub) is HTTP-booted from the lab's HTTP server on port 80 (GRUB's http device takes no port); set servers.http.enabled: true and port: 80, or netboot: pxe",
     ]);
   });
 
@@ -87,3 +89,44 @@ describe("ARM64 clients", () => {
     ]);
   });
 });
+
+describe("arm64 GRUB", () => {
+  it("its grub.cfg leaves the console to AAVMF (arm64 GRUB has no com0) and fetches the kernel over HTTP", () => {
+    const model = validateLab(minimalLab({ bootImages: [grubArm64], clients: [] }));
+    const config = renderGrubConfig(grubArm64Image(model), model.bootFileSets.arm!);
+    expect(config).not.toMatch(/serial|terminal_/);
+    expect(config).toContain("linux (http,10.77.0.2)/arm/vmlinuz console=ttyAMA0");
+  });
+
+  it("its HTTP core has its prefix on the lab's HTTP server and GRUB's modules for grub.cfg built in", () => {
+    const model = validateLab(minimalLab({ bootImages: [grubArm64], clients: [] }));
+    expect(grubHttpCores(grubArm64Image(model), model.bootFileSets.arm!, "/usr/lib/grub")).toEqual([
+      {
+        path: "arm/boot/grub/arm64-efi/core-http.efi",
+        args: [
+          "-O",
+          "arm64-efi",
+          "-d",
+          "/usr/lib/grub/arm64-efi",
+          "-p",
+          "(http,10.77.0.2)/arm/boot/grub",
+          "efinet",
+          "net",
+          "http",
+          "normal",
+          "linux",
+          "echo",
+          "serial",
+          "terminfo",
+          "terminal",
+        ],
+      },
+    ]);
+  });
+});
+
+function grubArm64Image(model: ReturnType<typeof validateLab>) {
+  const image = model.bootImages[0]!;
+  if (image.kind !== "grub") throw new Error("expected the grub image");
+  return image;
+}
