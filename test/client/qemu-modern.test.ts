@@ -5,6 +5,7 @@ import { missingEchoProblem } from "../../lib/check/http-boot";
 import { qemuLaunch } from "../../lib/client/qemu";
 import { qemuHostProblems } from "../../lib/client/qemu-host";
 import { validateLab } from "../../lib/model";
+import { BootTimelines } from "../../lib/watch/timeline";
 import { minimalLab } from "../model/fixtures";
 import { fakeQemuHost } from "./fixtures";
 
@@ -73,5 +74,21 @@ describe("check", () => {
     expect(missingEchoProblem(undefined)).toBe(
       'no vendor class (option 60) in the answer instead of the echo "HTTPClient": UEFI HTTP Boot firmware ignores such an offer and never fetches its URL',
     );
+  });
+});
+
+describe("watch", () => {
+  it("calls out an HTTP Boot client that took no offer with the HTTPClient echo as the likely cause", () => {
+    const start = new Date("2026-12-05T08:00:00Z");
+    const timelines = new BootTimelines(lab.clients, { stallSeconds: 30 });
+    timelines.add(start, { kind: "dhcp", message: "DHCPOFFER", mac: "52:54:00:00:00:01", ip: "10.77.0.10" });
+    timelines.add(start, { kind: "dhcp", message: "DHCPOFFER", mac: "52:54:00:00:00:02", ip: "10.77.0.11" });
+    expect(timelines.stalls(new Date(start.getTime() + 30_000)).map((entry) => [entry.client, entry.text])).toEqual([
+      [
+        "http",
+        "OFFER sent 30 s ago, no REQUEST: UEFI HTTP Boot firmware ignores an offer that does not echo vendor class HTTPClient with a URL as boot file (netboot-lab check shows whether dhcpd's answer has the echo)",
+      ],
+      ["arm", "OFFER sent 30 s ago, no REQUEST: the client did not take the offer (another DHCP server answered first, or its firmware refused the offer)"],
+    ]);
   });
 });
