@@ -10,6 +10,11 @@ export const HTTP_BOOT_VENDOR_CLASS = "HTTPClient";
 
 const HTTP_ARCH = { "efi-x64": PXE_CLIENT_ARCH["http-efi-x64"], "efi-arm64": PXE_CLIENT_ARCH["http-efi-arm64"] } as const;
 
+/** What EDK2's HTTP Boot puts in option 60: the arch in five decimal digits, as PXE does. */
+export function httpBootVendorClass(clientArch: number): string {
+  return `${HTTP_BOOT_VENDOR_CLASS}:Arch:${String(clientArch).padStart(5, "0")}:UNDI:003000`;
+}
+
 /** The HTTP Boot firmware's request, for an http client; undefined for the others. */
 export function httpBootIdentity(client: ClientModel) {
   if (client.netboot !== "http" || (client.firmware !== "efi-x64" && client.firmware !== "efi-arm64")) return undefined;
@@ -18,8 +23,7 @@ export function httpBootIdentity(client: ClientModel) {
     sender: `UEFI HTTP Boot (${client.firmware}, arch ${arch}, vendor class ${HTTP_BOOT_VENDOR_CLASS})`,
     identity: {
       clientArch: arch,
-      // EDK2 sends the arch in five decimal digits, as PXE does.
-      vendorClass: `${HTTP_BOOT_VENDOR_CLASS}:Arch:${String(arch).padStart(5, "0")}:UNDI:003000`,
+      vendorClass: httpBootVendorClass(arch),
       parameterRequestList: PXE_PARAMETER_REQUEST_LIST,
     },
   };
