@@ -1,15 +1,13 @@
 /**
  * The DHCP test tools against a real ISC dhcpd: dhcpd runs in a server namespace on a bridge
- * this file creates, clients run in their own namespaces on the same bridge. Nothing leaves the
- * bridge; everything is removed in afterAll, by name and by PID.
+ * of its own (test/support/test-dhcpd.ts), clients run in their own namespaces on the same
+ * bridge. Nothing leaves the bridge; everything is removed in afterAll, by name and by PID.
  */
 import { randomInt } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { execa, type ResultPromise } from "execa";
+import { resolve } from "node:path";
+import { execa } from "execa";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createTestHost, uniqueName, type TestHost } from "../support/netns";
+import { startTestDhcpd, type TestDhcpd } from "../support/test-dhcpd";
 import { probeArgs, probeDhcp, routeBroadcastsThroughEth0, runDhclient } from "../support/dhcp-clients";
 
 /** A /24 per run, so two runs (or another test's lab) on this machine do not share a subnet. */
@@ -60,66 +58,14 @@ host bootp { hardware ethernet ${BOOTP_MAC}; }
 `;
 
 const CLI = resolve(__dirname, "..", "..", "bin", "netboot-lab.cjs");
-const bridge = uniqueName("br");
-let server: TestHost | undefined;
-const clients: TestHost[] = [];
-let workDir: string | undefined;
-let bridgeCreated = false;
-let forwardRuleAdded = false;
-let dhcpd: ResultPromise | undefined;
-let dhcpdLog = "";
-
-/** Bridged frames pass the host's iptables FORWARD chain (br_netfilter), whose policy Docker sets to DROP. */
-const FORWARD_RULE = ["FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT"];
-
-async function host(options: { mac?: string } = {}): Promise<TestHost> {
-  const created = await createTestHost({ bridge, ...options });
-  clients.push(created);
-  return created;
-}
-
-async function startDhcpd(server: TestHost, dir: string): Promise<void> {
-  await writeFile(join(dir, "dhcpd.conf"), DHCPD_CONF);
-  await writeFile(join(dir, "dhcpd.leases"), "");
-  const args = ["-4", "-f", "-d", "-cf", join(dir, "dhcpd.conf"), "-lf", join(dir, "dhcpd.leases"), "-pf", join(dir, "dhcpd.pid"), server.interfaceName];
-  dhcpd = server.run("/usr/sbin/dhcpd", args, { reject: false, all: true });
-  const started = new Promise<void>((resolveStarted) => {
-    dhcpd!.all?.on("data", (chunk: Buffer) => {
-      dhcpdLog += chunk.toString();
-      if (dhcpdLog.includes("Server starting service.")) resolveStarted();
-    });
-  });
-  const exited = dhcpd.then((result) => {
-    throw new Error(`dhcpd exited (${result.exitCode}) before serving:\n${dhcpdLog}`);
-  });
-  await Promise.race([started, exited]);
-}
+let dhcpd: TestDhcpd | undefined;
+const host = (options: { mac?: string } = {}) => dhcpd!.host(options);
 
 beforeAll(async () => {
-  await execa("ip", ["link", "add", bridge, "type", "bridge"]);
-  bridgeCreated = true;
-  await execa("ip", ["link", "set", bridge, "up"]);
-  await execa("iptables", ["-I", ...FORWARD_RULE]);
-  forwardRuleAdded = true;
-  workDir = await mkdtemp(join(tmpdir(), "nbt-dhcp-probe-"));
-  server = await createTestHost({ bridge, address: `${SERVER}/24` });
-  await startDhcpd(server, workDir);
+  dhcpd = await startTestDhcpd(SERVER, DHCPD_CONF);
 });
-
-afterEach(async () => {
-  for (const client of clients.splice(0)) await client.destroy();
-});
-
-afterAll(async () => {
-  if (dhcpd) {
-    dhcpd.kill("SIGTERM"); // our own child, by PID
-    await dhcpd;
-  }
-  for (const created of [...clients.splice(0), server]) await created?.destroy();
-  if (bridgeCreated) await execa("ip", ["link", "del", bridge], { reject: false });
-  if (forwardRuleAdded) await execa("iptables", ["-D", ...FORWARD_RULE], { reject: false });
-  if (workDir) await rm(workDir, { recursive: true, force: true });
-});
+afterEach(() => dhcpd?.removeClients());
+afterAll(() => dhcpd?.teardown());
 
 function inPool(address: string | undefined): boolean {
   const last = Number(address?.split(".")[3]);
@@ -187,7 +133,7 @@ describe("netboot-lab probe dhcp and dhclient against ISC dhcpd", () => {
     expect(result.stderr).toContain(`no answer to the DHCPDISCOVER for ${UNKNOWN_MAC} on eth0 within 2000 ms`);
     const dhclient = await runDhclient(client, { timeoutSeconds: 3 });
     expect(dhclient.address, dhclient.log).toBeUndefined();
-    expect(dhcpdLog).toContain(`DHCPDISCOVER from ${UNKNOWN_MAC} via eth0`);
+    expect(dhcpd!.log()).toContain(`DHCPDISCOVER from ${UNKNOWN_MAC} via eth0`);
   });
 
   it("prints a readable answer without --json", async () => {
@@ -226,7 +172,7 @@ describe("netboot-lab probe dhcp refuses what cannot work, saying how to fix it"
 
   it.each([
     [["--mac", "52:54:00"], '--mac "52:54:00" is not a MAC address'],
-    [["--arch", "arm"], '--arch "arm" is not an architecture; use bios, efi-ia32, efi-bc, efi-x64 or a number'],
+    [["--arch", "arm"], '--arch "arm" is not an architecture; use bios, efi-ia32, efi-bc, efi-x64, efi-arm64, http-efi-x64, http-efi-arm64 or a number'],
     [["--client-id", "01:zz"], '--client-id "01:zz" is not hex'],
     [["--client-id", "01", "--no-client-id"], "--client-id and --no-client-id contradict each other"],
     [["--full", "--bootp"], "BOOTP has no REQUEST/ACK"],
