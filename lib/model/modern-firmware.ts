@@ -34,6 +34,9 @@ export function checkModernClient(client: ClientConfig, field: string, nic: NicM
   }
   if (client.platform === "qemu" && client.firmware === "efi-arm64" && nic !== "qemu-virtio") {
     report(`${field}.nic`, `efi-arm64 firmware (AAVMF on QEMU's virt machine) netboots only through virtio; set nic: qemu-virtio or leave nic out`);
+  } else if (client.platform === "qemu" && client.netboot === "http" && nic !== "qemu-virtio") {
+    // OVMF drives QEMU's other NICs only through their iPXE option ROM, which HTTP Boot must leave out.
+    report(`${field}.nic`, `netboot http runs OVMF's own HTTP Boot, whose only NIC driver is virtio; set nic: qemu-virtio or leave nic out`);
   }
   return ok;
 }

@@ -47,6 +47,12 @@ describe("UEFI HTTP Boot clients", () => {
     ]);
   });
 
+  it("refuses a NIC OVMF can drive only through its option ROM", () => {
+    expect(problemsOf(lab([ipxe], { firmware: "efi-x64", netboot: "http", nic: "qemu-e1000" }))).toEqual([
+      "clients[0].nic: netboot http runs OVMF's own HTTP Boot, whose only NIC driver is virtio; set nic: qemu-virtio or leave nic out",
+    ]);
+  });
+
   it("refuses http and efi-arm64 on Fusion", () => {
     expect(problemsOf(lab([ipxe], { firmware: "efi-x64", netboot: "http", platform: "fusion", mac: "00:50:56:00:00:01" }))).toContain(
       "clients[0].platform: netboot http runs on QEMU only (OVMF/AAVMF); set platform: qemu, or use firmware efi-x64 with netboot: pxe on Fusion",
