@@ -11,61 +11,51 @@
  */
 import type { BootRequester } from "../model/boot-files";
 import type { ClientModel, LabModel } from "../model/validate";
+import { bootSelection, type RequesterMatch } from "./boot-selection";
 import type { ServerContainerSpec } from "./spec";
 
 export const DHCPD_CONF_PATH = "/etc/netboot-lab/dhcpd/dhcpd.conf";
 export const DHCPD_LEASES_DIR = "/var/lib/dhcp";
 
-/** RFC 4578 client-architecture values that mean each firmware (0x07 is "EFI BC", in practice x64). */
-const ARCH_CODES: Record<Exclude<BootRequester, "ipxe" | "netbsd-libsa" | "bios">, readonly string[]> = {
-  "efi-x64": ["00:07", "00:09"],
-  "efi-ia32": ["00:06", "00:02"],
-  // ARM64 PXE says 11 in decimal in its vendor class (PXEClient:Arch:00011); option 93 is 0x0b.
-  "efi-arm64": ["00:0b"],
-  "http-efi-x64": ["00:10"],
-  "http-efi-arm64": ["00:13"],
-};
+const quote = (text: string) => `"${text.replace(/(["\\])/g, "\\$1")}"`;
+const indent = (lines: readonly string[], depth = 1) => lines.map((line) => (line ? "  ".repeat(depth) + line : line));
+const hexByte = (value: number) => value.toString(16).padStart(2, "0");
+const archTest = (codes: readonly number[]) => codes.map((code) => `option client-arch = ${hexByte(code >> 8)}:${hexByte(code & 0xff)}`).join(" or ");
 
 /**
- * UEFI HTTP Boot firmware ignores an offer that does not echo its vendor class `HTTPClient`,
- * and takes the boot file as a URL. Option 60 (hex 3c) joins the parameter request list so
- * dhcpd sends the echo whatever the firmware asked for.
+ * UEFI HTTP Boot's answer besides its URL: the echo of `HTTPClient`, and option 60 (hex 3c)
+ * added to the parameter request list (with root-path, 11) so dhcpd sends the echo whatever the
+ * firmware asked for.
  */
-const HTTP_BOOT_ANSWER = [
-  `  option vendor-class-identifier "HTTPClient";`,
+const echoLines = (vendorClass: string) => [
+  `  option vendor-class-identifier ${quote(vendorClass)};`,
   "  option dhcp-parameter-request-list = concat(option dhcp-parameter-request-list, 11, 3c);",
 ];
 
-const quote = (text: string) => `"${text.replace(/(["\\])/g, "\\$1")}"`;
-const indent = (lines: readonly string[], depth = 1) => lines.map((line) => (line ? "  ".repeat(depth) + line : line));
+/** A match of boot-selection.ts as a dhcpd boolean expression. */
+function dhcpdTest(match: RequesterMatch): string {
+  switch (match.kind) {
+    case "user-class":
+      return `exists user-class and option user-class = ${quote(match.value)}`;
+    case "vendor-class-prefix":
+      return `substring(option vendor-class-identifier, 0, ${match.prefix.length}) = ${quote(match.prefix)}`;
+    case "client-arch":
+      return archTest(match.codes);
+    case "vendor-class-and-arch":
+      return `substring(option vendor-class-identifier, 0, ${match.prefix.length}) = ${quote(match.prefix)} and (${archTest(match.codes)})`;
+  }
+}
 
-/**
- * The conditional that picks a boot file by requester: loaders that ask a second time first
- * (iPXE would loop on its own binary; NetBSD's pxeboot wants its kernel), then option 93.
- */
+/** The conditional that picks a boot file by requester, in boot-selection.ts's order. */
 export function renderBootFileSelection(files: Partial<Record<BootRequester, string>>): string[] {
-  const branches: { test: string; file: string; extra?: readonly string[] }[] = [];
-  if (files.ipxe) branches.push({ test: `exists user-class and option user-class = "iPXE"`, file: files.ipxe });
-  if (files["netbsd-libsa"]) {
-    branches.push({ test: `substring(option vendor-class-identifier, 0, 17) = "NetBSD:i386:libsa"`, file: files["netbsd-libsa"] });
-  }
-  for (const requester of ["http-efi-x64", "http-efi-arm64"] as const) {
-    const file = files[requester];
-    const arch = ARCH_CODES[requester].map((code) => `option client-arch = ${code}`).join(" or ");
-    if (file) branches.push({ test: `substring(option vendor-class-identifier, 0, 10) = "HTTPClient" and (${arch})`, file, extra: HTTP_BOOT_ANSWER });
-  }
-  for (const firmware of ["efi-x64", "efi-ia32", "efi-arm64"] as const) {
-    const file = files[firmware];
-    if (file) branches.push({ test: ARCH_CODES[firmware].map((code) => `option client-arch = ${code}`).join(" or "), file });
-  }
+  const { branches, fallback } = bootSelection(files);
   const lines: string[] = [];
-  branches.forEach(({ test, file, extra }, index) => {
-    lines.push(`${index === 0 ? "if" : "} elsif"} ${test} {`, `  filename ${quote(file)};`, ...(extra ?? []));
+  branches.forEach(({ match, file, echoVendorClass }, index) => {
+    lines.push(`${index === 0 ? "if" : "} elsif"} ${dhcpdTest(match)} {`, `  filename ${quote(file)};`, ...(echoVendorClass ? echoLines(echoVendorClass) : []));
   });
-  if (files.bios) {
-    // BIOS PXE ROMs send arch 0; BOOTP loaders send no option 93 at all: both land here.
-    if (branches.length) lines.push("} else {", `  filename ${quote(files.bios)};`, "}");
-    else lines.push(`filename ${quote(files.bios)};`);
+  if (fallback) {
+    if (branches.length) lines.push("} else {", `  filename ${quote(fallback)};`, "}");
+    else lines.push(`filename ${quote(fallback)};`);
   } else if (branches.length) {
     lines.push("}");
   }
@@ -112,7 +102,9 @@ export function renderDhcpdConf(lab: LabModel): string {
   const pools = net.pools.flatMap((pool) => [
     "pool {",
     `  range dynamic-bootp ${pool.start} ${pool.end};`,
-    `  ${net.allowUnknownClients ? "allow" : "deny"} unknown-clients;`,
+    // A pool with an allow list admits only what the list names: `allow unknown-clients` alone would
+    // refuse every declared client without a fixed address (found by the dhcpd/Kea equivalence matrix).
+    ...(net.allowUnknownClients ? ["  allow known-clients;", "  allow unknown-clients;"] : ["  deny unknown-clients;"]),
     "}",
   ]);
 

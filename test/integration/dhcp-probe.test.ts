@@ -1,13 +1,15 @@
 /**
  * The DHCP test tools against a real ISC dhcpd: dhcpd runs in a server namespace on a bridge
- * of its own (test/support/test-dhcpd.ts), clients run in their own namespaces on the same
- * bridge. Nothing leaves the bridge; everything is removed in afterAll, by name and by PID.
+ * this file creates, clients run in their own namespaces on the same bridge. Nothing leaves the
+ * bridge; everything is removed in afterAll, by name and by PID.
  */
 import { randomInt } from "node:crypto";
-import { resolve } from "node:path";
-import { execa } from "execa";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { execa, type ResultPromise } from "execa";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startTestDhcpd, type TestDhcpd } from "../support/test-dhcpd";
+import { createTestBridge, createTestHost, type TestHost } from "../support/netns";
 import { probeArgs, probeDhcp, routeBroadcastsThroughEth0, runDhclient } from "../support/dhcp-clients";
 
 /** A /24 per run, so two runs (or another test's lab) on this machine do not share a subnet. */
@@ -58,14 +60,59 @@ host bootp { hardware ethernet ${BOOTP_MAC}; }
 `;
 
 const CLI = resolve(__dirname, "..", "..", "bin", "netboot-lab.cjs");
-let dhcpd: TestDhcpd | undefined;
-const host = (options: { mac?: string } = {}) => dhcpd!.host(options);
+let bridge = "";
+let destroyBridge: (() => Promise<void>) | undefined;
+let server: TestHost | undefined;
+const clients: TestHost[] = [];
+let workDir: string | undefined;
+let dhcpd: ResultPromise | undefined;
+let dhcpdLog = "";
+
+async function host(options: { mac?: string } = {}): Promise<TestHost> {
+  const created = await createTestHost({ bridge, ...options });
+  clients.push(created);
+  return created;
+}
+
+async function startDhcpd(server: TestHost, dir: string): Promise<void> {
+  await writeFile(join(dir, "dhcpd.conf"), DHCPD_CONF);
+  await writeFile(join(dir, "dhcpd.leases"), "");
+  const args = ["-4", "-f", "-d", "-cf", join(dir, "dhcpd.conf"), "-lf", join(dir, "dhcpd.leases"), "-pf", join(dir, "dhcpd.pid"), server.interfaceName];
+  dhcpd = server.run("/usr/sbin/dhcpd", args, { reject: false, all: true });
+  const started = new Promise<void>((resolveStarted) => {
+    dhcpd!.all?.on("data", (chunk: Buffer) => {
+      dhcpdLog += chunk.toString();
+      if (dhcpdLog.includes("Server starting service.")) resolveStarted();
+    });
+  });
+  const exited = dhcpd.then((result) => {
+    throw new Error(`dhcpd exited (${result.exitCode}) before serving:\n${dhcpdLog}`);
+  });
+  await Promise.race([started, exited]);
+}
 
 beforeAll(async () => {
-  dhcpd = await startTestDhcpd(SERVER, DHCPD_CONF);
+  const created = await createTestBridge();
+  bridge = created.name;
+  destroyBridge = created.destroy;
+  workDir = await mkdtemp(join(tmpdir(), "nbt-dhcp-probe-"));
+  server = await createTestHost({ bridge, address: `${SERVER}/24` });
+  await startDhcpd(server, workDir);
 });
-afterEach(() => dhcpd?.removeClients());
-afterAll(() => dhcpd?.teardown());
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) await client.destroy();
+});
+
+afterAll(async () => {
+  if (dhcpd) {
+    dhcpd.kill("SIGTERM"); // our own child, by PID
+    await dhcpd;
+  }
+  for (const created of [...clients.splice(0), server]) await created?.destroy();
+  await destroyBridge?.();
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+});
 
 function inPool(address: string | undefined): boolean {
   const last = Number(address?.split(".")[3]);
@@ -133,7 +180,7 @@ describe("netboot-lab probe dhcp and dhclient against ISC dhcpd", () => {
     expect(result.stderr).toContain(`no answer to the DHCPDISCOVER for ${UNKNOWN_MAC} on eth0 within 2000 ms`);
     const dhclient = await runDhclient(client, { timeoutSeconds: 3 });
     expect(dhclient.address, dhclient.log).toBeUndefined();
-    expect(dhcpd!.log()).toContain(`DHCPDISCOVER from ${UNKNOWN_MAC} via eth0`);
+    expect(dhcpdLog).toContain(`DHCPDISCOVER from ${UNKNOWN_MAC} via eth0`);
   });
 
   it("prints a readable answer without --json", async () => {
