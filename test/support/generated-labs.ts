@@ -4,16 +4,18 @@
  * equivalence matrix serves with both servers (test/integration/dhcp-equivalence.test.ts).
  */
 import fc from "fast-check";
-import { FIRMWARES, type LabConfigInput } from "../../lib/model";
+import type { LabConfigInput } from "../../lib/model";
 import { formatIpv4, hostRange, parseSubnet, type Ipv4Subnet } from "../../lib/net/ipv4";
 
 type BootImageInput = NonNullable<LabConfigInput["bootImages"]>[number];
+
+/** The firmware of x86 images; efi-arm64 comes with an arm64 image of its own (generatedModernLabs). */
+const X86_FIRMWARES = ["bios", "efi-x64", "efi-ia32"] as const;
 
 /** One image of each kind, named `image-<index>`. */
 const IMAGE_KINDS: ((name: string) => BootImageInput)[] = [
   (name) => ({ name, kind: "ipxe", nfsRoot: true }),
   (name) => ({ name, kind: "grub" }),
-  (name) => ({ name, kind: "grub", arch: "arm64", linux: { cmdline: "console=ttyAMA0" } }),
   (name) => ({ name, kind: "pxelinux" }),
   (name) => ({ name, kind: "netbsd", pxeboot: "pxeboot_ia32.bin", kernel: "netbsd" }),
   (name) => ({
@@ -33,9 +35,7 @@ export const generatedLabs = fc
     network: fc.integer({ min: 0, max: 255 }).map((octet) => `10.${octet}.0.0`),
     prefixLength: fc.integer({ min: 16, max: 26 }),
     images: fc.uniqueArray(fc.integer({ min: 0, max: IMAGE_KINDS.length - 1 }), { minLength: 1, maxLength: IMAGE_KINDS.length }),
-    clients: fc.array(fc.record({ image: fc.nat(), firmware: fc.constantFrom(...FIRMWARES), fixed: fc.boolean(), httpBoot: fc.boolean() }), {
-      maxLength: 12,
-    }),
+    clients: fc.array(fc.record({ image: fc.nat(), firmware: fc.constantFrom(...X86_FIRMWARES), fixed: fc.boolean() }), { maxLength: 12 }),
     allowUnknownClients: fc.boolean(),
     router: fc.boolean(),
     http: fc.boolean(),
@@ -57,22 +57,12 @@ export const generatedLabs = fc
       clients: drawn.clients.map((client, index) => {
         const image = bootImages[client.image % bootImages.length]!;
         // Every kind boots BIOS here (the Darwin image has a pxeBooter); EFI only where the kind has a loader.
-        // An arm64 image boots efi-arm64 only, and efi-arm64 nothing else.
-        const arm64 = "arch" in image && image.arch === "arm64";
-        const firmware = arm64
-          ? "efi-arm64"
-          : image.kind === "netbsd" || (image.kind !== "darwin-nbi" && client.firmware === "efi-ia32") || client.firmware === "efi-arm64"
-            ? "bios"
-            : client.firmware;
-        // UEFI HTTP Boot: efi-x64/efi-arm64 clients of ipxe and grub images, through the lab's HTTP server.
-        const http =
-          client.httpBoot && drawn.http && (firmware === "efi-arm64" || (firmware === "efi-x64" && (image.kind === "ipxe" || image.kind === "grub")));
+        const firmware = image.kind === "netbsd" || (image.kind !== "darwin-nbi" && client.firmware === "efi-ia32") ? "bios" : client.firmware;
         return {
           name: `client-${index}`,
           mac: `52:54:00:00:${(index >> 8).toString(16).padStart(2, "0")}:${(index & 0xff).toString(16).padStart(2, "0")}`,
           ...(client.fixed ? { ipv4: formatIpv4(first + 10 + index) } : {}),
           firmware,
-          ...(http ? { netboot: "http" as const } : {}),
           // OVMF's ia32 build netboots a QEMU guest through virtio only.
           ...(firmware === "efi-ia32" ? { nic: "qemu-virtio" as const } : {}),
           bootImage: image.name,
@@ -80,3 +70,31 @@ export const generatedLabs = fc
       }),
     };
   });
+
+/**
+ * The generated labs with the modern firmware added: efi-x64 clients of ipxe and grub images on
+ * UEFI HTTP Boot when the lab serves HTTP, and an arm64 grub image with an efi-arm64 client
+ * (on HTTP Boot or PXE). A separate generator, so generatedLabs' samples stay as they were.
+ */
+export const generatedModernLabs = fc.tuple(generatedLabs, fc.boolean()).map(([config, arm64Http]): LabConfigInput => {
+  const images = config.bootImages ?? [];
+  const http = config.servers?.http?.enabled !== false;
+  const kindOf = (name: string) => images.find((image) => image.name === name)?.kind;
+  const clients = (config.clients ?? []).map((client) =>
+    http && client.firmware === "efi-x64" && ["ipxe", "grub"].includes(kindOf(client.bootImage) ?? "") ? { ...client, netboot: "http" as const } : client,
+  );
+  return {
+    ...config,
+    bootImages: [...images, { name: "image-arm64", kind: "grub", arch: "arm64", linux: { cmdline: "console=ttyAMA0" } }],
+    clients: [
+      ...clients,
+      {
+        name: "client-arm64",
+        mac: "52:54:00:00:ff:01",
+        firmware: "efi-arm64",
+        bootImage: "image-arm64",
+        ...(http && arm64Http ? { netboot: "http" as const } : {}),
+      },
+    ],
+  };
+});
