@@ -21,6 +21,8 @@ export interface LabSummary {
     readonly ipv4: string | null;
     readonly platform: string;
     readonly firmware: string;
+    /** `pxe`, or `http` (UEFI HTTP Boot: bootFile is a URL). */
+    readonly netboot: string;
     readonly nic: string;
     readonly bootImage: string;
     /** The file dhcpd hands the client's firmware. */
@@ -62,6 +64,7 @@ export function labSummary(lab: LabModel): LabSummary {
       ipv4: client.ipv4 ?? null,
       platform: client.platform,
       firmware: client.firmware,
+      netboot: client.netboot,
       nic: client.nic,
       bootImage: client.bootImage,
       bootFile: client.bootFile,

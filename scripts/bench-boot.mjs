@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const root = join(import.meta.dirname, "..");
-const TARGETS = { "bios-ipxe": 12, "efi-grub": 20 };
+const TARGETS = { "bios-ipxe": 12, "efi-grub": 20, "http-x64": 20, arm64: 30 };
 const STAGES = [
   ["dhcpAnswered", "DHCP answered"],
   ["firstBootFileRequest", "first boot file"],

@@ -11,6 +11,7 @@ PACKAGES=(
   nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils
   qemu-system-x86 ipxe-qemu ipxe ovmf ovmf-ia32 tcpdump grub-efi-amd64-bin grub-pc-bin pxelinux syslinux-common syslinux-efi
   busybox-static cpio
+  qemu-system-arm qemu-efi-aarch64
   time gzip
   openssh-server openssh-client dnsmasq-base
 )

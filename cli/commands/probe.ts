@@ -18,11 +18,12 @@ import {
   type DhcpPacketSummary,
   type DhcpReceived,
 } from "../../lib/net/dhcp";
+import { httpBootVendorClass } from "../../lib/check/http-boot";
 import { CliError, type Command } from "../cli-error";
 
 const USAGE =
   "probe dhcp [--interface IF] [--mac MAC] [--client-id HEX|--no-client-id] [--arch bios|efi-ia32|efi-bc|efi-x64|NUMBER] " +
-  "[--ipxe] [--bootp [--plain]] [--full] [--request-options 1,3,...] [--timeout-ms N] [--json]";
+  "[--ipxe] [--http-boot] [--bootp [--plain]] [--full] [--request-options 1,3,...] [--timeout-ms N] [--json]";
 
 /** Exit codes besides 0 (answered) and 2 (bad usage). */
 export const EXIT_NO_ANSWER = 3;
@@ -43,8 +44,11 @@ answer: message type, yiaddr, siaddr, sname, file and every option by its dhcpd 
   --client-id HEX       option 61 as hex, type byte first (default 01 + MAC, like iPXE)
   --no-client-id        send no option 61 (like GRUB's net_bootp and NetBSD's pxeboot)
   --arch ARCH           option 93 and PXE's option 60: bios (0), efi-ia32 (6), efi-bc (7),
-                        efi-x64 (9) or a number
+                        efi-x64 (9), efi-arm64 (11), http-efi-x64 (16), http-efi-arm64 (19)
+                        or a number
   --ipxe                send user-class (option 77) "iPXE", as iPXE does
+  --http-boot           send vendor class (option 60) HTTPClient:Arch:…, as UEFI HTTP Boot
+                        does (with --arch http-efi-x64 or http-efi-arm64)
   --bootp               send a BOOTP request (RFC 1497: magic cookie, no option 53)
   --plain               with --bootp: RFC 951 only, no magic cookie and no options
   --full                complete DISCOVER, OFFER, REQUEST, ACK (the server records a lease)
@@ -118,6 +122,7 @@ const PROBE_OPTIONS = {
   "no-client-id": { type: "boolean", default: false },
   arch: { type: "string" },
   ipxe: { type: "boolean", default: false },
+  "http-boot": { type: "boolean", default: false },
   bootp: { type: "boolean", default: false },
   plain: { type: "boolean", default: false },
   full: { type: "boolean", default: false },
@@ -173,6 +178,7 @@ function parseProbeArgs(args: string[]): ProbeSettings | "help" {
     identity: {
       clientArch: values.arch === undefined ? undefined : parseArch(values.arch),
       userClass: values.ipxe ? "iPXE" : undefined,
+      vendorClass: values["http-boot"] ? httpBootVendorClass(values.arch === undefined ? PXE_CLIENT_ARCH["http-efi-x64"] : parseArch(values.arch)) : undefined,
       parameterRequestList: values["request-options"] === undefined ? PXE_PARAMETER_REQUEST_LIST : parseRequestOptions(values["request-options"]),
     },
     mode: parseMode(values),

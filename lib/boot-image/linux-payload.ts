@@ -16,7 +16,16 @@ import {
 } from "../model";
 import { renderGrubConfig, grubSubdirectory } from "../pxe/grub";
 import { renderIpxeScript } from "../pxe/ipxe";
-import { INITRAMFS_NFS_MODULES, INITRAMFS_NIC_MODULES, NFS_ROOT_MARKER_FILE, buildInitramfs, moduleLoadOrder, parseModuleIndex } from "../pxe/initramfs";
+import { grubHttpCores } from "../pxe/grub-http";
+import {
+  INITRAMFS_NFS_MODULES,
+  INITRAMFS_NIC_MODULES,
+  INITRAMFS_NIC_MODULES_ARM64,
+  NFS_ROOT_MARKER_FILE,
+  buildInitramfs,
+  moduleLoadOrder,
+  parseModuleIndex,
+} from "../pxe/initramfs";
 import type { LinuxLoaderImage } from "../pxe/linux";
 import { renderPxelinuxConfig } from "../pxe/pxelinux";
 import { renderSignedGrubRootConfig } from "../pxe/signed-grub";
@@ -36,13 +45,15 @@ function readOptional(path: string): string {
 }
 
 /** The default initramfs: busybox plus the NIC and NFS modules of the builder's kernel. */
-function defaultInitramfs(imageName: string, toolchain: Toolchain, version: string | undefined): Buffer {
-  const busybox = readFileSync(toolchain.busybox);
+function defaultInitramfs(image: LinuxLoaderImage, toolchain: Toolchain, version: string | undefined): Buffer {
+  const imageName = image.name;
+  const arm64 = image.arch === "arm64";
+  const busybox = readFileSync(arm64 ? toolchain.arm64.busybox : toolchain.busybox);
   if (!version) return buildInitramfs({ imageName, busybox, modules: [] });
-  const moduleDir = join(toolchain.modulesRoot, version);
+  const moduleDir = join(arm64 ? toolchain.arm64.modulesRoot : toolchain.modulesRoot, version);
   const index = parseModuleIndex(readFileSync(join(moduleDir, "modules.dep"), "utf8"), readOptional(join(moduleDir, "modules.builtin")));
   const read = (path: string) => ({ path, data: readFileSync(join(moduleDir, path)) });
-  const nicModules = moduleLoadOrder(index, INITRAMFS_NIC_MODULES, version);
+  const nicModules = moduleLoadOrder(index, arm64 ? INITRAMFS_NIC_MODULES_ARM64 : INITRAMFS_NIC_MODULES, version);
   const nfsModules = moduleLoadOrder(index, INITRAMFS_NFS_MODULES, version).filter((path) => !nicModules.includes(path));
   return buildInitramfs({ imageName, busybox, modules: nicModules.map(read), nfsModules: nfsModules.map(read) });
 }
@@ -50,12 +61,13 @@ function defaultInitramfs(imageName: string, toolchain: Toolchain, version: stri
 /** Notes for the build log; the kernel + initrd land in `imageDir`. */
 function writeKernelAndInitrd(image: LinuxLoaderImage, imageDir: string, toolchain: Toolchain): string[] {
   const notes: string[] = [];
-  const version = image.linux.kernel ? undefined : newestKernelVersion(toolchain.kernelDir);
-  linkOrCopy(image.linux.kernel ?? kernelPath(toolchain, version!), join(imageDir, LINUX_KERNEL_FILE));
+  const kernelDir = image.arch === "arm64" ? toolchain.arm64.kernelDir : toolchain.kernelDir;
+  const version = image.linux.kernel ? undefined : newestKernelVersion(kernelDir);
+  linkOrCopy(image.linux.kernel ?? kernelPath({ ...toolchain, kernelDir }, version!), join(imageDir, LINUX_KERNEL_FILE));
   if (image.linux.initrd) {
     linkOrCopy(image.linux.initrd, join(imageDir, LINUX_INITRD_FILE));
   } else {
-    write(join(imageDir, LINUX_INITRD_FILE), defaultInitramfs(image.name, toolchain, version));
+    write(join(imageDir, LINUX_INITRD_FILE), defaultInitramfs(image, toolchain, version));
     notes.push(
       version
         ? `initrd: busybox initramfs with the modules of kernel ${version}`
@@ -75,12 +87,14 @@ function writeLoader(image: LinuxLoaderImage, bootFiles: BootFileSet, treeDir: s
     case "ipxe":
       linkOrCopy(join(toolchain.ipxeDir, IPXE_FILES.bios), join(imageDir, IPXE_FILES.bios));
       linkOrCopy(join(toolchain.ipxeDir, IPXE_FILES.efiX64), join(imageDir, IPXE_FILES.efiX64));
+      if (bootFiles.files["http-efi-x64"]) linkOrCopy(join(toolchain.ipxeDir, IPXE_FILES.snpEfi), join(imageDir, IPXE_FILES.snpEfi));
       write(join(imageDir, IPXE_FILES.script), renderIpxeScript(image, bootFiles));
       return;
     case "grub": {
       const subdir = grubSubdirectory(image);
       execFileSync(toolchain.grubMknetdir, [`--net-directory=${treeDir}`, `--subdir=${subdir}`], { stdio: ["ignore", "ignore", "pipe"] });
       write(join(treeDir, subdir, GRUB_FILES.config), renderGrubConfig(image, bootFiles));
+      writeGrubHttpCores(image, bootFiles, treeDir, toolchain);
       return;
     }
     case "pxelinux": {
@@ -111,6 +125,12 @@ export function writeSignedGrubRootConfig(bootTree: string): void {
   const staging = `${target}.${process.pid}.tmp`;
   write(staging, renderSignedGrubRootConfig());
   renameSync(staging, target);
+}
+
+function writeGrubHttpCores(image: Extract<LinuxLoaderImage, { kind: "grub" }>, bootFiles: BootFileSet, treeDir: string, toolchain: Toolchain): void {
+  for (const core of grubHttpCores(image, bootFiles, toolchain.grubLibDir)) {
+    execFileSync(toolchain.grubMkimage, ["-o", join(treeDir, core.path), ...core.args], { stdio: ["ignore", "ignore", "pipe"] });
+  }
 }
 
 /** `treeDir` is the (staging) boot tree root; the image's files go to `treeDir/<image name>/`. */

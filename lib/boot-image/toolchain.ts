@@ -23,6 +23,11 @@ export interface Toolchain {
   readonly shim: string;
   /** Debian's signed network GRUB (grub-efi-amd64-signed), which shim loads as grubx64.efi. */
   readonly signedGrub: string;
+  readonly grubMkimage: string;
+  /** Folder of GRUB's per-platform module folders (x86_64-efi, arm64-efi). */
+  readonly grubLibDir: string;
+  /** arm64 images' kernel, modules and busybox, unpacked from Debian's arm64 packages (images/builder/Dockerfile). */
+  readonly arm64: { readonly kernelDir: string; readonly modulesRoot: string; readonly busybox: string };
 }
 
 /** Paths of Debian 12's packages (ipxe, pxelinux, syslinux-efi, syslinux-common, busybox-static, linux-image-amd64, grub-*-bin, shim-signed, grub-efi-amd64-signed) in the builder image. */
@@ -38,6 +43,9 @@ export const DEBIAN_TOOLCHAIN: Toolchain = {
   grubMknetdir: "grub-mknetdir",
   shim: "/usr/lib/shim/shimx64.efi.signed",
   signedGrub: "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed",
+  grubMkimage: "grub-mkimage",
+  grubLibDir: "/usr/lib/grub",
+  arm64: { kernelDir: "/opt/arm64/boot", modulesRoot: "/opt/arm64/lib/modules", busybox: "/opt/arm64/bin/busybox" },
 };
 
 /** Version of the newest `vmlinuz-<version>` in the folder. */

@@ -8,15 +8,19 @@ import { NBI_FILES } from "../model/boot-tree";
 import { bootTreePath, nbiFolder, nfsRootLocation, type BootRequester, type NfsRootLocation } from "../model/boot-files";
 import type { ClientModel, LabModel } from "../model/validate";
 import { PXE_CLIENT_ARCH, PXE_PARAMETER_REQUEST_LIST, type ClientIdentity } from "../net/dhcp/request";
+import { httpBootIdentity, HTTP_BOOT_VENDOR_CLASS } from "./http-boot";
 
 /** Option 93 a firmware sends: OVMF sends 7 (EFI BC) for x64; dhcpd.conf accepts 7 and 9. */
 const FIRMWARE_ARCH: Record<ClientModel["firmware"], number> = {
   bios: PXE_CLIENT_ARCH.bios,
   "efi-x64": PXE_CLIENT_ARCH["efi-bc"],
   "efi-ia32": PXE_CLIENT_ARCH["efi-ia32"],
+  "efi-arm64": PXE_CLIENT_ARCH["efi-arm64"],
 };
 
-export type DhcpAskId = "pxe" | "ipxe" | "netbsd-libsa" | "bootp";
+const FIRMWARE_LABEL: Record<ClientModel["firmware"], string> = { bios: "BIOS", "efi-x64": "EFI x64", "efi-ia32": "EFI ia32", "efi-arm64": "EFI arm64" };
+
+export type DhcpAskId = "pxe" | "http-boot" | "ipxe" | "netbsd-libsa" | "bootp";
 
 export interface DhcpAsk {
   readonly id: DhcpAskId;
@@ -26,6 +30,8 @@ export interface DhcpAsk {
   readonly identity: Omit<ClientIdentity, "mac">;
   /** The boot file the model hands this requester; "" when it hands none. */
   readonly bootFile: string;
+  /** The vendor class (option 60) the answer must carry: UEFI HTTP Boot's `HTTPClient` echo. */
+  readonly echoVendorClass?: string;
 }
 
 export interface ClientPlan {
@@ -50,21 +56,24 @@ export interface CheckPlan {
 }
 
 function firmwareLabel(client: ClientModel): string {
-  return `${client.firmware === "bios" ? "BIOS" : client.firmware === "efi-x64" ? "EFI x64" : "EFI ia32"}, arch ${FIRMWARE_ARCH[client.firmware]}`;
+  return `${FIRMWARE_LABEL[client.firmware]}, arch ${FIRMWARE_ARCH[client.firmware]}`;
 }
 
 function clientDhcpAsks(client: ClientModel): DhcpAsk[] {
   const files = client.bootFiles;
   const arch = FIRMWARE_ARCH[client.firmware];
   const file = (requester: BootRequester) => files[requester] ?? "";
+  const http = httpBootIdentity(client);
   const asks: DhcpAsk[] = [
-    {
-      id: "pxe",
-      sender: `PXE ROM (${firmwareLabel(client)})`,
-      message: "DHCPDISCOVER",
-      identity: { clientArch: arch, parameterRequestList: PXE_PARAMETER_REQUEST_LIST },
-      bootFile: file(client.firmware),
-    },
+    http
+      ? { id: "http-boot", message: "DHCPDISCOVER", ...http, bootFile: client.bootFile, echoVendorClass: HTTP_BOOT_VENDOR_CLASS }
+      : {
+          id: "pxe",
+          sender: `PXE ROM (${firmwareLabel(client)})`,
+          message: "DHCPDISCOVER",
+          identity: { clientArch: arch, parameterRequestList: PXE_PARAMETER_REQUEST_LIST },
+          bootFile: file(client.firmware),
+        },
   ];
   if (files.ipxe) {
     asks.push({

@@ -22,6 +22,7 @@ import { ipxeScriptFetches } from "../pxe/ipxe";
 import { fromLab, otherServersRow, recordForeignAnswers } from "./dhcp-servers";
 import type { ClientPlan, DhcpAsk } from "./plan";
 import { planChecks } from "./plan";
+import { missingEchoProblem } from "./http-boot";
 import { checkReport, type CheckReport, type CheckRow } from "./report";
 
 const run = promisify(execFile);
@@ -155,6 +156,8 @@ function judgeDhcpAnswer(lab: LabModel, client: ClientModel, ask: DhcpAsk, answe
   if (answer.siaddr !== lab.network.serverAddress) problems.push(`next-server ${answer.siaddr} instead of ${lab.network.serverAddress}`);
   const file = answer.file || readOption(answer, "bootfile-name") || "";
   if (file !== ask.bootFile) problems.push(`boot file "${file}" instead of "${ask.bootFile}"`);
+  const echo = ask.echoVendorClass ? missingEchoProblem(readOption(answer, "vendor-class-identifier")) : undefined;
+  if (echo) problems.push(echo);
   const rootPath = readOption(answer, "root-path");
   // A BOOTP reply carries options only as far as the request's 64-byte vendor area holds them;
   // BOOTP loaders take their root from elsewhere (Darwin from the booter), so it is not required there.

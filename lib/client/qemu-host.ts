@@ -7,7 +7,8 @@ import { accessSync, constants, existsSync, readFileSync, statSync } from "node:
 import { delimiter, join } from "node:path";
 import { UserError } from "../errors";
 import type { ClientModel, QemuAccelerator, QemuAttachment } from "../model";
-import { OVMF_X64, pflashFirmware, type QemuHostChoices } from "./qemu";
+import { OVMF_X64, pflashFirmware, QEMU_BINARY, type QemuHostChoices } from "./qemu";
+import { AARCH64_QEMU } from "./qemu-modern";
 
 export interface QemuHost {
   /**
@@ -108,8 +109,9 @@ export function qemuHostProblems(clients: readonly ClientModel[], bridge: string
   };
   for (const client of clients) {
     if (!client.qemu) continue;
-    const binary = client.firmware === "efi-ia32" ? "qemu-system-i386" : "qemu-system-x86_64";
-    if (!host.which(binary)) problems.push(`clients "${client.name}": ${binary} is not on PATH; install the Debian package ${QEMU_PACKAGE}`);
+    const binary = QEMU_BINARY[client.firmware];
+    const qemuPackage = client.firmware === "efi-arm64" ? AARCH64_QEMU.package : QEMU_PACKAGE;
+    if (!host.which(binary)) problems.push(`clients "${client.name}": ${binary} is not on PATH; install the Debian package ${qemuPackage}`);
     const flash = pflashFirmware(client);
     // The variable store comes in the same package as the code.
     if (flash) requireFile(client, flash.code, flash.description, flash.package);

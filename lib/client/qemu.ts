@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { UserError } from "../errors";
 import type { ClientModel, Firmware, NicModel } from "../model";
+import { AARCH64_MACHINE, AARCH64_QEMU, AAVMF, httpBootOptions } from "./qemu-modern";
 
 /** QEMU's `-device` for each qemu-* NIC model; QEMU loads each one's iPXE option ROM (package ipxe-qemu) by itself. */
 export const QEMU_NIC_DEVICES: Partial<Record<NicModel, string>> = {
@@ -25,8 +26,7 @@ export const QEMU_NIC_DEVICES: Partial<Record<NicModel, string>> = {
 export const OVMF_X64 = { file: "/usr/share/qemu/OVMF.fd", package: "ovmf" } as const;
 /**
  * UEFI firmware QEMU runs from two flash chips: the code read-only, and the guest's own copy of a
- * variable store (copied once, kept across restarts). Both builds below have Secure Boot support,
- * which needs SMM and a q35 machine, and flash that only SMM code may write.
+ * variable store (copied once, kept across restarts).
  */
 export interface PflashFirmware {
   readonly code: string;
@@ -34,6 +34,8 @@ export interface PflashFirmware {
   readonly package: string;
   /** What a missing file is, for the host check. */
   readonly description: string;
+  /** x86 builds with Secure Boot support: SMM on a q35 machine, flash only SMM code may write. */
+  readonly smm: boolean;
 }
 
 /** Debian ships the ia32 build only with Secure Boot support; it is off with an empty variable store. */
@@ -42,6 +44,7 @@ export const OVMF_IA32 = {
   varsTemplate: "/usr/share/OVMF/OVMF32_VARS_4M.fd",
   package: "ovmf-ia32",
   description: "the ia32 UEFI firmware",
+  smm: true,
 } as const satisfies PflashFirmware;
 
 /** x64 with Secure Boot on: the variable store has Microsoft's KEK and db enrolled, which shim is signed by. */
@@ -50,12 +53,14 @@ export const OVMF_X64_SECURE_BOOT = {
   varsTemplate: "/usr/share/OVMF/OVMF_VARS_4M.ms.fd",
   package: "ovmf",
   description: "the x64 Secure Boot UEFI firmware",
+  smm: true,
 } as const satisfies PflashFirmware;
 
 /** The flash firmware of a client, when it runs from flash rather than QEMU's -bios (SeaBIOS, or plain OVMF). */
 export function pflashFirmware(client: Pick<ClientModel, "firmware" | "secureBoot">): PflashFirmware | undefined {
   if (client.firmware === "efi-ia32") return OVMF_IA32;
   if (client.firmware === "efi-x64" && client.secureBoot) return OVMF_X64_SECURE_BOOT;
+  if (client.firmware === "efi-arm64") return AAVMF;
   return undefined;
 }
 
@@ -114,8 +119,8 @@ export function tapName(bridge: string, client: string): string {
 function firmwareArgs(firmware: Firmware, flash: PflashFirmware | undefined, efiVars: string): string[] {
   if (flash) {
     return [
-      "-global",
-      "driver=cfi.pflash01,property=secure,value=on",
+      // Only SMM code may write the variable store of a Secure Boot capable build (x86 only; AAVMF has none).
+      ...(flash.smm ? ["-global", "driver=cfi.pflash01,property=secure,value=on"] : []),
       "-drive",
       `if=pflash,format=raw,unit=0,readonly=on,file=${qemuOptionValue(flash.code)}`,
       "-drive",
@@ -123,6 +128,18 @@ function firmwareArgs(firmware: Firmware, flash: PflashFirmware | undefined, efi
     ];
   }
   return firmware === "efi-x64" ? ["-bios", OVMF_X64.file] : [];
+}
+
+export const QEMU_BINARY: Record<Firmware, string> = {
+  bios: "qemu-system-x86_64",
+  "efi-x64": "qemu-system-x86_64",
+  "efi-ia32": "qemu-system-i386",
+  "efi-arm64": AARCH64_QEMU.binary,
+};
+
+function machineArgs(firmware: Firmware, flash: PflashFirmware | undefined): readonly string[] {
+  if (firmware === "efi-arm64") return AARCH64_MACHINE;
+  return ["-machine", flash?.smm ? "q35,smm=on" : "pc"];
 }
 
 /**
@@ -150,14 +167,15 @@ export function qemuLaunch(client: ClientModel, bridge: string, runDir: string, 
   // OVMF orders boot only by bootindex (it ignores -boot); SeaBIOS follows -boot n.
   const efi = client.firmware !== "bios";
   const flash = pflashFirmware(client);
-  // An empty romfile keeps QEMU's iPXE option ROM off the NIC: it is not signed, and OVMF's own virtio driver and network stack are.
-  const romfile = client.secureBoot ? ",romfile=" : "";
+  // An empty romfile keeps QEMU's iPXE option ROM off the NIC. Secure Boot: it is not signed, and
+  // OVMF's own virtio driver and network stack are. HTTP Boot: its driver would replace the
+  // firmware's network stack, and with it HTTP Boot.
+  const romfile = client.secureBoot || client.netboot === "http" ? ",romfile=" : "";
   const netdev = tap ? `tap,id=lab,ifname=${tap},script=no,downscript=no` : `bridge,id=lab,br=${bridge}`;
   const args = [
     "-name",
     `guest=${client.name}`,
-    "-machine",
-    flash ? "q35,smm=on" : "pc",
+    ...machineArgs(client.firmware, flash),
     "-accel",
     host.accel,
     "-m",
@@ -176,6 +194,7 @@ export function qemuLaunch(client: ClientModel, bridge: string, runDir: string, 
     `unix:${qemuOptionValue(qmpSocket)},server=on,wait=off`,
     ...(efi ? [] : ["-boot", "n"]),
     ...firmwareArgs(client.firmware, flash, efiVars),
+    ...httpBootOptions(client),
     "-netdev",
     netdev,
     "-device",
@@ -183,7 +202,7 @@ export function qemuLaunch(client: ClientModel, bridge: string, runDir: string, 
   ];
   return {
     client: client.name,
-    binary: client.firmware === "efi-ia32" ? "qemu-system-i386" : "qemu-system-x86_64",
+    binary: QEMU_BINARY[client.firmware],
     args,
     bridge,
     ...(tap ? { tap } : {}),

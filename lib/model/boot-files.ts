@@ -4,13 +4,14 @@
  * BootImage builder all read it from here.
  */
 import { GRUB_FILES, IPXE_FILES, NBI_FILES, NETBSD_FILES, NFS_ROOT_DIR, PXELINUX_FILES, SIGNED_GRUB_FILES, imageFilePath } from "./boot-tree";
-import { FIRMWARES, type BootImageConfig } from "./schema";
+import { FIRMWARES, type BootImageConfig, type Firmware, type NetbootProtocol } from "./schema";
 
 /**
- * What asks for a boot file: a PXE firmware by architecture, iPXE (detected by its user-class),
- * or NetBSD's pxeboot asking for its kernel (vendor class `NetBSD:i386:libsa`).
+ * What asks for a boot file: a PXE firmware by architecture, a UEFI HTTP Boot firmware (vendor
+ * class `HTTPClient`, answered with a URL), iPXE (detected by its user-class), or NetBSD's
+ * pxeboot asking for its kernel (vendor class `NetBSD:i386:libsa`).
  */
-export const BOOT_REQUESTERS = [...FIRMWARES, "ipxe", "netbsd-libsa"] as const;
+export const BOOT_REQUESTERS = [...FIRMWARES, "http-efi-x64", "http-efi-arm64", "ipxe", "netbsd-libsa"] as const;
 export type BootRequester = (typeof BOOT_REQUESTERS)[number];
 
 /**
@@ -20,6 +21,12 @@ export type BootRequester = (typeof BOOT_REQUESTERS)[number];
 export function bootTreePath(bootFile: string): string | undefined {
   if (/^[a-z]+:\/\//.test(bootFile)) return undefined;
   return bootFile.replace(/^tftp:/, "");
+}
+
+/** The requester a client's firmware is: its firmware, or its HTTP Boot flavour. */
+export function firmwareRequester(firmware: Firmware, netboot: NetbootProtocol): BootRequester | undefined {
+  if (netboot === "pxe") return firmware;
+  return firmware === "efi-x64" ? "http-efi-x64" : firmware === "efi-arm64" ? "http-efi-arm64" : undefined;
 }
 
 export interface BootFileSet {
@@ -73,28 +80,39 @@ export function bootFilesFor(image: BootImageConfig, served: ServedLocations): B
   switch (image.kind) {
     case "ipxe": {
       const script = file(IPXE_FILES.script);
+      // Debian's ipxe package has x86 binaries only: an arm64 ipxe image has nothing to hand out (validation says so).
+      if (image.arch !== "x86_64") return { files: {} };
       return {
         files: {
           bios: file(IPXE_FILES.bios),
           "efi-x64": file(IPXE_FILES.efiX64),
+          ...(served.httpBaseUrl ? { "http-efi-x64": `${served.httpBaseUrl}/${file(IPXE_FILES.snpEfi)}` } : {}),
           // iPXE fetches its script over HTTP when it can: faster than TFTP for the kernel that follows.
           ipxe: served.httpBaseUrl ? `${served.httpBaseUrl}/${script}` : `tftp://${served.serverAddress}/${script}`,
         },
         rootPath: image.nfsRoot ? nfsRoot : undefined,
       };
     }
-    case "grub":
+    case "grub": {
+      // GRUB's (http,host) device names no port.
+      const grubHttp = served.httpBaseUrl && !/:\d+$/.test(served.httpBaseUrl) ? served.httpBaseUrl : undefined;
+      const core = (platformCore: string) => `${GRUB_FILES.dir}/${platformCore}`;
+      const httpCore = (platformCore: string) => `${grubHttp}/${file(core(platformCore.replace(/[^/]+$/, GRUB_FILES.httpCore)))}`;
+      const files: BootFileSet["files"] =
+        image.arch === "arm64"
+          ? { "efi-arm64": file(core(GRUB_FILES.efiArm64)), ...(grubHttp ? { "http-efi-arm64": httpCore(GRUB_FILES.efiArm64) } : {}) }
+          : {
+              bios: file(core(GRUB_FILES.bios)),
+              "efi-x64": file(core(GRUB_FILES.efiX64)),
+              ...(grubHttp ? { "http-efi-x64": httpCore(GRUB_FILES.efiX64) } : {}),
+            };
+      return { files, rootPath: image.nfsRoot ? nfsRoot : undefined, ...(grubHttp ? { httpBaseUrl: grubHttp } : {}) };
+    }
     case "signed-grub":
-      return {
-        files:
-          image.kind === "grub"
-            ? { bios: file(`${GRUB_FILES.dir}/${GRUB_FILES.bios}`), "efi-x64": file(`${GRUB_FILES.dir}/${GRUB_FILES.efiX64}`) }
-            : { "efi-x64": file(SIGNED_GRUB_FILES.shim) },
-        rootPath: image.nfsRoot ? nfsRoot : undefined,
-        // GRUB's (http,host) device names no port. Debian's signed GRUB has no http module built in, and loads none under Secure Boot.
-        ...(image.kind === "grub" && served.httpBaseUrl && !/:\d+$/.test(served.httpBaseUrl) ? { httpBaseUrl: served.httpBaseUrl } : {}),
-      };
+      // Debian's signed GRUB has no http module built in, and loads none under Secure Boot: TFTP only.
+      return { files: { "efi-x64": file(SIGNED_GRUB_FILES.shim) }, rootPath: image.nfsRoot ? nfsRoot : undefined };
     case "pxelinux":
+      if (image.arch !== "x86_64") return { files: {} };
       return {
         files: {
           bios: file(PXELINUX_FILES.bios),

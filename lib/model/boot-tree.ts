@@ -15,6 +15,8 @@ export const LINUX_INITRD_FILE = "initrd.img";
 export const IPXE_FILES = {
   bios: "undionly.kpxe",
   efiX64: "ipxe.efi",
+  /** iPXE on the firmware's own network stack (SNP): what UEFI HTTP Boot loads, having configured the NIC itself. */
+  snpEfi: "snponly.efi",
   script: "boot.ipxe",
 } as const;
 
@@ -23,6 +25,9 @@ export const GRUB_FILES = {
   dir: "boot/grub",
   bios: "i386-pc/core.0",
   efiX64: "x86_64-efi/core.efi",
+  efiArm64: "arm64-efi/core.efi",
+  /** Per EFI platform folder: a core image for UEFI HTTP Boot, with its prefix on the lab's HTTP server (lib/pxe/grub-http.ts). */
+  httpCore: "core-http.efi",
   config: "grub.cfg",
 } as const;
 

@@ -7,8 +7,16 @@ import { NETBOOT_IMAGE_KINDS, type NetbootImageKind } from "../bsdp/image-id";
 
 const name = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, "must start with a letter and use only a-z, 0-9 and '-' (at most 31 characters)");
 
-export const FIRMWARES = ["bios", "efi-x64", "efi-ia32"] as const;
+export const FIRMWARES = ["bios", "efi-x64", "efi-ia32", "efi-arm64"] as const;
 export type Firmware = (typeof FIRMWARES)[number];
+
+/** How the firmware fetches its loader: `pxe` (DHCP + TFTP) or `http` (UEFI HTTP Boot: a URL in DHCP, no TFTP at all). */
+export const NETBOOT_PROTOCOLS = ["pxe", "http"] as const;
+export type NetbootProtocol = (typeof NETBOOT_PROTOCOLS)[number];
+
+/** CPU architecture of a Linux boot image's kernel, initramfs and EFI loader. */
+export const LINUX_ARCHES = ["x86_64", "arm64"] as const;
+export type LinuxArch = (typeof LINUX_ARCHES)[number];
 
 export const PLATFORMS = ["qemu", "fusion"] as const;
 export type Platform = (typeof PLATFORMS)[number];
@@ -128,6 +136,8 @@ const linuxLoaderImage = <K extends "ipxe" | "grub" | "pxelinux" | "signed-grub"
     name,
     kind: z.literal(kind),
     linux: linuxPayload.prefault({}),
+    /** arm64: an arm64 kernel, busybox and GRUB for efi-arm64 clients (QEMU's virt machine: console=ttyAMA0). */
+    arch: z.enum(LINUX_ARCHES).default("x86_64"),
     /** Mount the boot image's `root/` folder over NFS as the guest's root (sends root-path). */
     nfsRoot: z.boolean().default(false),
   });
@@ -263,6 +273,8 @@ export const clientSchema = z.strictObject({
   ipv4: z.string().optional(),
   platform: z.enum(PLATFORMS).default("qemu"),
   firmware: z.enum(FIRMWARES).default("bios"),
+  /** `http`: UEFI HTTP Boot (efi-x64, efi-arm64), whose NIC defaults to qemu-virtio. */
+  netboot: z.enum(NETBOOT_PROTOCOLS).default("pxe"),
   nic: z.enum(NIC_MODELS).optional(),
   bootImage: z.string(),
   /**

@@ -18,12 +18,13 @@ import {
 } from "../net/ipv4";
 import { BITS, defaultGuestOs, EFI_ARCH, findGuestOs, guestOsFitsImage, guestOsWithArch, VMWARE_GUEST_OS } from "../client/guest-os";
 import { isVmwareStaticMac } from "../client/vmx";
-import { bootFilesFor, httpBaseUrl, type BootFileSet, type BootRequester } from "./boot-files";
+import { bootFilesFor, firmwareRequester, httpBaseUrl, type BootFileSet, type BootRequester } from "./boot-files";
 import { resolveBsdp, type BsdpModel } from "./bsdp";
 import { checkDhcpServer } from "./dhcp-server-rules";
 import { checkSecureBoot, checkSignedGrubFolder } from "./secure-boot";
 import { LabConfigError, type ConfigProblem } from "./errors";
 import type { HostInterfaceProbe } from "./host-interface";
+import { checkArm64Image, checkModernClient, defaultNic, missingBootFileMessage } from "./modern-firmware";
 import { checkBridgeName, checkCommandLines, checkDockerSocket, checkFreeText, checkLabPaths, checkServedBootFiles } from "./lab-rules";
 import { checkProxyMode } from "./proxy-rules";
 import {
@@ -34,6 +35,7 @@ import {
   type ClientConfig,
   type Firmware,
   type LabConfig,
+  type NetbootProtocol,
   type NicModel,
   type Platform,
   type QemuAccelerator,
@@ -80,6 +82,8 @@ export interface ClientModel {
   readonly ipv4?: string;
   readonly platform: Platform;
   readonly firmware: Firmware;
+  /** `http`: UEFI HTTP Boot (the boot file is a URL, no TFTP). */
+  readonly netboot: NetbootProtocol;
   readonly nic: NicModel;
   /** OVMF's Secure Boot build with Microsoft's keys (qemu, efi-x64, signed-grub only). */
   readonly secureBoot: boolean;
@@ -200,6 +204,7 @@ function resolve(config: LabConfig, report: Report, options: ValidateOptions): L
   config.bootImages.forEach((image, index) => {
     if (imagesByName.has(image.name)) report(`bootImages[${index}].name`, `"${image.name}" is already used by another boot image; names must be unique`);
     imagesByName.set(image.name, image);
+    checkArm64Image(image, `bootImages[${index}]`, report);
   });
   const bootFileSets = Object.fromEntries(config.bootImages.map((image) => [image.name, bootFilesFor(image, served)]));
   checkSignedGrubFolder(config.bootImages, report);
@@ -394,7 +399,7 @@ function resolveClients(
       dynamicClients++;
     }
 
-    const nic = client.nic ?? DEFAULT_NIC[client.platform];
+    const nic = client.nic ?? defaultNic(client, DEFAULT_NIC);
     const nicPlatform = nic.startsWith("vmware-") ? "fusion" : "qemu";
     if (nicPlatform !== client.platform) {
       report(
@@ -414,12 +419,14 @@ function resolveClients(
       return;
     }
     checkSecureBoot(client, image, field, report);
-    const bootFile = fileSet.files[client.firmware];
+    if (!checkModernClient(client, field, nic, report)) return;
+    const requester = firmwareRequester(client.firmware, client.netboot);
+    const bootFile = requester && fileSet.files[requester];
     if (!bootFile) {
       const supported = FIRMWARES.filter((firmware) => fileSet.files[firmware]);
       report(
-        `${field}.firmware`,
-        `boot image "${image.name}" (${image.kind}) cannot boot ${client.firmware} firmware; it supports ${supported.join(", ")}${image.kind === "darwin-nbi" && client.firmware === "bios" ? " (give the image a pxeBooter for BIOS clients)" : ""}`,
+        `${field}.${client.netboot === "http" ? "netboot" : "firmware"}`,
+        `${missingBootFileMessage(client, image, fileSet, supported)}${image.kind === "darwin-nbi" && client.firmware === "bios" ? " (give the image a pxeBooter for BIOS clients)" : ""}`,
       );
       return;
     }
@@ -431,6 +438,7 @@ function resolveClients(
       ipv4: ipv4 === undefined ? undefined : formatIpv4(ipv4),
       platform: client.platform,
       firmware: client.firmware,
+      netboot: client.netboot,
       nic,
       secureBoot: client.secureBoot,
       bootImage: client.bootImage,
@@ -541,7 +549,7 @@ function resolvePlatform(
       `${memory} is not a multiple of 4; VMware sizes guest memory in 4 MiB steps`,
     );
   // VMware runs 64-bit EFI only for a 64-bit guestOS: with EFI the firmware decides the bitness.
-  const efiArch = client.firmware === "bios" ? undefined : EFI_ARCH[client.firmware];
+  const efiArch = client.firmware === "efi-x64" || client.firmware === "efi-ia32" ? EFI_ARCH[client.firmware] : undefined;
   const defaultOs = defaultGuestOs(image.kind, efiArch ?? (image.kind === "darwin-nbi" ? image.mkext.arch : undefined));
   if (client.guestOS !== undefined) {
     const known = findGuestOs(client.guestOS);

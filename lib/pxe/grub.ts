@@ -17,9 +17,8 @@ export function renderGrubConfig(image: Extract<LinuxLoaderImage, { kind: "grub"
   const device = bootFiles.httpBaseUrl ? `(http,${bootFiles.httpBaseUrl.replace(/^http:\/\//, "")})` : "";
   return [
     `# netboot-lab boot image ${image.name}`,
-    "serial --unit=0 --speed=115200",
-    "terminal_input console serial",
-    "terminal_output console serial",
+    // AAVMF's console already is the virt machine's serial port, and arm64 GRUB has no com0.
+    ...(image.arch === "arm64" ? [] : ["serial --unit=0 --speed=115200", "terminal_input console serial", "terminal_output console serial"]),
     "set timeout=0",
     "set default=0",
     "",

@@ -14,12 +14,16 @@ export type RequesterMatch =
   /** Option 60 (vendor-class-identifier) starts with `prefix`. */
   | { readonly kind: "vendor-class-prefix"; readonly prefix: string }
   /** Option 93 (client-architecture, RFC 4578) is one of `codes`. */
-  | { readonly kind: "client-arch"; readonly codes: readonly number[] };
+  | { readonly kind: "client-arch"; readonly codes: readonly number[] }
+  /** Option 60 starts with `prefix` and option 93 is one of `codes`: UEFI HTTP Boot (`HTTPClient`, arch 0x10 x64, 0x13 arm64). */
+  | { readonly kind: "vendor-class-and-arch"; readonly prefix: string; readonly codes: readonly number[] };
 
 export interface BootBranch {
   readonly requester: BootRequester;
   readonly match: RequesterMatch;
   readonly file: string;
+  /** Option 60 the answer must carry: UEFI HTTP Boot firmware ignores an offer that does not echo its `HTTPClient`. */
+  readonly echoVendorClass?: string;
 }
 
 export interface BootSelection {
@@ -34,17 +38,25 @@ export interface BootSelection {
  * wants its kernel), then the firmware's option 93. 0x07 is "EFI BC", in practice x64; 0x02
  * (Itanium) is what some 32-bit EFI firmwares send.
  */
-const REQUESTER_MATCHES: readonly { readonly requester: Exclude<BootRequester, "bios">; readonly match: RequesterMatch }[] = [
+const REQUESTER_MATCHES: readonly {
+  readonly requester: Exclude<BootRequester, "bios">;
+  readonly match: RequesterMatch;
+  readonly echoVendorClass?: string;
+}[] = [
   { requester: "ipxe", match: { kind: "user-class", value: "iPXE" } },
   { requester: "netbsd-libsa", match: { kind: "vendor-class-prefix", prefix: "NetBSD:i386:libsa" } },
+  { requester: "http-efi-x64", match: { kind: "vendor-class-and-arch", prefix: "HTTPClient", codes: [0x10] }, echoVendorClass: "HTTPClient" },
+  { requester: "http-efi-arm64", match: { kind: "vendor-class-and-arch", prefix: "HTTPClient", codes: [0x13] }, echoVendorClass: "HTTPClient" },
   { requester: "efi-x64", match: { kind: "client-arch", codes: [0x07, 0x09] } },
   { requester: "efi-ia32", match: { kind: "client-arch", codes: [0x06, 0x02] } },
+  // ARM64 PXE says 11 in decimal in its vendor class (PXEClient:Arch:00011); option 93 is 0x0b.
+  { requester: "efi-arm64", match: { kind: "client-arch", codes: [0x0b] } },
 ];
 
 export function bootSelection(files: Partial<Record<BootRequester, string>>): BootSelection {
-  const branches = REQUESTER_MATCHES.flatMap(({ requester, match }) => {
+  const branches = REQUESTER_MATCHES.flatMap(({ requester, match, echoVendorClass }) => {
     const file = files[requester];
-    return file ? [{ requester, match, file }] : [];
+    return file ? [{ requester, match, file, ...(echoVendorClass ? { echoVendorClass } : {}) }] : [];
   });
   return { branches, ...(files.bios ? { fallback: files.bios } : {}) };
 }

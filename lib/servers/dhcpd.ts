@@ -20,6 +20,17 @@ export const DHCPD_LEASES_DIR = "/var/lib/dhcp";
 const quote = (text: string) => `"${text.replace(/(["\\])/g, "\\$1")}"`;
 const indent = (lines: readonly string[], depth = 1) => lines.map((line) => (line ? "  ".repeat(depth) + line : line));
 const hexByte = (value: number) => value.toString(16).padStart(2, "0");
+const archTest = (codes: readonly number[]) => codes.map((code) => `option client-arch = ${hexByte(code >> 8)}:${hexByte(code & 0xff)}`).join(" or ");
+
+/**
+ * UEFI HTTP Boot's answer besides its URL: the echo of `HTTPClient`, and option 60 (hex 3c)
+ * added to the parameter request list (with root-path, 11) so dhcpd sends the echo whatever the
+ * firmware asked for.
+ */
+const echoLines = (vendorClass: string) => [
+  `  option vendor-class-identifier ${quote(vendorClass)};`,
+  "  option dhcp-parameter-request-list = concat(option dhcp-parameter-request-list, 11, 3c);",
+];
 
 /** A match of boot-selection.ts as a dhcpd boolean expression. */
 function dhcpdTest(match: RequesterMatch): string {
@@ -29,7 +40,9 @@ function dhcpdTest(match: RequesterMatch): string {
     case "vendor-class-prefix":
       return `substring(option vendor-class-identifier, 0, ${match.prefix.length}) = ${quote(match.prefix)}`;
     case "client-arch":
-      return match.codes.map((code) => `option client-arch = ${hexByte(code >> 8)}:${hexByte(code & 0xff)}`).join(" or ");
+      return archTest(match.codes);
+    case "vendor-class-and-arch":
+      return `substring(option vendor-class-identifier, 0, ${match.prefix.length}) = ${quote(match.prefix)} and (${archTest(match.codes)})`;
   }
 }
 
@@ -37,8 +50,8 @@ function dhcpdTest(match: RequesterMatch): string {
 export function renderBootFileSelection(files: Partial<Record<BootRequester, string>>): string[] {
   const { branches, fallback } = bootSelection(files);
   const lines: string[] = [];
-  branches.forEach(({ match, file }, index) => {
-    lines.push(`${index === 0 ? "if" : "} elsif"} ${dhcpdTest(match)} {`, `  filename ${quote(file)};`);
+  branches.forEach(({ match, file, echoVendorClass }, index) => {
+    lines.push(`${index === 0 ? "if" : "} elsif"} ${dhcpdTest(match)} {`, `  filename ${quote(file)};`, ...(echoVendorClass ? echoLines(echoVendorClass) : []));
   });
   if (fallback) {
     if (branches.length) lines.push("} else {", `  filename ${quote(fallback)};`, "}");

@@ -49,11 +49,16 @@ function keaTest(match: RequesterMatch): string {
       return `option[77].hex == ${keaString(match.value)}`;
     case "vendor-class-prefix":
       return `substring(option[60].hex, 0, ${match.prefix.length}) == ${keaString(match.prefix)}`;
-    case "client-arch": {
-      const tests = match.codes.map((code) => `option[93].hex == 0x${code.toString(16).padStart(4, "0")}`);
-      return tests.length > 1 ? `(${tests.join(" or ")})` : tests[0]!;
-    }
+    case "client-arch":
+      return keaArchTest(match.codes);
+    case "vendor-class-and-arch":
+      return `substring(option[60].hex, 0, ${match.prefix.length}) == ${keaString(match.prefix)} and ${keaArchTest(match.codes)}`;
   }
+}
+
+function keaArchTest(codes: readonly number[]): string {
+  const tests = codes.map((code) => `option[93].hex == 0x${code.toString(16).padStart(4, "0")}`);
+  return tests.length > 1 ? `(${tests.join(" or ")})` : tests[0]!;
 }
 
 const nonEmpty = <T>(key: string, list: readonly T[]) => (list.length ? { [key]: list } : {});
@@ -79,11 +84,13 @@ function imageClasses(lab: LabModel, image: string, clients: readonly ClientMode
   const member = `image-${image}`;
   const { branches, fallback } = bootSelection(fileSet.files);
   const earlier: string[] = [];
-  const fileClasses = branches.map(({ requester, match, file }): KeaClientClass => {
+  const fileClasses = branches.map(({ requester, match, file, echoVendorClass }): KeaClientClass => {
     const name = `${member}-${requester}`;
     const test = [`member('${member}')`, keaTest(match), ...earlier.map((other) => `not member('${other}')`)].join(" and ");
     earlier.push(name);
-    return { name, test, "boot-file-name": file };
+    // UEFI HTTP Boot ignores an offer that does not echo its vendor class, which it may not request.
+    const echo = echoVendorClass ? { "option-data": [{ name: "vendor-class-identifier", data: echoVendorClass, "always-send": true }] } : {};
+    return { name, test, "boot-file-name": file, ...echo };
   });
   return [
     {

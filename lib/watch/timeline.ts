@@ -13,6 +13,8 @@ export interface WatchedClient {
   readonly ipv4?: string;
   /** Present when the client mounts its root over NFS, so a boot without a mount is a stall. */
   readonly rootPath?: string;
+  /** `http`: UEFI HTTP Boot, whose firmware ignores an offer without the HTTPClient echo. */
+  readonly netboot?: "pxe" | "http";
 }
 
 export type BootStage = "dhcp" | "boot-file" | "nfs";
@@ -188,6 +190,8 @@ export class BootTimelines {
   private stallMessage(mac: string, state: MacState, quiet: number): string | undefined {
     const client = this.clientsByMac.get(mac);
     const { stage, what } = state.last;
+    if (what === "DHCPOFFER" && client?.netboot === "http")
+      return `OFFER sent ${quiet} s ago, no REQUEST: UEFI HTTP Boot firmware ignores an offer that does not echo vendor class HTTPClient with a URL as boot file (netboot-lab check shows whether dhcpd's answer has the echo)`;
     if (what === "DHCPOFFER")
       return `OFFER sent ${quiet} s ago, no REQUEST: the client did not take the offer (another DHCP server answered first, or its firmware refused the offer)`;
     if (what === "DHCPACK" || what === "BOOTREPLY")

@@ -72,7 +72,12 @@ describe("BootImage with a shared builder image", () => {
     expect(generated.map((file) => file.containerPath)).toEqual(["/netboot-lab/spec.json"]);
     expect(JSON.parse(generated[0]!.content!)).toEqual({ version: 1, image: lab.bootImages[0], bootFiles: lab.bootFileSets["kvm-linux"] });
     expect(run.outputs).toEqual({
-      bootFiles: { bios: "kvm-linux/undionly.kpxe", "efi-x64": "kvm-linux/ipxe.efi", ipxe: "http://10.77.0.2/kvm-linux/boot.ipxe" },
+      bootFiles: {
+        bios: "kvm-linux/undionly.kpxe",
+        "efi-x64": "kvm-linux/ipxe.efi",
+        "http-efi-x64": "http://10.77.0.2/kvm-linux/snponly.efi",
+        ipxe: "http://10.77.0.2/kvm-linux/boot.ipxe",
+      },
       rootPath: "10.77.0.2:/netboot/kvm-linux/root",
       kexts: [],
       nicChecks: [],

@@ -35,6 +35,7 @@ describe("Linux payloads", () => {
       "kvm-linux/initrd.img",
       "kvm-linux/ipxe.efi",
       "kvm-linux/root/netboot-lab-root.txt",
+      "kvm-linux/snponly.efi",
       "kvm-linux/undionly.kpxe",
       "kvm-linux/vmlinuz",
     ]);
@@ -56,10 +57,25 @@ describe("Linux payloads", () => {
 
     const result = buildPayload(specFor(lab), tree, hostToolchain(tempDir("kernel")));
 
-    expect(lab.bootFileSets.g!.files).toEqual({ bios: "g/boot/grub/i386-pc/core.0", "efi-x64": "g/boot/grub/x86_64-efi/core.efi" });
+    expect(lab.bootFileSets.g!.files).toEqual({
+      bios: "g/boot/grub/i386-pc/core.0",
+      "efi-x64": "g/boot/grub/x86_64-efi/core.efi",
+      "http-efi-x64": "http://10.77.0.2/g/boot/grub/x86_64-efi/core-http.efi",
+    });
     expect(result.files).toEqual(
-      expect.arrayContaining(["g/boot/grub/i386-pc/core.0", "g/boot/grub/x86_64-efi/core.efi", "g/boot/grub/grub.cfg", "g/vmlinuz", "g/initrd.img"]),
+      expect.arrayContaining([
+        "g/boot/grub/i386-pc/core.0",
+        "g/boot/grub/x86_64-efi/core.efi",
+        "g/boot/grub/x86_64-efi/core-http.efi",
+        "g/boot/grub/grub.cfg",
+        "g/vmlinuz",
+        "g/initrd.img",
+      ]),
     );
+    // The HTTP Boot core is an EFI application (PE, "MZ") with its prefix on the lab's HTTP server.
+    const httpCore = readFileSync(join(tree, "g/boot/grub/x86_64-efi/core-http.efi"));
+    expect(httpCore.subarray(0, 2).toString("latin1")).toBe("MZ");
+    expect(httpCore.toString("latin1")).toContain("(http,10.77.0.2)/g/boot/grub");
     expect(readFileSync(join(tree, "g/boot/grub/grub.cfg"), "utf8")).toContain("linux (http,10.77.0.2)/g/vmlinuz console=ttyS0");
   });
 

@@ -219,7 +219,7 @@ describe("netboot-lab probe dhcp refuses what cannot work, saying how to fix it"
 
   it.each([
     [["--mac", "52:54:00"], '--mac "52:54:00" is not a MAC address'],
-    [["--arch", "arm"], '--arch "arm" is not an architecture; use bios, efi-ia32, efi-bc, efi-x64 or a number'],
+    [["--arch", "arm"], '--arch "arm" is not an architecture; use bios, efi-ia32, efi-bc, efi-x64, efi-arm64, http-efi-x64, http-efi-arm64 or a number'],
     [["--client-id", "01:zz"], '--client-id "01:zz" is not hex'],
     [["--client-id", "01", "--no-client-id"], "--client-id and --no-client-id contradict each other"],
     [["--full", "--bootp"], "BOOTP has no REQUEST/ACK"],

@@ -12,13 +12,17 @@ import { afterAll, expect, it } from "vitest";
 import { validateLab } from "../../lib/model";
 import { renderDhcpdConf } from "../../lib/servers/dhcpd";
 import { KEA_BOOTP_HOOK, renderKeaConf } from "../../lib/servers/kea";
-import { generatedLabs as labs } from "../support/generated-labs";
+import { generatedLabs, generatedModernLabs } from "../support/generated-labs";
 
 const workDir = mkdtempSync(join(tmpdir(), "nbl-dhcpd-gen-"));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
-it("every generated lab renders a dhcpd.conf that dhcpd -t accepts and a kea-dhcp4.conf that kea-dhcp4 -t accepts", async () => {
-  let run = 0;
+let run = 0;
+
+it.each([
+  ["", generatedLabs],
+  [" (with UEFI HTTP Boot and ARM64 clients)", generatedModernLabs],
+])("every generated lab%s renders a dhcpd.conf that dhcpd -t accepts and a kea-dhcp4.conf that kea-dhcp4 -t accepts", async (_, labs) => {
   await fc.assert(
     fc.asyncProperty(labs, async (config) => {
       const lab = validateLab(config);

@@ -59,11 +59,18 @@ describe("kea-dhcp4.conf closes the traps of a move from dhcpd", () => {
       test: "member('image-linux') and option[77].hex == 'iPXE'",
       "boot-file-name": "http://10.77.0.2/linux/boot.ipxe",
     });
+    // UEFI HTTP Boot gets iPXE's snponly.efi by URL, and the HTTPClient echo it needs.
+    expect(classNamed("image-linux-http-efi-x64")).toEqual({
+      name: "image-linux-http-efi-x64",
+      test: "member('image-linux') and substring(option[60].hex, 0, 10) == 'HTTPClient' and option[93].hex == 0x0010 and not member('image-linux-ipxe')",
+      "boot-file-name": "http://10.77.0.2/linux/snponly.efi",
+      "option-data": [{ name: "vendor-class-identifier", data: "HTTPClient", "always-send": true }],
+    });
     expect(classNamed("image-linux-efi-x64")?.test).toBe(
-      "member('image-linux') and (option[93].hex == 0x0007 or option[93].hex == 0x0009) and not member('image-linux-ipxe')",
+      "member('image-linux') and (option[93].hex == 0x0007 or option[93].hex == 0x0009) and not member('image-linux-ipxe') and not member('image-linux-http-efi-x64')",
     );
     expect(classNamed("image-linux-other")).toMatchObject({
-      test: "member('image-linux') and not member('image-linux-ipxe') and not member('image-linux-efi-x64')",
+      test: "member('image-linux') and not member('image-linux-ipxe') and not member('image-linux-http-efi-x64') and not member('image-linux-efi-x64')",
       "boot-file-name": "linux/undionly.kpxe",
     });
     expect(classNamed("image-bsd-netbsd-libsa")).toMatchObject({

@@ -24,6 +24,8 @@ export interface ProbeOptions {
   /** bios, efi-ia32, efi-bc, efi-x64 or an RFC 4578 number. */
   readonly arch?: string | number;
   readonly ipxe?: boolean;
+  /** Vendor class HTTPClient, as UEFI HTTP Boot firmware sends it. */
+  readonly httpBoot?: boolean;
   /** `true`: RFC 1497 BOOTP (cookie, no option 53); `"plain"`: RFC 951, no cookie. */
   readonly bootp?: boolean | "plain";
   /** Complete DISCOVER/OFFER/REQUEST/ACK and return the ACK. */
@@ -43,6 +45,7 @@ export function probeArgs(host: TestHost, options: ProbeOptions): string[] {
     ...(options.clientId === null ? ["--no-client-id"] : options.clientId ? ["--client-id", options.clientId] : []),
     ...(options.arch === undefined ? [] : ["--arch", String(options.arch)]),
     ...(options.ipxe ? ["--ipxe"] : []),
+    ...(options.httpBoot ? ["--http-boot"] : []),
     ...(options.bootp ? ["--bootp"] : []),
     ...(options.bootp === "plain" ? ["--plain"] : []),
     ...(options.full ? ["--full"] : []),

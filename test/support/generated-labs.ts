@@ -4,10 +4,13 @@
  * equivalence matrix serves with both servers (test/integration/dhcp-equivalence.test.ts).
  */
 import fc from "fast-check";
-import { FIRMWARES, type LabConfigInput } from "../../lib/model";
+import type { LabConfigInput } from "../../lib/model";
 import { formatIpv4, hostRange, parseSubnet, type Ipv4Subnet } from "../../lib/net/ipv4";
 
 type BootImageInput = NonNullable<LabConfigInput["bootImages"]>[number];
+
+/** The firmware of x86 images; efi-arm64 comes with an arm64 image of its own (generatedModernLabs). */
+const X86_FIRMWARES = ["bios", "efi-x64", "efi-ia32"] as const;
 
 /** One image of each kind, named `image-<index>`. */
 const IMAGE_KINDS: ((name: string) => BootImageInput)[] = [
@@ -32,7 +35,7 @@ export const generatedLabs = fc
     network: fc.integer({ min: 0, max: 255 }).map((octet) => `10.${octet}.0.0`),
     prefixLength: fc.integer({ min: 16, max: 26 }),
     images: fc.uniqueArray(fc.integer({ min: 0, max: IMAGE_KINDS.length - 1 }), { minLength: 1, maxLength: IMAGE_KINDS.length }),
-    clients: fc.array(fc.record({ image: fc.nat(), firmware: fc.constantFrom(...FIRMWARES), fixed: fc.boolean() }), { maxLength: 12 }),
+    clients: fc.array(fc.record({ image: fc.nat(), firmware: fc.constantFrom(...X86_FIRMWARES), fixed: fc.boolean() }), { maxLength: 12 }),
     allowUnknownClients: fc.boolean(),
     router: fc.boolean(),
     http: fc.boolean(),
@@ -67,3 +70,31 @@ export const generatedLabs = fc
       }),
     };
   });
+
+/**
+ * The generated labs with the modern firmware added: efi-x64 clients of ipxe and grub images on
+ * UEFI HTTP Boot when the lab serves HTTP, and an arm64 grub image with an efi-arm64 client
+ * (on HTTP Boot or PXE). A separate generator, so generatedLabs' samples stay as they were.
+ */
+export const generatedModernLabs = fc.tuple(generatedLabs, fc.boolean()).map(([config, arm64Http]): LabConfigInput => {
+  const images = config.bootImages ?? [];
+  const http = config.servers?.http?.enabled !== false;
+  const kindOf = (name: string) => images.find((image) => image.name === name)?.kind;
+  const clients = (config.clients ?? []).map((client) =>
+    http && client.firmware === "efi-x64" && ["ipxe", "grub"].includes(kindOf(client.bootImage) ?? "") ? { ...client, netboot: "http" as const } : client,
+  );
+  return {
+    ...config,
+    bootImages: [...images, { name: "image-arm64", kind: "grub", arch: "arm64", linux: { cmdline: "console=ttyAMA0" } }],
+    clients: [
+      ...clients,
+      {
+        name: "client-arm64",
+        mac: "52:54:00:00:ff:01",
+        firmware: "efi-arm64",
+        bootImage: "image-arm64",
+        ...(http && arm64Http ? { netboot: "http" as const } : {}),
+      },
+    ],
+  };
+});

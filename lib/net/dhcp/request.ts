@@ -28,7 +28,7 @@ export type ClientMessage =
   | { readonly type: "BOOTREQUEST"; readonly vendorExtensions: boolean };
 
 /** Option 93 (RFC 4578) values of the firmwares a lab meets; OVMF sends 7 (EFI BC) for x64. */
-export const PXE_CLIENT_ARCH = { bios: 0, "efi-ia32": 6, "efi-bc": 7, "efi-x64": 9 } as const;
+export const PXE_CLIENT_ARCH = { bios: 0, "efi-ia32": 6, "efi-bc": 7, "efi-x64": 9, "efi-arm64": 11, "http-efi-x64": 16, "http-efi-arm64": 19 } as const;
 
 /**
  * What a PXE ROM asks for (option 55), minus root-path (17): an answer that carries root-path

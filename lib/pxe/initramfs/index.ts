@@ -9,6 +9,8 @@ export * from "./modules";
 
 /** Loaded at start: the drivers of every NIC the lab emulates, and efivarfs, where the marker reads the Secure Boot state. */
 export const INITRAMFS_NIC_MODULES = ["e1000", "e1000e", "8139cp", "8139too", "pcnet32", "vmxnet3", "virtio_pci", "virtio_net", "efivarfs"] as const;
+/** arm64 images (QEMU's virt machine): virtio is the only NIC AAVMF and the lab give them. */
+export const INITRAMFS_NIC_MODULES_ARM64 = ["virtio_pci", "virtio_net"] as const;
 /** Loaded only before an NFS root is mounted: the NFS client (under TCG, loading it costs seconds a guest without NFS root need not spend). */
 export const INITRAMFS_NFS_MODULES = ["nfsv3", "nfsv4"] as const;
 /** Every module the initramfs carries. */

@@ -42,7 +42,8 @@ say() { echo "netboot-lab: $*"; }
 # Markers go to the console and, when the console is elsewhere, to the first serial port too.
 mark() {
   echo "$*"
-  if ! grep -q 'console=ttyS0' /proc/cmdline && [ -c /dev/ttyS0 ]; then echo "$*" >/dev/ttyS0; fi
+  # (arm64's console is ttyAMA0, and its ttyS0 node has no port behind it: a write there fails.)
+  if ! grep -qE 'console=tty(S0|AMA0)' /proc/cmdline && [ -c /dev/ttyS0 ]; then { echo "$*" >/dev/ttyS0; } 2>/dev/null; fi
 }
 parameter() { tr ' ' '\\n' </proc/cmdline | sed -n "s/^$1=//p" | tail -n 1; }
 
