@@ -32,7 +32,7 @@ it("writes the HTTP Boot client's URL and QEMU command, and the ARM64 client's a
   const http = readFileSync(join(out, "clients", "http-x64.qemu.sh"), "utf8");
   expect(http).toContain("exec qemu-system-x86_64");
   expect(http).toContain("-fw_cfg name=opt/org.tianocore/IPv4PXESupport,string=n");
-  expect(http).toMatch(/-device virtio-net-pci,netdev=lab,mac=52:54:00:78:00:10,bootindex=0,romfile=\n/);
+  expect(http).toMatch(/-device virtio-net-pci,netdev=lab,mac=52:54:00:78:00:10,romfile=,bootindex=0\n/);
   const arm = readFileSync(join(out, "clients", "arm64.qemu.sh"), "utf8");
   expect(arm).toMatch(/\[ -e \S+\/arm64\.efivars\.fd \] \|\| cp \/usr\/share\/AAVMF\/AAVMF_VARS\.fd \S+\/arm64\.efivars\.fd/);
   expect(arm).toContain("exec qemu-system-aarch64");

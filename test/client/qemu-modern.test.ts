@@ -28,7 +28,7 @@ describe("QEMU command", () => {
   it("HTTP Boot: no option ROM on the NIC and OVMF's PXE turned off, so the firmware's own HTTP Boot runs", () => {
     const launch = qemuLaunch(httpClient!, "nblab2", "/run/lab", choices);
     expect(launch.binary).toBe("qemu-system-x86_64");
-    expect(launch.args.join(" ")).toContain("-device virtio-net-pci,netdev=lab,mac=52:54:00:00:00:01,bootindex=0,romfile=");
+    expect(launch.args.join(" ")).toContain("-device virtio-net-pci,netdev=lab,mac=52:54:00:00:00:01,romfile=,bootindex=0");
     expect(launch.args.join(" ")).toContain("-fw_cfg name=opt/org.tianocore/IPv4PXESupport,string=n -fw_cfg name=opt/org.tianocore/IPv6PXESupport,string=n");
   });
 
