@@ -18,7 +18,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tapName } from "../../lib/client/qemu";
 import { readStackConfigMap, stackFilePath, type LabConfigInput } from "../../lib/model";
 import { BOOTED_MARKER, NFS_ROOT_MARKER } from "../../lib/pxe";
-import { bootTimeline, E2E_RESULTS_DIR, recordBootTimings, watchSerialLog, type BootTimeline, type SerialWatch } from "../support/boot-timeline";
+import {
+  bootSerialPatterns,
+  bootTimeline,
+  E2E_RESULTS_DIR,
+  recordBootTimings,
+  watchSerialLog,
+  type BootTimeline,
+  type SerialWatch,
+} from "../support/boot-timeline";
 import { applyToDocker, type AppliedLab } from "../support/docker-apply";
 import { startDynamicProviderHost, type DynamicProviderHost } from "../support/dynamic-provider-host";
 import { captureOn, type Capture, type Frame } from "../support/pcap";
@@ -127,12 +135,7 @@ async function bootClient(name: string): Promise<{ client: StackClientOutput; se
   const startedMs = Date.now();
   const { id: resourceId, properties: state } = await host!.create(urnOf(resource), resource.inputs);
   created.push({ resource, id: resourceId, state });
-  const serial = await watchSerialLog(
-    client.serialLog,
-    { kernelStarted: /Linux version /, rootMounted: /netboot-lab: NFS root mounted: /, marker: new RegExp(marker) },
-    "marker",
-    BOOT_TIMEOUT_MS,
-  );
+  const serial = await watchSerialLog(client.serialLog, bootSerialPatterns(marker), "marker", BOOT_TIMEOUT_MS);
   boots.set(name, { startedMs, serial });
   if (existsSync(client.serialLog)) copyFileSync(client.serialLog, join(resultsDir, `${name}.log`));
   return { client, serial };

@@ -5,16 +5,56 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { LINUX_KERNEL_FILE } from "../../lib/model";
 import { decodeDhcpPacket, summarizePacket } from "../../lib/net/dhcp";
+import { BOOTED_MARKER, INIT_STARTED_LINE } from "../../lib/pxe";
 import type { Frame } from "./pcap";
 import { PROJECT_DIR } from "./pulumi-harness";
 
 export const BOOT_STAGES = ["dhcpAnswered", "firstBootFileRequest", "kernelStarted", "rootMounted", "marker"] as const;
 export type BootStage = (typeof BOOT_STAGES)[number];
 
+/**
+ * The moments a boot passes through, in order. Those named after DHCP and the kernel request come
+ * from the bridge capture; kernelStarted and later from the serial log (bootSerialPatterns).
+ */
+export const BOOT_EVENTS = [
+  "firmwareDiscover",
+  "firmwareAck",
+  "kernelRequest",
+  "transferEnd",
+  "kernelStarted",
+  "initStarted",
+  "initDiscover",
+  "booted",
+  "rootMounted",
+] as const;
+export type BootEvent = (typeof BOOT_EVENTS)[number];
+
+/**
+ * Where a boot's time goes: each phase runs from one event to the next, so the phases of a boot
+ * that reached its marker add up to it. `firmware` starts when QEMU did.
+ */
+export const BOOT_PHASES = {
+  firmware: [undefined, "firmwareDiscover"],
+  firmwareDhcp: ["firmwareDiscover", "firmwareAck"],
+  loader: ["firmwareAck", "kernelRequest"],
+  transfer: ["kernelRequest", "transferEnd"],
+  decompression: ["transferEnd", "kernelStarted"],
+  kernel: ["kernelStarted", "initStarted"],
+  initramfs: ["initStarted", "initDiscover"],
+  initDhcp: ["initDiscover", "booted"],
+  nfsMount: ["booted", "rootMounted"],
+} as const satisfies Record<string, readonly [BootEvent | undefined, BootEvent]>;
+export type BootPhase = keyof typeof BOOT_PHASES;
+
 export interface BootTimeline {
   /** Seconds after QEMU started; null when the stage did not happen (no NFS root declared, or the boot stalled). */
   readonly stages: Record<BootStage, number | null>;
+  /** Seconds after QEMU started of each event; null when it did not happen. */
+  readonly events: Record<BootEvent, number | null>;
+  /** Seconds each phase took; null when one of its ends is missing. */
+  readonly phases: Record<BootPhase, number | null>;
   /** The address the lab's dhcpd acknowledged to the guest's MAC, and who sent it. */
   readonly dhcpAck?: { readonly yiaddr: string; readonly server: string };
   /** What the guest sent looking for an IPv6 router, and what answered it. */
@@ -27,6 +67,17 @@ export interface SerialWatch {
   readonly text: string;
   /** When each pattern first showed up (ms since the epoch); absent when it never did. */
   readonly firstSeen: Partial<Record<string, number>>;
+}
+
+/** What watchSerialLog looks for in a guest's serial log; `marker` is the line its boot ends with. */
+export function bootSerialPatterns(marker: string): Record<string, RegExp> {
+  return {
+    kernelStarted: /Linux version /,
+    initStarted: new RegExp(INIT_STARTED_LINE),
+    booted: new RegExp(BOOTED_MARKER),
+    rootMounted: /netboot-lab: NFS root mounted: /,
+    marker: new RegExp(marker),
+  };
 }
 
 /**
@@ -58,22 +109,52 @@ function seconds(fromMs: number, atMs: number | undefined): number | null {
   return atMs === undefined ? null : Math.round((atMs - fromMs) / 100) / 10;
 }
 
-function dhcpAckTo(frame: Frame, mac: string): { yiaddr: string; server: string } | undefined {
-  if (frame.udp?.srcPort !== 67 || frame.udp.dstPort !== 68) return undefined;
+function dhcpSummary(frame: Frame): ReturnType<typeof summarizePacket> | undefined {
+  if (!frame.udp || ![67, 68].includes(frame.udp.srcPort) || ![67, 68].includes(frame.udp.dstPort)) return undefined;
   try {
-    const summary = summarizePacket(decodeDhcpPacket(frame.udp.payload));
-    if (summary.chaddr === mac && summary.messageType === "DHCPACK") return { yiaddr: summary.yiaddr, server: frame.ipv4!.src };
+    return summarizePacket(decodeDhcpPacket(frame.udp.payload));
   } catch {
     return undefined;
   }
-  return undefined;
 }
 
-/** A TFTP read request or an HTTP GET from the guest: the first file its firmware or loader fetches. */
-function isBootFileRequest(frame: Frame, mac: string): boolean {
-  if (frame.srcMac !== mac) return false;
-  if (frame.udp?.dstPort === 69) return frame.udp.payload.readUInt16BE(0) === 1;
-  return frame.tcp !== undefined && frame.tcp.payload.subarray(0, 4).toString("latin1") === "GET ";
+function dhcpAckTo(frame: Frame, mac: string): { yiaddr: string; server: string } | undefined {
+  if (frame.udp?.srcPort !== 67) return undefined;
+  const summary = dhcpSummary(frame);
+  return summary?.chaddr === mac && summary.messageType === "DHCPACK" ? { yiaddr: summary.yiaddr, server: frame.ipv4!.src } : undefined;
+}
+
+function isDiscoverFrom(frame: Frame, mac: string): boolean {
+  if (frame.srcMac !== mac || frame.udp?.dstPort !== 67) return false;
+  return dhcpSummary(frame)?.messageType === "DHCPDISCOVER";
+}
+
+/** The file a TFTP read request or an HTTP GET from the guest asks for; undefined for any other frame. */
+function requestedFile(frame: Frame, mac: string): string | undefined {
+  if (frame.srcMac !== mac) return undefined;
+  if (frame.udp?.dstPort === 69 && frame.udp.payload.length > 2 && frame.udp.payload.readUInt16BE(0) === 1) {
+    return frame.udp.payload.subarray(2).toString("latin1").split("\0")[0];
+  }
+  const request = frame.tcp?.payload.subarray(0, 512).toString("latin1");
+  return request?.startsWith("GET ") ? request.split(" ")[1] : undefined;
+}
+
+/** Bytes for the guest from a file server (HTTP or TFTP data): not DHCP, not a bare TCP acknowledgement. */
+function isFileDataTo(frame: Frame, mac: string): boolean {
+  if (frame.dstMac !== mac) return false;
+  if (frame.tcp) return frame.tcp.payload.length > 0;
+  return frame.udp !== undefined && frame.udp.srcPort !== 67;
+}
+
+/** Each phase's length from the events; null when either end is missing. */
+export function bootPhases(events: Record<BootEvent, number | null>): Record<BootPhase, number | null> {
+  return Object.fromEntries(
+    Object.entries(BOOT_PHASES).map(([phase, [from, to]]) => {
+      const start = from === undefined ? 0 : events[from];
+      const end = events[to];
+      return [phase, start === null || end === null ? null : Math.round((end - start) * 10) / 10];
+    }),
+  ) as Record<BootPhase, number | null>;
 }
 
 export function bootTimeline(frames: readonly Frame[], mac: string, startedMs: number, serial: SerialWatch): BootTimeline {
@@ -81,22 +162,42 @@ export function bootTimeline(frames: readonly Frame[], mac: string, startedMs: n
   const endMs = serial.firstSeen.marker ?? Infinity;
   const after = frames.filter((frame) => frame.timeMs >= startedMs && frame.timeMs <= endMs);
   const ackFrame = after.find((frame) => dhcpAckTo(frame, mac));
-  const requestFrame = after.find((frame) => isBootFileRequest(frame, mac));
+  const requestFrame = after.find((frame) => requestedFile(frame, mac) !== undefined);
+  const kernelRequest = after.find((frame) => requestedFile(frame, mac)?.endsWith(`/${LINUX_KERNEL_FILE}`));
+  const kernelStartedMs = serial.firstSeen.kernelStarted;
+  // The loader's last file arrives just before it starts the kernel; the kernel's own DHCP comes after.
+  const transferEnd =
+    kernelRequest && kernelStartedMs !== undefined
+      ? after.filter((frame) => frame.timeMs >= kernelRequest.timeMs && frame.timeMs <= kernelStartedMs && isFileDataTo(frame, mac)).at(-1)
+      : undefined;
+  const initDiscover = kernelStartedMs === undefined ? undefined : after.find((frame) => frame.timeMs >= kernelStartedMs && isDiscoverFrom(frame, mac));
   const solicitations = after.filter((frame) => frame.srcMac === mac && frame.icmpv6Type === 133);
+  const events: Record<BootEvent, number | null> = {
+    firmwareDiscover: seconds(startedMs, after.find((frame) => isDiscoverFrom(frame, mac))?.timeMs),
+    firmwareAck: seconds(startedMs, ackFrame?.timeMs),
+    kernelRequest: seconds(startedMs, kernelRequest?.timeMs),
+    transferEnd: seconds(startedMs, transferEnd?.timeMs),
+    kernelStarted: seconds(startedMs, kernelStartedMs),
+    initStarted: seconds(startedMs, serial.firstSeen.initStarted),
+    initDiscover: seconds(startedMs, initDiscover?.timeMs),
+    booted: seconds(startedMs, serial.firstSeen.booted),
+    rootMounted: seconds(startedMs, serial.firstSeen.rootMounted),
+  };
   return {
     stages: {
-      dhcpAnswered: seconds(startedMs, ackFrame?.timeMs),
+      dhcpAnswered: events.firmwareAck,
       firstBootFileRequest: seconds(startedMs, requestFrame?.timeMs),
-      kernelStarted: seconds(startedMs, serial.firstSeen.kernelStarted),
-      rootMounted: seconds(startedMs, serial.firstSeen.rootMounted),
+      kernelStarted: events.kernelStarted,
+      rootMounted: events.rootMounted,
       marker: seconds(startedMs, serial.firstSeen.marker),
     },
+    events,
+    phases: bootPhases(events),
     ...(ackFrame ? { dhcpAck: dhcpAckTo(ackFrame, mac)! } : {}),
     routerSolicitations: solicitations.length,
     routerAdvertisements: after.filter((frame) => frame.icmpv6Type === 134).length,
   };
 }
-
 /** Where every e2e run leaves its serial logs, captures and `timings.json`. */
 export const E2E_RESULTS_DIR = join(PROJECT_DIR, "test-results", "e2e");
 
@@ -119,5 +220,6 @@ export function recordBootTimings(run: string, recorded: RecordedRun): void {
   } catch {
     // No earlier run in this results folder (or one from an older layout): start afresh.
   }
-  writeFileSync(file, `${JSON.stringify({ runs: { ...runs, [run]: recorded } }, null, 2)}\n`);
+  // When it was recorded: npm run bench:boot picks out the runs its own e2e invocation wrote.
+  writeFileSync(file, `${JSON.stringify({ runs: { ...runs, [run]: { ...recorded, recordedAtMs: Date.now() } } }, null, 2)}\n`);
 }
