@@ -24,15 +24,18 @@ function readOptional(path: string): string {
   }
 }
 
-/** The default initramfs: busybox plus the NIC and NFS modules of the builder's kernel. */
-function defaultInitramfs(imageName: string, toolchain: Toolchain, version: string | undefined): Buffer {
+/**
+ * The default initramfs: busybox plus the NIC modules of the builder's kernel, and its NFS client
+ * for an image with an NFS root only (it nearly doubles the archive every boot transfers and unpacks).
+ */
+function defaultInitramfs(imageName: string, nfsRoot: boolean, toolchain: Toolchain, version: string | undefined): Buffer {
   const busybox = readFileSync(toolchain.busybox);
   if (!version) return buildInitramfs({ imageName, busybox, modules: [] });
   const moduleDir = join(toolchain.modulesRoot, version);
   const index = parseModuleIndex(readFileSync(join(moduleDir, "modules.dep"), "utf8"), readOptional(join(moduleDir, "modules.builtin")));
   const read = (path: string) => ({ path, data: readFileSync(join(moduleDir, path)) });
   const nicModules = moduleLoadOrder(index, INITRAMFS_NIC_MODULES, version);
-  const nfsModules = moduleLoadOrder(index, INITRAMFS_NFS_MODULES, version).filter((path) => !nicModules.includes(path));
+  const nfsModules = nfsRoot ? moduleLoadOrder(index, INITRAMFS_NFS_MODULES, version).filter((path) => !nicModules.includes(path)) : [];
   return buildInitramfs({ imageName, busybox, modules: nicModules.map(read), nfsModules: nfsModules.map(read) });
 }
 
@@ -44,7 +47,7 @@ function writeKernelAndInitrd(image: LinuxLoaderImage, imageDir: string, toolcha
   if (image.linux.initrd) {
     linkOrCopy(image.linux.initrd, join(imageDir, LINUX_INITRD_FILE));
   } else {
-    write(join(imageDir, LINUX_INITRD_FILE), defaultInitramfs(image.name, toolchain, version));
+    write(join(imageDir, LINUX_INITRD_FILE), defaultInitramfs(image.name, image.nfsRoot, toolchain, version));
     notes.push(
       version
         ? `initrd: busybox initramfs with the modules of kernel ${version}`
@@ -73,14 +76,13 @@ function writeLoader(image: LinuxLoaderImage, bootFiles: BootFileSet, treeDir: s
       return;
     }
     case "pxelinux": {
-      const config = renderPxelinuxConfig(image, bootFiles);
       linkOrCopy(toolchain.pxelinux, join(imageDir, PXELINUX_FILES.bios));
       linkOrCopy(join(toolchain.syslinuxBiosModules, PXELINUX_FILES.biosModule), join(imageDir, PXELINUX_FILES.biosModule));
-      write(join(imageDir, PXELINUX_FILES.config), config);
+      write(join(imageDir, PXELINUX_FILES.config), renderPxelinuxConfig(image, bootFiles, "bios"));
       const efiDir = join(imageDir, PXELINUX_FILES.efi64Dir);
       linkOrCopy(toolchain.syslinuxEfi64, join(efiDir, PXELINUX_FILES.efi64));
       linkOrCopy(join(toolchain.syslinuxEfi64Modules, PXELINUX_FILES.efi64Module), join(efiDir, PXELINUX_FILES.efi64Module));
-      write(join(efiDir, PXELINUX_FILES.config), config);
+      write(join(efiDir, PXELINUX_FILES.config), renderPxelinuxConfig(image, bootFiles, "efi64"));
       return;
     }
   }

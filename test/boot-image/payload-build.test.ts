@@ -63,7 +63,7 @@ describe("Linux payloads", () => {
     expect(readFileSync(join(tree, "g/boot/grub/grub.cfg"), "utf8")).toContain("linux (http,10.77.0.2)/g/vmlinuz console=ttyS0");
   });
 
-  test("pxelinux: BIOS loader with ldlinux.c32, efi64 loader with ldlinux.e64, one config in both folders", () => {
+  test("pxelinux: BIOS loader (lpxelinux.0, over HTTP) with ldlinux.c32, efi64 loader with ldlinux.e64 (over TFTP), a config in each folder", () => {
     const tree = tempDir("tree");
 
     const result = buildPayload(specFor(labWith({ name: "p", kind: "pxelinux" })), tree, hostToolchain(tempDir("kernel")));
@@ -78,7 +78,19 @@ describe("Linux payloads", () => {
       "p/pxelinux.cfg/default",
       "p/vmlinuz",
     ]);
-    expect(readFileSync(join(tree, "p/efi64/pxelinux.cfg/default"), "utf8")).toBe(readFileSync(join(tree, "p/pxelinux.cfg/default"), "utf8"));
+    expect(readFileSync(join(tree, "p/pxelinux.0")).equals(readFileSync("/usr/lib/PXELINUX/lpxelinux.0"))).toBe(true);
+    expect(readFileSync(join(tree, "p/pxelinux.cfg/default"), "utf8")).toContain("KERNEL http://10.77.0.2/p/vmlinuz");
+    expect(readFileSync(join(tree, "p/efi64/pxelinux.cfg/default"), "utf8")).toContain("KERNEL ::p/vmlinuz");
+  });
+
+  test("an image without an NFS root carries no NFS client in its initramfs", () => {
+    const tree = tempDir("tree");
+    buildPayload(specFor(labWith({ name: "plain", kind: "ipxe" })), tree, hostToolchain(tempDir("kernel")));
+    const initrd = tempDir("initrd");
+    execFileSync("cpio", ["-id", "--quiet"], { cwd: initrd, input: gunzipSync(readFileSync(join(tree, "plain/initrd.img"))) });
+    expect(readFileSync(join(initrd, "etc/netboot-lab/modules"), "utf8")).toBe("kernel/e1000.ko\n");
+    expect(readFileSync(join(initrd, "etc/netboot-lab/modules-nfs"), "utf8")).toBe("");
+    expect(readdirSync(join(initrd, "lib/modules/kernel"))).toEqual(["e1000.ko"]);
   });
 
   test("a user's own kernel and initrd are served instead of Debian's", () => {

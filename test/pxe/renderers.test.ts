@@ -12,7 +12,7 @@ describe("kernel command line", () => {
   test("names the image's NFS root so the initramfs does not depend on DHCP sending root-path", () => {
     const { image, bootFiles } = imageOf(labWith({ name: "k", kind: "grub", nfsRoot: true }), "grub");
 
-    expect(kernelCommandLine(image, bootFiles)).toBe("console=ttyS0 nfsroot=10.77.0.2:/netboot/k/root");
+    expect(kernelCommandLine(image, bootFiles)).toBe("console=ttyS0 loglevel=6 nfsroot=10.77.0.2:/netboot/k/root");
   });
 });
 
@@ -25,7 +25,7 @@ describe("iPXE script", () => {
         "#!ipxe",
         "# netboot-lab boot image kvm-linux: the kernel and initrd live beside this script.",
         "echo netboot-lab: booting kvm-linux",
-        "kernel vmlinuz initrd=initrd.img console=ttyS0 || goto failed",
+        "kernel vmlinuz initrd=initrd.img console=ttyS0 loglevel=6 || goto failed",
         "initrd initrd.img || goto failed",
         "boot || goto failed",
         ":failed",
@@ -44,7 +44,7 @@ describe("grub.cfg", () => {
     expect(renderGrubConfig(image, bootFiles).split("\n").slice(8, 13)).toEqual([
       '  echo "netboot-lab: loading g"',
       "  insmod http",
-      "  linux (http,10.77.0.2)/g/vmlinuz console=ttyS0 nfsroot=10.77.0.2:/netboot/g/root",
+      "  linux (http,10.77.0.2)/g/vmlinuz console=ttyS0 loglevel=6 nfsroot=10.77.0.2:/netboot/g/root",
       "  initrd (http,10.77.0.2)/g/initrd.img",
       "}",
     ]);
@@ -64,7 +64,7 @@ describe("grub.cfg", () => {
         "",
         'menuentry "g (netboot-lab)" {',
         '  echo "netboot-lab: loading g"',
-        "  linux /g/vmlinuz console=ttyS0 nfsroot=10.77.0.2:/netboot/g/root",
+        "  linux /g/vmlinuz console=ttyS0 loglevel=6 nfsroot=10.77.0.2:/netboot/g/root",
         "  initrd /g/initrd.img",
         "}",
         "",
@@ -74,10 +74,14 @@ describe("grub.cfg", () => {
 });
 
 describe("pxelinux config", () => {
-  test("uses ::paths from the TFTP root, so the BIOS and efi64 loaders share one config", () => {
+  test("BIOS: the kernel and initrd over HTTP when the lab serves it; efi64: ::paths from the TFTP root", () => {
     const { image, bootFiles } = imageOf(labWith({ name: "p", kind: "pxelinux", linux: { cmdline: "console=ttyS0,115200" } }), "pxelinux");
+    const bios = renderPxelinuxConfig(image, bootFiles, "bios");
 
-    expect(renderPxelinuxConfig(image, bootFiles)).toBe(
+    expect(bios).toContain(`  KERNEL ${bootFiles.httpBaseUrl}/p/vmlinuz\n  INITRD ${bootFiles.httpBaseUrl}/p/initrd.img\n`);
+    expect(bios).toMatch(/KERNEL http:\/\/\d+\.\d+\.\d+\.\d+(:\d+)?\/p\/vmlinuz/);
+    expect(renderPxelinuxConfig(image, { ...bootFiles, httpBaseUrl: undefined }, "bios")).toBe(renderPxelinuxConfig(image, bootFiles, "efi64"));
+    expect(renderPxelinuxConfig(image, bootFiles, "efi64")).toBe(
       [
         "# netboot-lab boot image p",
         "SERIAL 0 115200",
