@@ -108,7 +108,7 @@ const WIDTH = 16;
 for (const [run, clients] of Object.entries(samples)) {
   console.log(`\n${run}: seconds, median (min-max) of ${runs} boot(s); * = some boots never reached it`);
   console.log(
-    ["guest".padEnd(14), ...PHASES.map(([, label]) => label.padStart(WIDTH)), "marker".padStart(WIDTH), "target".padStart(12), "  load per run"].join(""),
+    ["guest".padEnd(14), ...PHASES.map(([, label]) => label.padStart(WIDTH)), "marker".padStart(WIDTH), "target".padStart(12), "  load per run"].join(" "),
   );
   for (const [client, boots] of Object.entries(clients)) {
     const markers = boots.map((boot) => boot.marker);
@@ -127,7 +127,7 @@ for (const [run, clients] of Object.entries(samples)) {
         cell(markers, WIDTH),
         verdict.padStart(12),
         `  ${boots.map((boot) => boot.load.toFixed(2)).join(" ")}`,
-      ].join(""),
+      ].join(" "),
     );
   }
 }
