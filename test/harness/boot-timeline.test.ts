@@ -2,9 +2,10 @@
  * Where a boot's time goes: the events and phases bootTimeline derives from a capture of the lab
  * bridge and from when the serial log's lines showed up, on frames shaped like the e2e's.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { clientRequest, dhcpOption, encodeDhcpPacket, type DhcpPacket } from "../../lib/net/dhcp";
 import { BOOTED_MARKER, INIT_STARTED_LINE, NFS_ROOT_MARKER } from "../../lib/pxe";
@@ -88,6 +89,7 @@ const grubBoot: Frame[] = [
 const grubSerial: SerialWatch = {
   text: "",
   firstSeen: { kernelStarted: at(9.2), initStarted: at(11.9), booted: at(13.6), rootMounted: at(15.0), marker: at(15.0) },
+  cpuSeen: { kernelStarted: 6.4, initStarted: 8.2, booted: 9.1, rootMounted: 10.3, marker: 10.3 },
 };
 
 describe("bootTimeline", () => {
@@ -105,6 +107,7 @@ describe("bootTimeline", () => {
       rootMounted: 15,
     });
     expect(timeline.stages).toEqual({ dhcpAnswered: 5.1, firstBootFileRequest: 5.3, kernelStarted: 9.2, rootMounted: 15, marker: 15 });
+    expect(timeline.cpuSeconds).toEqual({ kernelStarted: 6.4, marker: 10.3 });
   });
 
   it("splits the boot into phases that add up to the marker", () => {
@@ -180,5 +183,33 @@ describe("bootSerialPatterns", () => {
     );
     const watch = await watchSerialLog(log, bootSerialPatterns(NFS_ROOT_MARKER), "marker", 5_000);
     expect(Object.keys(watch.firstSeen).sort()).toEqual(["booted", "initStarted", "kernelStarted", "marker", "rootMounted"]);
+  });
+
+  it("notes the CPU seconds the QEMU writing the log had used when each line showed up", async () => {
+    const log = join(dir, "paused.serial.log");
+    writeFileSync(log, "");
+    // A real QEMU, paused before its first instruction: it holds the log open and uses a little CPU starting up.
+    const qemu = execa("qemu-system-x86_64", [
+      "-S",
+      "-nodefaults",
+      "-display",
+      "none",
+      "-chardev",
+      `file,id=serial0,path=${log},append=on`,
+      "-serial",
+      "chardev:serial0",
+    ]);
+    try {
+      const watching = watchSerialLog(log, bootSerialPatterns(BOOTED_MARKER), "marker", 20_000);
+      await new Promise((resolveWait) => setTimeout(resolveWait, 1_000));
+      appendFileSync(log, `[    0.000000] Linux version 6.1.0\r\n${BOOTED_MARKER} image=i ip=10.77.0.10\r\n`);
+      const watch = await watching;
+      expect(watch.cpuSeen).toEqual({ kernelStarted: expect.any(Number), booted: expect.any(Number), marker: expect.any(Number) });
+      expect(watch.cpuSeen!.marker).toBeGreaterThanOrEqual(watch.cpuSeen!.kernelStarted!);
+      expect(watch.cpuSeen!.marker).toBeLessThan(20);
+    } finally {
+      qemu.kill();
+      await qemu.catch(() => undefined);
+    }
   });
 });

@@ -3,7 +3,7 @@
  * network stages from a capture of the lab bridge (what the servers answered, what the guest
  * asked), the later ones from the guest's serial log as it grows.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LINUX_KERNEL_FILE } from "../../lib/model";
 import { decodeDhcpPacket, summarizePacket } from "../../lib/net/dhcp";
@@ -60,6 +60,8 @@ export interface BootTimeline {
   /** What the guest sent looking for an IPv6 router, and what answered it. */
   readonly routerSolicitations: number;
   readonly routerAdvertisements: number;
+  /** CPU seconds QEMU used up to the kernel's banner and up to the marker (SerialWatch.cpuSeen); null when not measured. */
+  readonly cpuSeconds?: { readonly kernelStarted: number | null; readonly marker: number | null };
 }
 
 export interface SerialWatch {
@@ -67,6 +69,11 @@ export interface SerialWatch {
   readonly text: string;
   /** When each pattern first showed up (ms since the epoch); absent when it never did. */
   readonly firstSeen: Partial<Record<string, number>>;
+  /**
+   * The CPU seconds the guest's QEMU had used when each pattern first showed up. Unlike the wall
+   * clock it hardly moves with the machine's load: it is what the boot costs under emulation.
+   */
+  readonly cpuSeen?: Partial<Record<string, number>>;
 }
 
 /** What watchSerialLog looks for in a guest's serial log; `marker` is the line its boot ends with. */
@@ -87,6 +94,8 @@ export function bootSerialPatterns(marker: string): Record<string, RegExp> {
  */
 export async function watchSerialLog(path: string, patterns: Record<string, RegExp>, until: string, timeoutMs: number): Promise<SerialWatch> {
   const firstSeen: Partial<Record<string, number>> = {};
+  const cpuSeen: Partial<Record<string, number>> = {};
+  let qemuPid: string | undefined;
   const deadline = Date.now() + timeoutMs;
   let text = "";
   while (Date.now() < deadline) {
@@ -96,13 +105,42 @@ export async function watchSerialLog(path: string, patterns: Record<string, RegE
       text = "";
     }
     const now = Date.now();
+    qemuPid ??= processWriting(path);
+    const cpu = qemuPid === undefined ? undefined : cpuSecondsOf(qemuPid);
     for (const [name, pattern] of Object.entries(patterns)) {
-      if (firstSeen[name] === undefined && new RegExp(`${pattern.source}[^\\n]*\\n`).test(text)) firstSeen[name] = now;
+      if (firstSeen[name] === undefined && new RegExp(`${pattern.source}[^\\n]*\\n`).test(text)) {
+        firstSeen[name] = now;
+        if (cpu !== undefined) cpuSeen[name] = cpu;
+      }
     }
     if (firstSeen[until] !== undefined) break;
     await new Promise((resolveWait) => setTimeout(resolveWait, 100));
   }
-  return { text, firstSeen };
+  return { text, firstSeen, cpuSeen };
+}
+
+/** The QEMU (not a wrapper around it) whose command line names this serial log (its `-chardev file,path=`); undefined until it runs. */
+function processWriting(serialLog: string): string | undefined {
+  for (const pid of readdirSync("/proc").filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      const isQemu = readFileSync(`/proc/${pid}/comm`, "latin1").startsWith("qemu-system");
+      if (isQemu && readFileSync(`/proc/${pid}/cmdline`, "latin1").includes(`path=${serialLog}`)) return pid;
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  return undefined;
+}
+
+/** utime + stime of a process in seconds (Linux counts them in USER_HZ, 100 a second on x86); undefined once it is gone. */
+function cpuSecondsOf(pid: string): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "latin1").split(") ")[1]!.split(" ");
+    // After "pid (comm) ", utime and stime are the 12th and 13th fields.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
 }
 
 function seconds(fromMs: number, atMs: number | undefined): number | null {
@@ -194,6 +232,7 @@ export function bootTimeline(frames: readonly Frame[], mac: string, startedMs: n
     events,
     phases: bootPhases(events),
     ...(ackFrame ? { dhcpAck: dhcpAckTo(ackFrame, mac)! } : {}),
+    ...(serial.cpuSeen ? { cpuSeconds: { kernelStarted: serial.cpuSeen.kernelStarted ?? null, marker: serial.cpuSeen.marker ?? null } } : {}),
     routerSolicitations: solicitations.length,
     routerAdvertisements: after.filter((frame) => frame.icmpv6Type === 134).length,
   };

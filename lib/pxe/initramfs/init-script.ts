@@ -52,9 +52,6 @@ load_modules() {
   done <"$1"
 }
 echo "${INIT_STARTED_LINE}"
-# No IPv6 on the NIC (it appears below and inherits "default"): the multicast groups IPv6 joins
-# after link-up reprogram the NIC's receive filter while udhcpc waits for its answer.
-echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6 2>/dev/null
 # The NIC drivers now; the NFS client only if the root is mounted over NFS.
 load_modules /${MODULE_LIST_PATH}
 
