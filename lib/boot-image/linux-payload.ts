@@ -76,13 +76,14 @@ function writeLoader(image: LinuxLoaderImage, bootFiles: BootFileSet, treeDir: s
       return;
     }
     case "pxelinux": {
+      const config = renderPxelinuxConfig(image, bootFiles);
       linkOrCopy(toolchain.pxelinux, join(imageDir, PXELINUX_FILES.bios));
       linkOrCopy(join(toolchain.syslinuxBiosModules, PXELINUX_FILES.biosModule), join(imageDir, PXELINUX_FILES.biosModule));
-      write(join(imageDir, PXELINUX_FILES.config), renderPxelinuxConfig(image, bootFiles, "bios"));
+      write(join(imageDir, PXELINUX_FILES.config), config);
       const efiDir = join(imageDir, PXELINUX_FILES.efi64Dir);
       linkOrCopy(toolchain.syslinuxEfi64, join(efiDir, PXELINUX_FILES.efi64));
       linkOrCopy(join(toolchain.syslinuxEfi64Modules, PXELINUX_FILES.efi64Module), join(efiDir, PXELINUX_FILES.efi64Module));
-      write(join(efiDir, PXELINUX_FILES.config), renderPxelinuxConfig(image, bootFiles, "efi64"));
+      write(join(efiDir, PXELINUX_FILES.config), config);
       return;
     }
   }

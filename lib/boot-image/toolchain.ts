@@ -7,7 +7,7 @@ export interface Toolchain {
   /** Folder with iPXE's undionly.kpxe and ipxe.efi. */
   readonly ipxeDir: string;
   readonly pxelinux: string;
-  /** Folder with the BIOS ldlinux.c32 that the pxelinux loader loads next. */
+  /** Folder with the BIOS ldlinux.c32 that pxelinux.0 loads next. */
   readonly syslinuxBiosModules: string;
   readonly syslinuxEfi64: string;
   /** Folder with ldlinux.e64, which syslinux.efi loads next. */
@@ -24,8 +24,7 @@ export interface Toolchain {
 /** Paths of Debian 12's packages (ipxe, pxelinux, syslinux-efi, syslinux-common, busybox-static, linux-image-amd64, grub-*-bin) in the builder image. */
 export const DEBIAN_TOOLCHAIN: Toolchain = {
   ipxeDir: "/usr/lib/ipxe",
-  // pxelinux with lwIP: TFTP as pxelinux.0, and HTTP for the kernel and initrd (served as pxelinux.0).
-  pxelinux: "/usr/lib/PXELINUX/lpxelinux.0",
+  pxelinux: "/usr/lib/PXELINUX/pxelinux.0",
   syslinuxBiosModules: "/usr/lib/syslinux/modules/bios",
   syslinuxEfi64: "/usr/lib/SYSLINUX.EFI/efi64/syslinux.efi",
   syslinuxEfi64Modules: "/usr/lib/syslinux/modules/efi64",

@@ -28,8 +28,8 @@ export interface BootFileSet {
   /** DHCP root-path (option 17) for clients of this image, when its kernel mounts its root over the network. */
   readonly rootPath?: string;
   /**
-   * grub and pxelinux: the lab's HTTP server (base URL, no trailing slash) when it serves the tree
-   * (GRUB: on port 80), where GRUB and BIOS pxelinux fetch the kernel and initrd: their TFTP goes one small block per round trip.
+   * grub: the lab's HTTP server (base URL, no trailing slash) when it serves the tree on port 80,
+   * where GRUB fetches the kernel and initrd: its TFTP goes one 1 KiB block per round trip.
    */
   readonly httpBaseUrl?: string;
 }
@@ -100,7 +100,6 @@ export function bootFilesFor(image: BootImageConfig, served: ServedLocations): B
           "efi-x64": file(`${PXELINUX_FILES.efi64Dir}/${PXELINUX_FILES.efi64}`),
         },
         rootPath: image.nfsRoot ? nfsRoot : undefined,
-        ...(served.httpBaseUrl ? { httpBaseUrl: served.httpBaseUrl } : {}),
       };
     case "netbsd":
       return {

@@ -63,7 +63,7 @@ describe("Linux payloads", () => {
     expect(readFileSync(join(tree, "g/boot/grub/grub.cfg"), "utf8")).toContain("linux (http,10.77.0.2)/g/vmlinuz console=ttyS0");
   });
 
-  test("pxelinux: BIOS loader (lpxelinux.0, over HTTP) with ldlinux.c32, efi64 loader with ldlinux.e64 (over TFTP), a config in each folder", () => {
+  test("pxelinux: BIOS loader with ldlinux.c32, efi64 loader with ldlinux.e64, one config in both folders", () => {
     const tree = tempDir("tree");
 
     const result = buildPayload(specFor(labWith({ name: "p", kind: "pxelinux" })), tree, hostToolchain(tempDir("kernel")));
@@ -78,9 +78,7 @@ describe("Linux payloads", () => {
       "p/pxelinux.cfg/default",
       "p/vmlinuz",
     ]);
-    expect(readFileSync(join(tree, "p/pxelinux.0")).equals(readFileSync("/usr/lib/PXELINUX/lpxelinux.0"))).toBe(true);
-    expect(readFileSync(join(tree, "p/pxelinux.cfg/default"), "utf8")).toContain("KERNEL http://10.77.0.2/p/vmlinuz");
-    expect(readFileSync(join(tree, "p/efi64/pxelinux.cfg/default"), "utf8")).toContain("KERNEL ::p/vmlinuz");
+    expect(readFileSync(join(tree, "p/efi64/pxelinux.cfg/default"), "utf8")).toBe(readFileSync(join(tree, "p/pxelinux.cfg/default"), "utf8"));
   });
 
   test("an image without an NFS root carries no NFS client in its initramfs", () => {
