@@ -1,7 +1,7 @@
 /** Every file a lab renders, as relative paths, for `netboot-lab render` and for inspection in tests. */
 import { labSummary } from "./lab-summary";
 import type { LabModel } from "./model/validate";
-import { labServers } from "./servers";
+import { dhcpServers, labServers } from "./servers";
 
 const CONFIG_ROOT = "/etc/netboot-lab/";
 
@@ -11,8 +11,12 @@ export interface RenderedFile {
   readonly content: string;
 }
 
+/**
+ * Both DHCP servers' configs, whichever the lab runs: dhcpd.conf and kea-dhcp4.conf side by side
+ * show what a move between them changes.
+ */
 export function renderLabFiles(lab: LabModel): RenderedFile[] {
-  const serverFiles = labServers(lab).flatMap((server) =>
+  const serverFiles = [...labServers(lab), dhcpServers(lab).other].flatMap((server) =>
     server.files.map((file) => ({
       path: file.path.startsWith(CONFIG_ROOT) ? file.path.slice(CONFIG_ROOT.length) : `${server.role}${file.path}`,
       content: file.content,

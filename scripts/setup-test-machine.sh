@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   docker.io debootstrap iproute2 iptables
-  isc-dhcp-server isc-dhcp-client tftpd-hpa tftp-hpa curl
+  isc-dhcp-server kea-dhcp4-server isc-dhcp-client tftpd-hpa tftp-hpa curl
   nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils
   qemu-system-x86 ipxe-qemu ipxe ovmf ovmf-ia32 tcpdump grub-efi-amd64-bin grub-pc-bin pxelinux syslinux-common syslinux-efi
   busybox-static cpio

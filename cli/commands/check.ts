@@ -4,8 +4,7 @@ import { parseArgs } from "node:util";
 import { runProbe, type ProbeInput } from "../../lib/check/probe";
 import { formatCheckReport, type CheckReport } from "../../lib/check/report";
 import { probeAddress, validateLab } from "../../lib/model";
-import { BOOT_TREE_DIR } from "../../lib/servers";
-import { DHCPD_CONF_PATH } from "../../lib/servers/dhcpd";
+import { BOOT_TREE_DIR, dhcpServerFacts } from "../../lib/servers";
 import { CliError, type Command } from "../cli-error";
 import {
   containerStates,
@@ -31,7 +30,7 @@ const HELP = `usage: netboot-lab ${USAGE}
 
 Proves a deployed lab serves every declared client: run it after pulumi up. A short-lived
 probe container joins the lab's Docker network (bridge or macvlan, on the stack's docker.host)
-and, for each client, asks dhcpd as the client's firmware and loaders do (PXE by architecture,
+and, for each client, asks dhcpd (or Kea) as the client's firmware and loaders do (PXE by architecture,
 iPXE, NetBSD's second request, BOOTP for reserved clients) and compares every answer with the
 stack: address, next-server, boot file, root path. It then reads each boot file over TFTP and
 HTTP (the iPXE script and the kernel and initrd it names) and compares them with what the
@@ -51,7 +50,8 @@ Exit status: 0 every check passed, ${EXIT_CHECK_FAILED} a check failed, 2 bad us
 
 async function runningDhcpdConf(deployed: DeployedLab, running: boolean): Promise<string | undefined> {
   if (!running) return undefined;
-  return readContainerFile(deployed, deployed.names.container("dhcpd"), DHCPD_CONF_PATH);
+  const server = dhcpServerFacts(deployed.lab);
+  return readContainerFile(deployed, deployed.names.container(server.role), server.confPath);
 }
 
 /** Keeps what is written to it as it is written, so all of it is there once the writer has ended. */
@@ -74,7 +74,7 @@ async function checkDeployedLab(deployed: DeployedLab, client: string | undefine
     labConfig: deployed.labConfig,
     ...(client ? { client } : {}),
     containers,
-    runningDhcpdConf: await runningDhcpdConf(deployed, containers.dhcpd?.running ?? false),
+    runningDhcpdConf: await runningDhcpdConf(deployed, containers[dhcpServerFacts(deployed.lab).role]?.running ?? false),
   };
   const [stdout, stderr] = [collector(), collector()];
   const exitCode = await runLabProbe(

@@ -5,12 +5,13 @@ import { probeQemuHost } from "../../lib/client/qemu-host";
 import { renderClientFiles } from "../../lib/client/render";
 import { loadStackLab } from "../../lib/model";
 import { renderLabFiles } from "../../lib/render-lab";
+import { notOnKea } from "../../lib/servers/kea";
 import { checkOutputPath, CliError, inContext, type Command } from "../cli-error";
 
 export const renderCommand: Command = {
   usage: "render --stack NAME --out DIR [--project DIR]",
   summary:
-    "validate stacks/Pulumi.NAME.yaml and write every rendered config (dhcpd/dhcpd.conf, …), lab.json and each client's clients/NAME.qemu.sh or clients/NAME.vmx to DIR",
+    "validate stacks/Pulumi.NAME.yaml and write every rendered config (dhcpd/dhcpd.conf, kea/kea-dhcp4.conf, …), lab.json and each client's clients/NAME.qemu.sh or clients/NAME.vmx to DIR",
   async run(args) {
     const { values } = parseArgs({
       args,
@@ -35,6 +36,8 @@ export const renderCommand: Command = {
       throw inContext("render", error);
     }
     process.stdout.write(`rendered stack ${values.stack} into ${outDir}\n`);
+    // Both DHCP configs are written whichever the stack runs: say what a move to Kea gives up.
+    process.stdout.write(`not on Kea (kea/kea-dhcp4.conf):\n${notOnKea(lab).map((item) => `  - ${item}\n`).join("")}`);
     return 0;
   },
 };

@@ -17,7 +17,7 @@ const DEFAULT_STALL_SECONDS = 30;
 
 const HELP = `usage: netboot-lab ${USAGE}
 
-Follows the lab's daemons (docker logs of its dhcpd, TFTP, HTTP and NFS containers) and prints
+Follows the lab's daemons (docker logs of its dhcpd or Kea, TFTP, HTTP and NFS containers) and prints
 each client's boot as it happens, one line per step with the time since that MAC's first
 event: DHCPDISCOVER/OFFER/REQUEST/ACK and BOOTP, each TFTP read (with the file's size in the
 boot tree) or refusal, each TFTP transfer with the blksize the server agreed to, the bytes it

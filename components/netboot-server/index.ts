@@ -12,7 +12,7 @@ import { imageTag } from "../../lib/image-tag";
 import type { LabModel } from "../../lib/model";
 import { LAB_LABEL, labDockerNames, ROLE_LABEL } from "../../lib/lab-names";
 import { renderLabFiles } from "../../lib/render-lab";
-import { labServers, type ServerContainerSpec, type VolumeRole } from "../../lib/servers";
+import { dhcpServers, labServers, type ServerContainerSpec, type VolumeRole } from "../../lib/servers";
 import { KEEPER_SOCKET_PATH, keeperServer, type KeeperContainerSpec } from "../../lib/servers/keeper";
 
 export { LAB_LABEL, ROLE_LABEL };
@@ -179,7 +179,7 @@ export class NetbootServer extends pulumi.ComponentResource {
     this.containers = pulumi
       .all(containers.map(([, container]) => container.name))
       .apply((containerNames): Record<string, string> => Object.fromEntries(containers.map(([role], index) => [role, containerNames[index]!])));
-    const commands: Record<string, string> = { dhcpdLog: `docker logs -f ${names.container("dhcpd")}` };
+    const commands: Record<string, string> = { dhcpdLog: `docker logs -f ${names.container(dhcpServers(lab).running.role)}` };
     if (lab.network.mode === "bridge") {
       commands.qemuNetwork = `-netdev bridge,id=lab,br=${lab.network.bridge} -device e1000,netdev=lab,mac=<client mac>`;
     }

@@ -9,13 +9,14 @@ import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { get } from "node:http";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { checkNicDriver, readMkext } from "../darwin";
 import { readBuildRecord, type BuildRecord } from "../boot-image/build-record";
 import type { ClientModel, LabModel } from "../model/validate";
 import { clientRequest, exchange, inspectLink, openUdpTransport, readOption, type DhcpPacket, type DhcpTransport } from "../net/dhcp";
 import { parseIpv4 } from "../net/ipv4";
+import { dhcpServerFacts } from "../servers";
 import { TftpServerError, tftpRead } from "../net/tftp";
 import { ipxeScriptFetches } from "../pxe/ipxe";
 import type { ClientPlan, DhcpAsk } from "./plan";
@@ -40,7 +41,7 @@ export interface ProbeInput {
   readonly client?: string;
   /** Pod and daemon containers by role (`pod`, `dhcpd`, `tftp`, `nfs`, `http`). */
   readonly containers: Readonly<Record<string, ContainerState>>;
-  /** dhcpd.conf as the running dhcpd container holds it, when it could be read. */
+  /** dhcpd.conf (or kea-dhcp4.conf) as the running DHCP server's container holds it, when it could be read. */
   readonly runningDhcpdConf?: string;
 }
 
@@ -114,20 +115,22 @@ function inPool(lab: LabModel, address: string): boolean {
 
 function noDhcpAnswer(context: DhcpContext, client: ClientModel, ask: DhcpAsk): Row {
   const base = { kind: "dhcp" as const, subject: ask.id, status: "fail" as const };
-  const down = serverDown(context.input, "dhcpd", "dhcpd");
+  const server = dhcpServerFacts(context.lab);
+  const down = serverDown(context.input, server.role, server.daemon);
   if (down) return { ...base, ...down };
   const conf = context.input.runningDhcpdConf;
-  if (conf !== undefined && !conf.includes(`hardware ethernet ${client.mac};`)) {
+  const confName = basename(server.confPath);
+  if (conf !== undefined && !server.declares(conf, client.mac)) {
     return {
       ...base,
-      detail: `no answer to the ${ask.sender}: the running dhcpd.conf has no host entry for ${client.mac}, so dhcpd ignores it (deny unknown-clients); it differs from what the stack renders`,
-      fix: "pulumi up puts back the dhcpd.conf the stack renders (pulumi stack output configs shows it)",
+      detail: `no answer to the ${ask.sender}: the running ${confName} has no host entry for ${client.mac}, so ${server.daemon} ignores it (deny unknown-clients); it differs from what the stack renders`,
+      fix: `pulumi up puts back the ${confName} the stack renders (pulumi stack output configs shows it)`,
     };
   }
   return {
     ...base,
-    detail: `no answer to the ${ask.sender} within ${context.timeoutMs / 1000} s, though dhcpd runs and knows ${client.mac}`,
-    fix: `docker logs ${context.input.containers.dhcpd?.name ?? "the dhcpd container"} shows what dhcpd made of the request`,
+    detail: `no answer to the ${ask.sender} within ${context.timeoutMs / 1000} s, though ${server.daemon} runs and knows ${client.mac}`,
+    fix: `docker logs ${context.input.containers[server.role]?.name ?? `the ${server.daemon} container`} shows what ${server.daemon} made of the request`,
   };
 }
 
@@ -139,7 +142,8 @@ function judgeDhcpAnswer(lab: LabModel, client: ClientModel, ask: DhcpAsk, answe
   if (type !== expectedType) problems.push(`answered with ${type ?? "a BOOTREPLY"} instead of ${expectedType ?? "a BOOTREPLY"}`);
   if (client.ipv4 && answer.yiaddr !== client.ipv4) problems.push(`address ${answer.yiaddr} instead of the reserved ${client.ipv4}`);
   if (!client.ipv4 && !inPool(lab, answer.yiaddr)) problems.push(`address ${answer.yiaddr} is in no pool of the lab`);
-  if (!client.ipv4 && firstAddress && answer.yiaddr !== firstAddress)
+  // Kea keeps no offers: the probe's DISCOVERs, which it never follows with a REQUEST, may each get another pool address.
+  if (!client.ipv4 && firstAddress && answer.yiaddr !== firstAddress && dhcpServerFacts(lab).keepsOffers)
     problems.push(`address ${answer.yiaddr}, but the first request got ${firstAddress}: the loader would change address mid-boot`);
   if (answer.siaddr !== lab.network.serverAddress) problems.push(`next-server ${answer.siaddr} instead of ${lab.network.serverAddress}`);
   const file = answer.file || readOption(answer, "bootfile-name") || "";
@@ -157,7 +161,7 @@ function judgeDhcpAnswer(lab: LabModel, client: ClientModel, ask: DhcpAsk, answe
     subject: ask.id,
     status: "fail",
     detail: `${ask.sender}: ${problems.join("; ")}`,
-    fix: "the running dhcpd.conf differs from the stack: pulumi up renders and deploys it again (pulumi stack output configs shows the expected one)",
+    fix: `the running ${basename(dhcpServerFacts(lab).confPath)} differs from the stack: pulumi up renders and deploys it again (pulumi stack output configs shows the expected one)`,
   };
 }
 
@@ -180,19 +184,20 @@ async function checkUnknownMac(context: DhcpContext, mac: string): Promise<Row> 
   const answer = await askDhcp(context, mac, { message: "DHCPDISCOVER", identity: { clientArch: 0, parameterRequestList: [1, 3, 67] } });
   const allowed = context.lab.network.allowUnknownClients;
   const subject = "unknown-mac";
+  const server = dhcpServerFacts(context.lab);
   if (!answer) {
     if (allowed)
       return {
         kind: "dhcp",
         subject,
         status: "fail",
-        ...(serverDown(context.input, "dhcpd", "dhcpd") ?? {
+        ...(serverDown(context.input, server.role, server.daemon) ?? {
           detail: `no answer for ${mac}, though the stack sets allowUnknownClients`,
-          fix: "pulumi up deploys the dhcpd.conf the stack renders",
+          fix: `pulumi up deploys the ${basename(server.confPath)} the stack renders`,
         }),
       };
-    // Silence only means something while dhcpd answers at all.
-    const down = serverDown(context.input, "dhcpd", "dhcpd");
+    // Silence only means something while the server answers at all.
+    const down = serverDown(context.input, server.role, server.daemon);
     if (down) return { kind: "dhcp", subject, status: "skip", detail: `not judged: ${down.detail}` };
     return { kind: "dhcp", subject, status: "pass", detail: `no answer for the undeclared ${mac} (deny unknown-clients)` };
   }
@@ -202,8 +207,8 @@ async function checkUnknownMac(context: DhcpContext, mac: string): Promise<Row> 
     kind: "dhcp",
     subject,
     status: "fail",
-    detail: `dhcpd answered the undeclared ${mac}: ${describeAnswer(answer)}${allowed ? " (not from a pool)" : ", though the stack denies unknown clients"}`,
-    fix: "another DHCP server may be on the lab network, or the running dhcpd.conf differs from the stack: pulumi up",
+    detail: `${server.daemon} answered the undeclared ${mac}: ${describeAnswer(answer)}${allowed ? " (not from a pool)" : ", though the stack denies unknown clients"}`,
+    fix: `another DHCP server may be on the lab network, or the running ${basename(server.confPath)} differs from the stack: pulumi up`,
   };
 }
 

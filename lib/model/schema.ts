@@ -83,6 +83,8 @@ export const dockerSchema = z.strictObject({
 });
 
 export const serversSchema = z.strictObject({
+  /** `isc`: ISC dhcpd 4.4 (end of life since 2022); `kea`: ISC Kea, its successor, rendered from the same model (lib/servers/kea.ts). */
+  dhcp: z.strictObject({ server: z.enum(["isc", "kea"]).default("isc") }).prefault({}),
   tftp: z
     .strictObject({
       enabled: z.boolean().default(true),

@@ -20,6 +20,7 @@ import { BITS, defaultGuestOs, EFI_ARCH, findGuestOs, guestOsFitsImage, guestOsW
 import { isVmwareStaticMac } from "../client/vmx";
 import { bootFilesFor, httpBaseUrl, type BootFileSet, type BootRequester } from "./boot-files";
 import { resolveBsdp, type BsdpModel } from "./bsdp";
+import { checkDhcpServer } from "./dhcp-server-rules";
 import { LabConfigError, type ConfigProblem } from "./errors";
 import type { HostInterfaceProbe } from "./host-interface";
 import { checkBridgeName, checkCommandLines, checkDockerSocket, checkFreeText, checkLabPaths, checkServedBootFiles } from "./lab-rules";
@@ -201,6 +202,7 @@ function resolve(config: LabConfig, report: Report, options: ValidateOptions): L
   const bsdp = resolveBsdp(config, bootFileSets, report);
   checkBridgeName(config, network.model.gateway, options.hostInterface, report);
   checkServedBootFiles(config, clients, bsdp, bootFileSets, report);
+  checkDhcpServer(config, bsdp, report);
   return {
     network: network.model,
     mediaDir: config.mediaDir,

@@ -11,42 +11,38 @@
  */
 import type { BootRequester } from "../model/boot-files";
 import type { ClientModel, LabModel } from "../model/validate";
+import { bootSelection, type RequesterMatch } from "./boot-selection";
 import type { ServerContainerSpec } from "./spec";
 
 export const DHCPD_CONF_PATH = "/etc/netboot-lab/dhcpd/dhcpd.conf";
 export const DHCPD_LEASES_DIR = "/var/lib/dhcp";
 
-/** RFC 4578 client-architecture values that mean each firmware (0x07 is "EFI BC", in practice x64). */
-const ARCH_CODES: Record<Exclude<BootRequester, "ipxe" | "netbsd-libsa" | "bios">, readonly string[]> = {
-  "efi-x64": ["00:07", "00:09"],
-  "efi-ia32": ["00:06", "00:02"],
-};
-
 const quote = (text: string) => `"${text.replace(/(["\\])/g, "\\$1")}"`;
 const indent = (lines: readonly string[], depth = 1) => lines.map((line) => (line ? "  ".repeat(depth) + line : line));
+const hexByte = (value: number) => value.toString(16).padStart(2, "0");
 
-/**
- * The conditional that picks a boot file by requester: loaders that ask a second time first
- * (iPXE would loop on its own binary; NetBSD's pxeboot wants its kernel), then option 93.
- */
+/** A match of boot-selection.ts as a dhcpd boolean expression. */
+function dhcpdTest(match: RequesterMatch): string {
+  switch (match.kind) {
+    case "user-class":
+      return `exists user-class and option user-class = ${quote(match.value)}`;
+    case "vendor-class-prefix":
+      return `substring(option vendor-class-identifier, 0, ${match.prefix.length}) = ${quote(match.prefix)}`;
+    case "client-arch":
+      return match.codes.map((code) => `option client-arch = ${hexByte(code >> 8)}:${hexByte(code & 0xff)}`).join(" or ");
+  }
+}
+
+/** The conditional that picks a boot file by requester, in boot-selection.ts's order. */
 export function renderBootFileSelection(files: Partial<Record<BootRequester, string>>): string[] {
-  const branches: { test: string; file: string }[] = [];
-  if (files.ipxe) branches.push({ test: `exists user-class and option user-class = "iPXE"`, file: files.ipxe });
-  if (files["netbsd-libsa"]) {
-    branches.push({ test: `substring(option vendor-class-identifier, 0, 17) = "NetBSD:i386:libsa"`, file: files["netbsd-libsa"] });
-  }
-  for (const firmware of ["efi-x64", "efi-ia32"] as const) {
-    const file = files[firmware];
-    if (file) branches.push({ test: ARCH_CODES[firmware].map((code) => `option client-arch = ${code}`).join(" or "), file });
-  }
+  const { branches, fallback } = bootSelection(files);
   const lines: string[] = [];
-  branches.forEach(({ test, file }, index) => {
-    lines.push(`${index === 0 ? "if" : "} elsif"} ${test} {`, `  filename ${quote(file)};`);
+  branches.forEach(({ match, file }, index) => {
+    lines.push(`${index === 0 ? "if" : "} elsif"} ${dhcpdTest(match)} {`, `  filename ${quote(file)};`);
   });
-  if (files.bios) {
-    // BIOS PXE ROMs send arch 0; BOOTP loaders send no option 93 at all: both land here.
-    if (branches.length) lines.push("} else {", `  filename ${quote(files.bios)};`, "}");
-    else lines.push(`filename ${quote(files.bios)};`);
+  if (fallback) {
+    if (branches.length) lines.push("} else {", `  filename ${quote(fallback)};`, "}");
+    else lines.push(`filename ${quote(fallback)};`);
   } else if (branches.length) {
     lines.push("}");
   }
@@ -93,7 +89,9 @@ export function renderDhcpdConf(lab: LabModel): string {
   const pools = net.pools.flatMap((pool) => [
     "pool {",
     `  range dynamic-bootp ${pool.start} ${pool.end};`,
-    `  ${net.allowUnknownClients ? "allow" : "deny"} unknown-clients;`,
+    // A pool with an allow list admits only what the list names: `allow unknown-clients` alone would
+    // refuse every declared client without a fixed address (found by the dhcpd/Kea equivalence matrix).
+    ...(net.allowUnknownClients ? ["  allow known-clients;", "  allow unknown-clients;"] : ["  deny unknown-clients;"]),
     "}",
   ]);
 

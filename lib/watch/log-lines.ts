@@ -1,6 +1,6 @@
 /**
  * What each lab daemon's log lines say about a client's boot, as plain events: ISC dhcpd's
- * DHCP and BOOTP lines, tftpd-hpa's read requests and refusals (through the syslog sink of its
+ * DHCP and BOOTP lines, Kea's lease lines, tftpd-hpa's read requests and refusals (through the syslog sink of its
  * container), nginx's access log (lib/servers/http.ts NGINX_LOG_FORMAT) and ganesha's RPC
  * dispatch lines. Pure functions of one line each; `watch` feeds them `docker logs` output.
  */
@@ -93,6 +93,35 @@ export function parseDhcpdLine(text: string): DaemonEvent | undefined {
   return undefined;
 }
 
+/** The client part of Kea's lease messages: `[hwtype=1 52:54:00:6d:00:10], cid=[01:52:…], tid=0x73fc519d: `. */
+const KEA_CLIENT = `\\[hwtype=\\d+ ${MAC}\\], cid=\\[[^\\]]*\\], tid=0x[0-9a-f]+: `;
+
+const KEA_PATTERNS: { pattern: RegExp; read: (match: RegExpExecArray) => DaemonEvent }[] = [
+  // DHCP4_LEASE_ADVERT [hwtype=1 52:54:00:77:00:12], cid=[01:52:54:00:77:00:12], tid=0x73fc519d: lease 10.77.0.128 will be advertised
+  { pattern: new RegExp(` DHCP4_LEASE_ADVERT ${KEA_CLIENT}lease ${IP} will be advertised`), read: (m) => dhcp("DHCPOFFER", { mac: m[1], ip: m[2] }) },
+  // DHCP4_LEASE_ALLOC …: lease 10.77.0.128 has been allocated for 3600 seconds; BOOTP leases are allocated "for infinity seconds"
+  {
+    pattern: new RegExp(` DHCP4_LEASE_ALLOC ${KEA_CLIENT}lease ${IP} has been allocated for (\\d+|infinity) seconds`),
+    read: (m) => dhcp(m[3] === "infinity" ? "BOOTREPLY" : "DHCPACK", { mac: m[1], ip: m[2] }),
+  },
+  // ALLOC_ENGINE_V4_ALLOC_FAIL_CLASSES …: Failed to allocate an IPv4 address for client with classes: ALL, UNKNOWN (an undeclared MAC)
+  {
+    pattern: new RegExp(` ALLOC_ENGINE_V4_ALLOC_FAIL_CLASSES ${KEA_CLIENT}Failed to allocate an IPv4 address for client with classes: (.*)$`),
+    read: (m) => dhcp("DHCPDISCOVER", { mac: m[1], note: `no address for this client, classes ${m[2]}` }),
+  },
+  // DHCP4_PACKET_NAK_0001 …: failed to advertise a lease, client sent ciaddr 0.0.0.0, requested-ip-address 10.0.0.9
+  { pattern: new RegExp(` DHCP4_PACKET_NAK_\\d+ ${KEA_CLIENT}(.*)$`), read: (m) => dhcp("DHCPNAK", { mac: m[1], note: m[2] }) },
+];
+
+/** kea-dhcp4's INFO lines (lib/servers/kea.ts logs to stdout): offers, allocations, refusals. */
+export function parseKeaLine(text: string): DaemonEvent | undefined {
+  for (const { pattern, read } of KEA_PATTERNS) {
+    const match = pattern.exec(text);
+    if (match) return read(match);
+  }
+  return undefined;
+}
+
 /** busybox syslogd -S: `Dec  2 01:01:41 in.tftpd[7]: RRQ from 10.216.204.250 filename linux-ipxe/undionly.kpxe`. */
 export function parseTftpdLine(text: string): DaemonEvent | undefined {
   const message = /in\.tftpd\[\d+\]: (.*)$/.exec(text)?.[1];
@@ -135,6 +164,7 @@ export function parseGaneshaLine(text: string): DaemonEvent | undefined {
 /** The parser for each daemon role (lib/servers roles). */
 export const LOG_PARSERS: Readonly<Record<string, (text: string) => DaemonEvent | undefined>> = {
   dhcpd: parseDhcpdLine,
+  kea: parseKeaLine,
   tftp: parseTftpdLine,
   http: parseNginxLine,
   nfs: parseGaneshaLine,

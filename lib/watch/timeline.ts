@@ -193,7 +193,7 @@ export class BootTimelines {
     if (what === "DHCPACK" || what === "BOOTREPLY")
       return `${what === "DHCPACK" ? "ACK" : "BOOTREPLY"} sent ${quiet} s ago, no boot-file request: the firmware rejected the offer or the file name`;
     if (what === "DHCPDISCOVER" || what === "BOOTREQUEST")
-      return `${what} ${quiet} s ago and no answer: dhcpd does not know this MAC or is not running (netboot-lab check says which)`;
+      return `${what} ${quiet} s ago and no answer: the DHCP server (dhcpd or Kea) does not know this MAC or is not running (netboot-lab check says which)`;
     if (what === "TFTP refusal")
       return `the boot file was refused ${quiet} s ago and nothing followed: the firmware gave up (netboot-lab check names the missing file)`;
     if (stage === "boot-file" && client?.rootPath && state.nfsSeen.size === 0) {

@@ -53,6 +53,20 @@ describe("netboot-lab render", () => {
     expect(check.exitCode).toBe(0);
   });
 
+  it("writes Kea's config beside dhcpd.conf, which kea-dhcp4 -t accepts, and says what Kea does not do", async () => {
+    const out = join(workDir, "kvm-kea");
+    const result = await netbootLab("render", "--stack", "kvm", "--out", out);
+    expect(result.exitCode).toBe(0);
+    expect(existsSync(join(out, "dhcpd/dhcpd.conf"))).toBe(true);
+    const kea = JSON.parse(readFileSync(join(out, "kea/kea-dhcp4.conf"), "utf8"));
+    expect(kea.Dhcp4).toMatchObject({ "match-client-id": false, "host-reservation-identifiers": ["hw-address"] });
+    const check = await execa("kea-dhcp4", ["-t", join(out, "kea/kea-dhcp4.conf")], { reject: false, all: true });
+    expect(check.exitCode, check.all).toBe(0);
+    expect(result.stdout).toContain("not on Kea (kea/kea-dhcp4.conf):\n  - BOOTP requests without the RFC 1048 magic cookie (plain RFC 951) get no answer");
+    // bios-pxelinux takes a pool address.
+    expect(result.stdout).toContain("  - A pool client is offered the next free address on each DISCOVER");
+  });
+
   it("writes each kvm client's clients/<name>.qemu.sh: exactly the command its QemuProcess runs", async () => {
     const out = join(workDir, "kvm-clients");
     expect((await netbootLab("render", "--stack", "kvm", "--out", out)).exitCode).toBe(0);

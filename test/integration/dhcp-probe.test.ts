@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createTestHost, uniqueName, type TestHost } from "../support/netns";
+import { createTestBridge, createTestHost, type TestHost } from "../support/netns";
 import { probeArgs, probeDhcp, routeBroadcastsThroughEth0, runDhclient } from "../support/dhcp-clients";
 
 /** A /24 per run, so two runs (or another test's lab) on this machine do not share a subnet. */
@@ -60,17 +60,13 @@ host bootp { hardware ethernet ${BOOTP_MAC}; }
 `;
 
 const CLI = resolve(__dirname, "..", "..", "bin", "netboot-lab.cjs");
-const bridge = uniqueName("br");
+let bridge = "";
+let destroyBridge: (() => Promise<void>) | undefined;
 let server: TestHost | undefined;
 const clients: TestHost[] = [];
 let workDir: string | undefined;
-let bridgeCreated = false;
-let forwardRuleAdded = false;
 let dhcpd: ResultPromise | undefined;
 let dhcpdLog = "";
-
-/** Bridged frames pass the host's iptables FORWARD chain (br_netfilter), whose policy Docker sets to DROP. */
-const FORWARD_RULE = ["FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT"];
 
 async function host(options: { mac?: string } = {}): Promise<TestHost> {
   const created = await createTestHost({ bridge, ...options });
@@ -96,11 +92,9 @@ async function startDhcpd(server: TestHost, dir: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  await execa("ip", ["link", "add", bridge, "type", "bridge"]);
-  bridgeCreated = true;
-  await execa("ip", ["link", "set", bridge, "up"]);
-  await execa("iptables", ["-I", ...FORWARD_RULE]);
-  forwardRuleAdded = true;
+  const created = await createTestBridge();
+  bridge = created.name;
+  destroyBridge = created.destroy;
   workDir = await mkdtemp(join(tmpdir(), "nbt-dhcp-probe-"));
   server = await createTestHost({ bridge, address: `${SERVER}/24` });
   await startDhcpd(server, workDir);
@@ -116,8 +110,7 @@ afterAll(async () => {
     await dhcpd;
   }
   for (const created of [...clients.splice(0), server]) await created?.destroy();
-  if (bridgeCreated) await execa("ip", ["link", "del", bridge], { reject: false });
-  if (forwardRuleAdded) await execa("iptables", ["-D", ...FORWARD_RULE], { reject: false });
+  await destroyBridge?.();
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 

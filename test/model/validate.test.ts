@@ -17,6 +17,7 @@ describe("lab model defaults", () => {
     });
     expect(lab.docker.baseImage).toBe("debian:bookworm-slim");
     expect(lab.servers).toEqual({
+      dhcp: { server: "isc" },
       tftp: { enabled: true, maxBlockSize: 1468 },
       nfs: { enabled: true, exportPath: "/netboot" },
       http: { enabled: true, port: 80 },

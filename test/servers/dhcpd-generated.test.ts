@@ -1,6 +1,7 @@
 /**
- * Generated labs through the real dhcpd syntax check: any valid stack a user can write must
- * render a dhcpd.conf that ISC dhcpd accepts. fast-check shrinks a failure to the smallest lab.
+ * Generated labs through the real dhcpd and Kea syntax checks: any valid stack a user can write must
+ * render a dhcpd.conf that ISC dhcpd accepts and a kea-dhcp4.conf that Kea accepts. fast-check
+ * shrinks a failure to the smallest lab.
  */
 import { execa } from "execa";
 import fc from "fast-check";
@@ -8,82 +9,26 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
-import { formatIpv4, hostRange, parseSubnet, type Ipv4Subnet } from "../../lib/net/ipv4";
-import { FIRMWARES, validateLab, type LabConfigInput } from "../../lib/model";
+import { validateLab } from "../../lib/model";
 import { renderDhcpdConf } from "../../lib/servers/dhcpd";
+import { KEA_BOOTP_HOOK, renderKeaConf } from "../../lib/servers/kea";
+import { generatedLabs as labs } from "../support/generated-labs";
 
 const workDir = mkdtempSync(join(tmpdir(), "nbl-dhcpd-gen-"));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
-type BootImageInput = NonNullable<LabConfigInput["bootImages"]>[number];
-
-/** One image of each kind, named `image-<index>`. */
-const IMAGE_KINDS: ((name: string) => BootImageInput)[] = [
-  (name) => ({ name, kind: "ipxe", nfsRoot: true }),
-  (name) => ({ name, kind: "grub" }),
-  (name) => ({ name, kind: "pxelinux" }),
-  (name) => ({ name, kind: "netbsd", pxeboot: "pxeboot_ia32.bin", kernel: "netbsd" }),
-  (name) => ({
-    name,
-    kind: "darwin-nbi",
-    booter: "booter",
-    pxeBooter: "boot1pxe",
-    kernel: "mach_kernel",
-    extensions: ["Extensions"],
-    rootImage: "NetInstall.dmg",
-  }),
-];
-
-/** A lab whose clients sit below the pool and whose pool is the subnet's top quarter. */
-const labs = fc
-  .record({
-    network: fc.integer({ min: 0, max: 255 }).map((octet) => `10.${octet}.0.0`),
-    prefixLength: fc.integer({ min: 16, max: 26 }),
-    images: fc.uniqueArray(fc.integer({ min: 0, max: IMAGE_KINDS.length - 1 }), { minLength: 1, maxLength: IMAGE_KINDS.length }),
-    clients: fc.array(fc.record({ image: fc.nat(), firmware: fc.constantFrom(...FIRMWARES), fixed: fc.boolean() }), { maxLength: 12 }),
-    allowUnknownClients: fc.boolean(),
-    router: fc.boolean(),
-    http: fc.boolean(),
-  })
-  .map((drawn): LabConfigInput => {
-    const subnet = parseSubnet(`${drawn.network}/${drawn.prefixLength}`) as Ipv4Subnet;
-    const { first, last } = hostRange(subnet);
-    const poolStart = last - Math.floor((last - first) / 4);
-    const bootImages = drawn.images.map((index) => IMAGE_KINDS[index]!(`image-${index}`));
-    return {
-      network: {
-        subnet: `${drawn.network}/${drawn.prefixLength}`,
-        pools: [{ start: formatIpv4(poolStart), end: formatIpv4(last) }],
-        allowUnknownClients: drawn.allowUnknownClients,
-        ...(drawn.router ? { router: formatIpv4(first), gateway: formatIpv4(first + 2) } : {}),
-      },
-      servers: { http: { enabled: drawn.http } },
-      bootImages,
-      clients: drawn.clients.map((client, index) => {
-        const image = bootImages[client.image % bootImages.length]!;
-        // Every kind boots BIOS here (the Darwin image has a pxeBooter); EFI only where the kind has a loader.
-        const firmware = image.kind === "netbsd" || (image.kind !== "darwin-nbi" && client.firmware === "efi-ia32") ? "bios" : client.firmware;
-        return {
-          name: `client-${index}`,
-          mac: `52:54:00:00:${(index >> 8).toString(16).padStart(2, "0")}:${(index & 0xff).toString(16).padStart(2, "0")}`,
-          ...(client.fixed ? { ipv4: formatIpv4(first + 10 + index) } : {}),
-          firmware,
-          // OVMF's ia32 build netboots a QEMU guest through virtio only.
-          ...(firmware === "efi-ia32" ? { nic: "qemu-virtio" as const } : {}),
-          bootImage: image.name,
-        };
-      }),
-    };
-  });
-
-it("every generated lab renders a dhcpd.conf that dhcpd -t accepts", async () => {
+it("every generated lab renders a dhcpd.conf that dhcpd -t accepts and a kea-dhcp4.conf that kea-dhcp4 -t accepts", async () => {
   let run = 0;
   await fc.assert(
     fc.asyncProperty(labs, async (config) => {
-      const path = join(workDir, `lab-${run++}.conf`);
-      writeFileSync(path, renderDhcpdConf(validateLab(config)));
-      const check = await execa("dhcpd", ["-t", "-4", "-cf", path], { reject: false, all: true });
-      expect(check.exitCode, check.all).toBe(0);
+      const lab = validateLab(config);
+      const path = join(workDir, `lab-${run++}`);
+      writeFileSync(`${path}.conf`, renderDhcpdConf(lab));
+      const dhcpd = await execa("dhcpd", ["-t", "-4", "-cf", `${path}.conf`], { reject: false, all: true });
+      expect(dhcpd.exitCode, dhcpd.all).toBe(0);
+      writeFileSync(`${path}.json`, renderKeaConf(lab, { leases: `${path}.leases.csv`, bootpHook: KEA_BOOTP_HOOK }));
+      const kea = await execa("kea-dhcp4", ["-t", `${path}.json`], { reject: false, all: true });
+      expect(kea.exitCode, kea.all).toBe(0);
     }),
     { numRuns: 60, seed: 20261121 },
   );

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { loadStackLab, validateLab, type LabConfigInput } from "../../lib/model";
 import { stackWithVncPassword } from "../support/stack-files";
 import { renderBootFileSelection, renderDhcpdConf } from "../../lib/servers/dhcpd";
-import { minimalLab } from "../model/fixtures";
+import { ipxeAndNetbsdLab, minimalLab } from "../model/fixtures";
 
 const workDir = mkdtempSync(join(tmpdir(), "nbl-dhcpd-"));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
@@ -20,24 +20,16 @@ async function dhcpdSyntaxCheck(conf: string, name: string): Promise<string | un
 }
 
 describe("dhcpd.conf prevents the known netboot failures", () => {
-  const conf = renderDhcpdConf(
-    validateLab(
-      minimalLab({
-        bootImages: [
-          { name: "linux", kind: "ipxe", nfsRoot: true },
-          { name: "bsd", kind: "netbsd", pxeboot: "p", kernel: "k" },
-        ],
-        clients: [
-          { name: "vm1", mac: "52:54:00:00:00:01", ipv4: "10.77.0.10", bootImage: "linux" },
-          { name: "vm2", mac: "52:54:00:00:00:02", bootImage: "bsd" },
-        ],
-      }),
-    ),
-  );
+  const conf = renderDhcpdConf(validateLab(ipxeAndNetbsdLab()));
 
   it("keys leases on the MAC alone (failure 1)", () => {
     expect(conf).toContain("ignore-client-uids true;");
     expect(conf).toContain("  host vm1 {\n    hardware ethernet 52:54:00:00:00:01;\n    fixed-address 10.77.0.10;");
+  });
+
+  it("with allowUnknownClients, admits declared clients to the pool as well as unknown ones", () => {
+    const open = renderDhcpdConf(validateLab(minimalLab({ network: { subnet: "10.77.0.0/24", allowUnknownClients: true } })));
+    expect(open).toContain("  pool {\n    range dynamic-bootp 10.77.0.128 10.77.0.254;\n    allow known-clients;\n    allow unknown-clients;\n  }");
   });
 
   it("lets BOOTP clients take pool addresses (failure 2)", () => {

@@ -34,6 +34,8 @@ export function serverResourcesOf(resources: readonly DeclaredResource[], stack:
 
 export interface LabServers {
   readonly applied: AppliedLab;
+  /** The `netboot-lab:*` overrides the kvm stack was evaluated with (what a `check --config` stack file needs besides the stack's own). */
+  readonly configOverrides: Record<string, unknown>;
   /** The server image every daemon runs (it has a shell and tar for volume access). */
   readonly imageName: string;
   /** Runs `script` with `sh -c` in a throwaway container with `volume` at /v, `input` on stdin. */
@@ -44,16 +46,18 @@ export async function startLabServers(
   placement: LabPlacement,
   clients: readonly Record<string, unknown>[],
   bootImages: readonly Record<string, unknown>[] = [{ name: "linux", kind: "ipxe", nfsRoot: true }],
+  /** Further `netboot-lab:*` keys, e.g. `netboot-lab:servers`. */
+  moreConfig: Record<string, unknown> = {},
 ): Promise<LabServers> {
   const { net, server, bridge, prefix, labels } = placement;
-  const { resources } = await runStack("kvm", {
-    configOverrides: {
-      "netboot-lab:network": { subnet: `${net}.0/24`, serverAddress: server, bridge, pools: [{ start: `${net}.100`, end: `${net}.120` }] },
-      "netboot-lab:docker": { baseImage: process.env.NETBOOT_LAB_BASE_IMAGE ?? "local/debian:bookworm", namePrefix: prefix },
-      "netboot-lab:bootImages": bootImages,
-      "netboot-lab:clients": clients,
-    },
-  });
+  const configOverrides = {
+    "netboot-lab:network": { subnet: `${net}.0/24`, serverAddress: server, bridge, pools: [{ start: `${net}.100`, end: `${net}.120` }] },
+    "netboot-lab:docker": { baseImage: process.env.NETBOOT_LAB_BASE_IMAGE ?? "local/debian:bookworm", namePrefix: prefix },
+    "netboot-lab:bootImages": bootImages,
+    "netboot-lab:clients": clients,
+    ...moreConfig,
+  };
+  const { resources } = await runStack("kvm", { configOverrides });
   const serverResources = serverResourcesOf(resources, "kvm");
   const imageName = String(serverResources.find((resource) => resource.name === "nbl-kvm-image")?.inputs.imageName);
   const applied = await applyToDocker(serverResources, { labels });
@@ -66,5 +70,5 @@ export async function startLabServers(
         })
       ).stdout,
     ).trim();
-  return { applied, imageName, inVolume };
+  return { applied, configOverrides, imageName, inVolume };
 }

@@ -85,6 +85,32 @@ export async function createTestHost(options: TestHostOptions): Promise<TestHost
   };
 }
 
+/**
+ * A Linux bridge of the test's own, for a DHCP server and its clients in namespaces, and the
+ * FORWARD rule that lets frames cross it: bridged frames pass the host's iptables FORWARD chain
+ * (br_netfilter), whose policy Docker sets to DROP. `destroy` removes both; safe to call twice.
+ */
+export async function createTestBridge(): Promise<{ name: string; destroy(): Promise<void> }> {
+  const name = uniqueName("br");
+  const forwardRule = ["FORWARD", "-i", name, "-o", name, "-j", "ACCEPT"];
+  let ruleAdded = false;
+  const destroy = async () => {
+    await execa("ip", ["link", "del", name], { reject: false });
+    if (ruleAdded) await execa("iptables", ["-D", ...forwardRule], { reject: false });
+    ruleAdded = false;
+  };
+  try {
+    await ip("link", "add", name, "type", "bridge");
+    await ip("link", "set", name, "up");
+    await execa("iptables", ["-I", ...forwardRule]);
+    ruleAdded = true;
+  } catch (error) {
+    await destroy();
+    throw error;
+  }
+  return { name, destroy };
+}
+
 /** A tap device enslaved to the lab bridge, for a QEMU guest (`-netdev tap,ifname=…`). */
 export async function createTap(bridge: string): Promise<{ name: string; destroy(): Promise<void> }> {
   const name = `${TEST_PREFIX}t${randomBytes(3).toString("hex")}`;

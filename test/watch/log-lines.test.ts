@@ -2,7 +2,15 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseDhcpdLine, parseGaneshaLine, parseNginxLine, parseTftpdLine, splitDockerTimestamp, type DaemonEvent } from "../../lib/watch/log-lines";
+import {
+  parseDhcpdLine,
+  parseGaneshaLine,
+  parseKeaLine,
+  parseNginxLine,
+  parseTftpdLine,
+  splitDockerTimestamp,
+  type DaemonEvent,
+} from "../../lib/watch/log-lines";
 
 function events(daemon: string, parse: (text: string) => DaemonEvent | undefined): DaemonEvent[] {
   return readFileSync(join(__dirname, "fixtures", `${daemon}.log`), "utf8")
@@ -44,6 +52,32 @@ describe("ISC dhcpd", () => {
       ip: "10.216.204.128",
     });
     expect(parseDhcpdLine("DHCPINFORM from 10.216.204.50 via eth0")).toEqual({ kind: "dhcp", message: "DHCPINFORM", ip: "10.216.204.50" });
+  });
+});
+
+describe("Kea", () => {
+  // kea-dhcp4 with the kvm stack's rendered config in a test namespace: a pool client's DORA and BOOTP request, an undeclared MAC's DISCOVER and BOOTP request.
+  it("reads offers, allocations (BOOTP ones are for infinity) and an undeclared MAC's refusal, and nothing else", () => {
+    expect(events("kea", parseKeaLine)).toEqual([
+      { kind: "dhcp", message: "DHCPOFFER", mac: "52:54:00:77:00:12", ip: "10.77.0.128" },
+      { kind: "dhcp", message: "DHCPACK", mac: "52:54:00:77:00:12", ip: "10.77.0.128" },
+      { kind: "dhcp", message: "BOOTREPLY", mac: "52:54:00:77:00:12", ip: "10.77.0.128" },
+      { kind: "dhcp", message: "DHCPDISCOVER", mac: "52:54:00:ee:00:99", note: "no address for this client, classes ALL, UNKNOWN" },
+      { kind: "dhcp", message: "DHCPDISCOVER", mac: "52:54:00:ee:00:99", note: "no address for this client, classes ALL, UNKNOWN" },
+    ]);
+  });
+
+  it("reads a NAK with its reason", () => {
+    expect(
+      parseKeaLine(
+        "2026-12-05 07:40:01.100 INFO  [kea-dhcp4.packets/1.2] DHCP4_PACKET_NAK_0001 [hwtype=1 52:54:00:77:00:12], cid=[no info], tid=0x1: failed to advertise a lease, client sent ciaddr 0.0.0.0, requested-ip-address 10.77.0.9",
+      ),
+    ).toEqual({
+      kind: "dhcp",
+      message: "DHCPNAK",
+      mac: "52:54:00:77:00:12",
+      note: "failed to advertise a lease, client sent ciaddr 0.0.0.0, requested-ip-address 10.77.0.9",
+    });
   });
 });
 
