@@ -44,7 +44,10 @@ function readOptional(path: string): string {
   }
 }
 
-/** The default initramfs: busybox plus the NIC and NFS modules of the builder's kernel. */
+/**
+ * The default initramfs: busybox plus the NIC modules of the builder's kernel, and its NFS client
+ * for an image with an NFS root only (it nearly doubles the archive every boot transfers and unpacks).
+ */
 function defaultInitramfs(image: LinuxLoaderImage, toolchain: Toolchain, version: string | undefined): Buffer {
   const imageName = image.name;
   const arm64 = image.arch === "arm64";
@@ -54,7 +57,7 @@ function defaultInitramfs(image: LinuxLoaderImage, toolchain: Toolchain, version
   const index = parseModuleIndex(readFileSync(join(moduleDir, "modules.dep"), "utf8"), readOptional(join(moduleDir, "modules.builtin")));
   const read = (path: string) => ({ path, data: readFileSync(join(moduleDir, path)) });
   const nicModules = moduleLoadOrder(index, arm64 ? INITRAMFS_NIC_MODULES_ARM64 : INITRAMFS_NIC_MODULES, version);
-  const nfsModules = moduleLoadOrder(index, INITRAMFS_NFS_MODULES, version).filter((path) => !nicModules.includes(path));
+  const nfsModules = image.nfsRoot ? moduleLoadOrder(index, INITRAMFS_NFS_MODULES, version).filter((path) => !nicModules.includes(path)) : [];
   return buildInitramfs({ imageName, busybox, modules: nicModules.map(read), nfsModules: nfsModules.map(read) });
 }
 

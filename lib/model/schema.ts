@@ -128,7 +128,9 @@ export const serversSchema = z.strictObject({
 const linuxPayload = z.strictObject({
   kernel: z.string().optional(),
   initrd: z.string().optional(),
-  cmdline: z.string().default("console=ttyS0"),
+  // The kernel's informational lines (about 350 of them) cost seconds on an emulated serial port;
+  // loglevel=6 still prints its banner, warnings and errors, and the lab's own lines come from /init.
+  cmdline: z.string().default("console=ttyS0 loglevel=6"),
 });
 
 const linuxLoaderImage = <K extends "ipxe" | "grub" | "pxelinux" | "signed-grub">(kind: K) =>

@@ -97,6 +97,16 @@ describe("Linux payloads", () => {
     expect(readFileSync(join(tree, "p/efi64/pxelinux.cfg/default"), "utf8")).toBe(readFileSync(join(tree, "p/pxelinux.cfg/default"), "utf8"));
   });
 
+  test("an image without an NFS root carries no NFS client in its initramfs", () => {
+    const tree = tempDir("tree");
+    buildPayload(specFor(labWith({ name: "plain", kind: "ipxe" })), tree, hostToolchain(tempDir("kernel")));
+    const initrd = tempDir("initrd");
+    execFileSync("cpio", ["-id", "--quiet"], { cwd: initrd, input: gunzipSync(readFileSync(join(tree, "plain/initrd.img"))) });
+    expect(readFileSync(join(initrd, "etc/netboot-lab/modules"), "utf8")).toBe("kernel/e1000.ko\n");
+    expect(readFileSync(join(initrd, "etc/netboot-lab/modules-nfs"), "utf8")).toBe("");
+    expect(readdirSync(join(initrd, "lib/modules/kernel"))).toEqual(["e1000.ko"]);
+  });
+
   test("a user's own kernel and initrd are served instead of Debian's", () => {
     const tree = tempDir("tree");
     const own = tempDir("own");

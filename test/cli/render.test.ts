@@ -86,9 +86,9 @@ describe("netboot-lab render", () => {
     }
     const lab = JSON.parse(readFileSync(join(out, "lab.json"), "utf8"));
     expect(lab.clients.map((client: { platform: string; nic: string; serialLog: string }) => [client.platform, client.nic, client.serialLog])).toEqual([
-      ["qemu", "qemu-e1000", ".netboot-lab/qemu/bios-ipxe.serial.log"],
-      ["qemu", "qemu-e1000", ".netboot-lab/qemu/efi-grub.serial.log"],
-      ["qemu", "qemu-e1000", ".netboot-lab/qemu/bios-pxelinux.serial.log"],
+      ["qemu", "qemu-virtio", ".netboot-lab/qemu/bios-ipxe.serial.log"],
+      ["qemu", "qemu-virtio", ".netboot-lab/qemu/efi-grub.serial.log"],
+      ["qemu", "qemu-virtio", ".netboot-lab/qemu/bios-pxelinux.serial.log"],
     ]);
   });
 

@@ -73,7 +73,7 @@ describe("kvm stack: each client a QEMU guest that pulumi up starts", async () =
         `-chardev file,id=serial0,path=${join(runDir, "efi-grub.serial.log")}`,
         "-bios /usr/share/qemu/OVMF.fd",
         `-netdev tap,id=lab,ifname=${tapName("nblab0", "efi-grub")},script=no,downscript=no`,
-        "-device e1000,autonegotiation=off,netdev=lab,mac=52:54:00:77:00:11,bootindex=0",
+        "-device virtio-net-pci,netdev=lab,mac=52:54:00:77:00:11,bootindex=0",
       ]),
     );
     expect(typeof qemu.__provider).toBe("string");
@@ -93,7 +93,7 @@ describe("kvm stack: each client a QEMU guest that pulumi up starts", async () =
     ]);
     expect(clients[0]).toMatchObject({
       platform: "qemu",
-      nic: "qemu-e1000",
+      nic: "qemu-virtio",
       qemuCommand: expect.stringContaining("exec qemu-system-x86_64 \\\n  -name guest=bios-ipxe"),
     });
   });

@@ -112,7 +112,7 @@ describe("the kvm stack under the real Pulumi engine", () => {
   });
 
   it("with the builder image deleted, the next boot image change still builds", async () => {
-    changeCmdline("linux-grub", "console=ttyS0 loglevel=6");
+    changeCmdline("linux-grub", "console=ttyS0 loglevel=7");
     await previewAndUp({ [`Resource ${name("linux-grub-build")}`]: "update" });
   });
 

@@ -18,7 +18,7 @@ import { expect } from "vitest";
 import { tapName } from "../../lib/client/qemu";
 import { readStackConfigMap, stackFilePath, type LabConfigInput } from "../../lib/model";
 import { BOOTED_MARKER, NFS_ROOT_MARKER } from "../../lib/pxe";
-import { bootTimeline, E2E_RESULTS_DIR, recordBootTimings, watchSerialLog, type BootTimeline, type SerialWatch } from "./boot-timeline";
+import { bootSerialPatterns, bootTimeline, E2E_RESULTS_DIR, recordBootTimings, watchSerialLog, type BootTimeline, type SerialWatch } from "./boot-timeline";
 import { applyToDocker, type AppliedLab } from "./docker-apply";
 import { startDynamicProviderHost, type DynamicProviderHost } from "./dynamic-provider-host";
 import { captureOn, type Capture, type Frame } from "./pcap";
@@ -188,7 +188,7 @@ export function stackE2e(options: StackE2eOptions): StackE2e {
       created.push({ resource: { ...resource, inputs }, id: resourceId, state });
       const serial = await watchSerialLog(
         client.serialLog,
-        { kernelStarted: /Linux version /, rootMounted: /netboot-lab: NFS root mounted: /, marker: new RegExp(marker), ...boot.patterns },
+        { ...bootSerialPatterns(marker), ...boot.patterns },
         boot.until ?? "marker",
         boot.timeoutMs ?? BOOT_TIMEOUT_MS,
       );

@@ -12,6 +12,8 @@ export const BOOTED_MARKER = "NETBOOT-LAB-BOOTED";
 export const SECURE_BOOT_VARIABLE = "SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c";
 /** Printed as `NETBOOT-LAB-NFS-ROOT <server:/path> <first line of the root's marker file>` after the NFS mount. */
 export const NFS_ROOT_MARKER = "NETBOOT-LAB-NFS-ROOT";
+/** /init's first line on the console: the kernel is done and the initramfs runs (a boot's timeline starts its initramfs stage here). */
+export const INIT_STARTED_LINE = "netboot-lab: initramfs started";
 /** Written into an image's `root/` folder so a guest can prove it read the NFS root. */
 export const NFS_ROOT_MARKER_FILE = "netboot-lab-root.txt";
 /** Kernel parameter: power the guest off after the markers instead of starting a shell. */
@@ -63,6 +65,7 @@ load_modules() {
     insmod "/lib/modules/$module" 2>/dev/null || say "insmod $module failed"
   done <"$1"
 }
+echo "${INIT_STARTED_LINE}"
 # The NIC drivers now; the NFS client only if the root is mounted over NFS.
 load_modules /${MODULE_LIST_PATH}
 
