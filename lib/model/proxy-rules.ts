@@ -14,6 +14,7 @@ const CANNOT_FOLLOW_PROXY: Readonly<Partial<Record<BootImageConfig["kind"], stri
   grub: "GRUB loads first, and GRUB ignores proxy offers (it takes its boot server from the address offer alone and drops to its rescue prompt)",
   pxelinux: "pxelinux loads first, and it reads its config path from the site server's answer, which names no boot server",
   netbsd: "NetBSD's pxeboot asks again for its kernel as NetBSD:i386:libsa, not PXEClient, and a proxy answers PXE clients only",
+  "signed-grub": "shim loads first, and shim fetches grubx64.efi from the server of the address offer (the site's), not from the proxy",
 };
 
 /** The network settings a site server hands out and the lab, in proxy mode, never does. */
@@ -49,6 +50,12 @@ export function checkProxyMode(config: LabConfig, report: Report): void {
       report(
         `${field}.ipv4`,
         `${client.name} would need a reservation, but in proxy mode the site's DHCP server gives every address; remove ipv4 (reserve ${client.ipv4} for ${client.mac} on the site's server), or set servers.dhcp.mode: authoritative`,
+      );
+    }
+    if (client.netboot === "http") {
+      report(
+        `${field}.netboot`,
+        `${client.name} is http (UEFI HTTP Boot), whose firmware takes its boot URL only from the offer that gives its address, which the site's server makes; in proxy mode use netboot: pxe with an ipxe image, or set servers.dhcp.mode: authoritative`,
       );
     }
     const image = images.get(client.bootImage);

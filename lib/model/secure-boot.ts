@@ -36,6 +36,12 @@ export function checkSecureBoot(client: ClientConfig, image: BootImageConfig, fi
       `${client.nic ?? "qemu-e1000 (the default)"} netboots through QEMU's iPXE option ROM, which is not signed, so a Secure Boot firmware refuses it and has no network; set nic: qemu-virtio, which OVMF drives itself`,
     );
   }
+  if (client.netboot === "http") {
+    report(
+      `${field}.netboot`,
+      `is http, but the signed chain cannot HTTP-boot: Debian's signed GRUB has no http module built in and may load none with Secure Boot on, and the lab's HTTP Boot loaders are unsigned; set netboot: pxe (shim and GRUB come over TFTP), or remove secureBoot`,
+    );
+  }
   if (image.kind !== "signed-grub") {
     report(
       `${field}.bootImage`,

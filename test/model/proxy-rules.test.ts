@@ -82,6 +82,21 @@ describe("proxy mode refuses boot chains that cannot follow a proxy offer", () =
     ]);
   });
 
+  it("refuses shim first (Secure Boot's chain) and UEFI HTTP Boot, naming the client and the fix", () => {
+    const bootImages = [
+      { name: "linux", kind: "ipxe" as const },
+      { name: "signed", kind: "signed-grub" as const },
+    ];
+    const clients = [
+      client("signed", { firmware: "efi-x64", nic: "qemu-virtio", secureBoot: true }),
+      client("linux", { name: "vm2", mac: "52:54:00:00:00:02", firmware: "efi-x64", netboot: "http" }),
+    ];
+    expect(problemsOf(minimalLab({ servers: proxy, bootImages, clients }))).toEqual([
+      'clients[0].bootImage: vm1 boots "signed" (signed-grub): shim loads first, and shim fetches grubx64.efi from the server of the address offer (the site\'s), not from the proxy; in proxy mode boot iPXE first: use a boot image of kind ipxe, or set servers.dhcp.mode: authoritative',
+      "clients[1].netboot: vm2 is http (UEFI HTTP Boot), whose firmware takes its boot URL only from the offer that gives its address, which the site's server makes; in proxy mode use netboot: pxe with an ipxe image, or set servers.dhcp.mode: authoritative",
+    ]);
+  });
+
   it("accepts an EFI Mac (BSDP) and refuses a BIOS one, whose Apple PXE booter loads no iPXE", () => {
     const darwin = { name: "snow", kind: "darwin-nbi" as const, booter: "b", pxeBooter: "p", kernel: "k", extensions: ["E"], rootImage: "r.dmg" };
     const mac = { name: "mac", mac: "00:50:56:00:00:01", platform: "fusion" as const, bootImage: "snow" };

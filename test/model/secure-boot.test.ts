@@ -68,6 +68,12 @@ describe("Secure Boot refuses what cannot boot signed", () => {
     );
   });
 
+  it("UEFI HTTP Boot: the signed GRUB has no http module", () => {
+    expect(problemsOf(lab(signed, { netboot: "http" }))).toContain(
+      "clients[0].netboot: is http, but the signed chain cannot HTTP-boot: Debian's signed GRUB has no http module built in and may load none with Secure Boot on, and the lab's HTTP Boot loaders are unsigned; set netboot: pxe (shim and GRUB come over TFTP), or remove secureBoot",
+    );
+  });
+
   it("firmware other than efi-x64", () => {
     expect(problemsOf(lab(signed, { firmware: "efi-ia32" }))).toEqual([
       "clients[0].secureBoot: needs firmware efi-x64 (OVMF's Secure Boot build with Microsoft's keys), but the client's firmware is efi-ia32; set firmware: efi-x64, or remove secureBoot",
