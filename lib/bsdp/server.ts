@@ -6,7 +6,15 @@
  */
 import type { BsdpImageModel } from "../model/bsdp";
 import { DhcpDecodeError, dhcpOption, readOption, type DhcpOption } from "../net/dhcp/options";
-import { addresslessReply, decodeDhcpPacket, DHCP_CLIENT_PORT, encodeDhcpPacket, HTYPE_ETHERNET, type DhcpPacket } from "../net/dhcp/packet";
+import {
+  addresslessReply,
+  decodeDhcpPacket,
+  DHCP_CLIENT_PORT,
+  encodeDhcpPacket,
+  HTYPE_ETHERNET,
+  type DhcpPacket,
+  type ResponderDecision,
+} from "../net/dhcp/packet";
 import { BSDP_VENDOR_CLASS, BSDP_VERSION_1_0, encodeBsdpOptions, parseBsdpClientClass, readBsdpOptions, type BsdpClientClass, type BsdpOptions } from "./codec";
 import { bsdpImageAttributes, formatImageId } from "./image-id";
 
@@ -32,19 +40,8 @@ export interface BsdpClient extends BsdpClientClass {
   readonly mac: string;
 }
 
-export type BsdpDecision =
-  | {
-      readonly kind: "reply";
-      readonly reply: DhcpPacket;
-      /** The client's ciaddr. */
-      readonly address: string;
-      readonly port: number;
-      readonly log: string;
-      /** A SELECT that succeeded: remember the client's choice for later LISTs. */
-      readonly bind?: { readonly mac: string; readonly imageId: number };
-    }
-  /** `log` is absent for traffic that is not BSDP at all (dhcpd's clients): nothing worth a line. */
-  | { readonly kind: "ignore"; readonly log?: string };
+/** Answers go to the client's ciaddr; `bind`: a SELECT that succeeded, remembered for the client's later LISTs. */
+export type BsdpDecision = ResponderDecision<{ readonly bind?: { readonly mac: string; readonly imageId: number } }>;
 
 /** May this client boot the image at all: architecture, model and MAC lists (NBImageInfo filters). */
 function imageAllows(image: BsdpImageModel, client: BsdpClient): boolean {

@@ -8,7 +8,7 @@
  */
 import type { BootRequester } from "../model/boot-files";
 import { DhcpDecodeError, dhcpOption, readOption, type DhcpOption } from "../net/dhcp/options";
-import { addresslessReply, decodeDhcpPacket, DHCP_CLIENT_PORT, type DhcpPacket } from "../net/dhcp/packet";
+import { addresslessReply, decodeDhcpPacket, DHCP_CLIENT_PORT, type DhcpPacket, type ResponderDecision } from "../net/dhcp/packet";
 import { PXE_CLIENT_ARCH } from "../net/dhcp/request";
 
 /** Where PXE clients send their DHCPREQUEST to a proxy (PXE spec: the proxy's own port). */
@@ -33,17 +33,8 @@ export interface ProxyDhcpConfig {
   readonly clients: readonly ProxyDhcpClient[];
 }
 
-export type ProxyDhcpDecision =
-  | {
-      readonly kind: "reply";
-      readonly reply: DhcpPacket;
-      /** 255.255.255.255 for offers on port 67 (the client has no address yet); the sender for 4011 requests. */
-      readonly address: string;
-      readonly port: number;
-      readonly log: string;
-    }
-  /** `log` is absent for what is not a PXE client's request at all (BSDP INFORMs, the site server's own traffic). */
-  | { readonly kind: "ignore"; readonly log?: string };
+/** Offers on port 67 go to 255.255.255.255 (the client has no address yet), 4011 answers to the sender. */
+export type ProxyDhcpDecision = ResponderDecision;
 
 const ARCH_REQUESTER: Readonly<Record<number, ProxyDhcpClient["firmware"]>> = {
   [PXE_CLIENT_ARCH.bios]: "bios",

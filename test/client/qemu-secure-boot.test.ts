@@ -1,5 +1,5 @@
 /** A Secure Boot client's QEMU: OVMF's Secure Boot build from flash with Microsoft's keys, no unsigned NIC ROM, and QEMU accepting it. */
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -9,6 +9,7 @@ import { qemuHostProblems } from "../../lib/client/qemu-host";
 import { validateLab, type ClientModel } from "../../lib/model";
 import { minimalLab } from "../model/fixtures";
 import { uniqueName } from "../support/netns";
+import { startPaused } from "../support/qemu";
 import { fakeQemuHost, optionPairs } from "./fixtures";
 
 const TCG_TAP: QemuHostChoices = { accel: "tcg", attach: "tap" };
@@ -65,18 +66,7 @@ describe("QEMU accepts the Secure Boot command line", () => {
   it("starts (paused) on a tap of a test bridge", async () => {
     await execa("ip", ["link", "add", bridge, "type", "bridge"]);
     const launch = qemuLaunch(secureClient(), bridge, runDir, TCG_TAP);
-    for (const copy of launch.copies) await execa("cp", [copy.from, copy.to]);
-    await execa("ip", ["tuntap", "add", "dev", launch.tap!, "mode", "tap"]);
-    try {
-      const qemu = execa(launch.binary, [...launch.args, "-S"], { reject: false });
-      const deadline = Date.now() + 20_000;
-      while (!existsSync(launch.qmpSocket) && qemu.exitCode === null && Date.now() < deadline) await new Promise((resolveWait) => setTimeout(resolveWait, 50));
-      const running = existsSync(launch.qmpSocket);
-      qemu.kill("SIGKILL");
-      const result = await qemu;
-      expect(running, `QEMU exited: ${result.stderr}`).toBe(true);
-    } finally {
-      await execa("ip", ["link", "del", launch.tap!], { reject: false });
-    }
+    const { running, stderr } = await startPaused(launch);
+    expect(running, `QEMU exited: ${stderr}`).toBe(true);
   });
 });

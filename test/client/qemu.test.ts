@@ -9,6 +9,7 @@ import { validateLab, type ClientModel, type LabConfigInput } from "../../lib/mo
 import { minimalLab } from "../model/fixtures";
 import { optionPairs } from "./fixtures";
 import { uniqueName } from "../support/netns";
+import { startPaused } from "../support/qemu";
 
 const TCG_TAP: QemuHostChoices = { accel: "tcg", attach: "tap" };
 
@@ -190,21 +191,8 @@ describe("QEMU accepts every rendered command line, from a run folder with a com
   it.each(variants)("$firmware with $nic starts (paused) on a tap of a test bridge", async (variant) => {
     if (!existsSync(`/sys/class/net/${bridge}`)) await execa("ip", ["link", "add", bridge, "type", "bridge"]);
     const launch = qemuLaunch(client({ ...variant, name: `vm-${variant.nic.slice(5)}` }), bridge, runDir, TCG_TAP);
-    for (const copy of launch.copies) await execa("cp", [copy.from, copy.to]);
-    await execa("ip", ["tuntap", "add", "dev", launch.tap!, "mode", "tap"]);
-    try {
-      // -S: stop before the first instruction; QEMU has parsed and set up everything by then, and answers on QMP.
-      const qemu = execa(launch.binary, [...launch.args, "-S"], { reject: false });
-      const deadline = Date.now() + 20_000;
-      while (!existsSync(launch.qmpSocket) && qemu.exitCode === null && Date.now() < deadline) await new Promise((resolveWait) => setTimeout(resolveWait, 50));
-      const running = existsSync(launch.qmpSocket);
-      qemu.kill("SIGKILL");
-      const result = await qemu;
-      expect(running, `QEMU exited: ${result.stderr}`).toBe(true);
-      expect(existsSync(launch.serialLog), "QEMU opened the serial log at the folder's real path").toBe(true);
-    } finally {
-      await execa("ip", ["link", "del", launch.tap!], { reject: false });
-      rmSync(launch.qmpSocket, { force: true });
-    }
+    const { running, stderr } = await startPaused(launch);
+    expect(running, `QEMU exited: ${stderr}`).toBe(true);
+    expect(existsSync(launch.serialLog), "QEMU opened the serial log at the folder's real path").toBe(true);
   });
 });

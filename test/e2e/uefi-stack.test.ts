@@ -1,8 +1,9 @@
 /**
  * End to end: the uefi stack (stacks/Pulumi.uefi.yaml) realized on the local Docker engine the
  * way `pulumi up` would (test/support/stack-e2e.ts): a UEFI HTTP Boot x64 guest, whose firmware
- * fetches GRUB by URL and which must send no TFTP packet at all, and an ARM64 guest (AAVMF on
- * qemu-system-aarch64) booting an arm64 kernel and the lab's initramfs. Timings go to run `uefi`.
+ * fetches GRUB by URL and which must send no TFTP packet at all, a Secure Boot guest whose marker
+ * must report Secure Boot on, and an ARM64 guest (AAVMF on qemu-system-aarch64) booting an arm64
+ * kernel and the lab's initramfs. Timings go to run `uefi`.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeDhcpPacket, summarizePacket } from "../../lib/net/dhcp";
@@ -19,6 +20,7 @@ const booted = new Map<string, string>();
  */
 const EXTRA_SERIAL_CHECKS: Record<string, readonly RegExp[]> = {
   "http-x64": [/Start HTTP Boot over IPv4/, /URI: http:\/\/\S+\/core-http\.efi/, /Linux version \S+-amd64 /],
+  "efi-secure-boot": [/EFI stub: UEFI Secure Boot is enabled\./, new RegExp(`${BOOTED_MARKER} image=linux-signed ip=\\S+ secureboot=1\\b`)],
   arm64: [/Linux version \S+-arm64 /],
 };
 
@@ -28,8 +30,9 @@ beforeAll(() => e2e.up(), 1_200_000);
 afterAll(() => e2e.finish());
 
 describe("pulumi up of the uefi stack boots every guest", () => {
-  it("declares an HTTP Boot client and an ARM64 client", () => {
+  it("declares an HTTP Boot client, a Secure Boot client and an ARM64 client", () => {
     expect(httpClients).toEqual(["http-x64"]);
+    expect(e2e.clients.filter((client) => client.secureBoot).map((client) => client.name)).toEqual(["efi-secure-boot"]);
     expect(e2e.clients.filter((client) => client.firmware === "efi-arm64").map((client) => client.name)).toEqual(["arm64"]);
   });
 

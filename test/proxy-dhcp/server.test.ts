@@ -129,7 +129,12 @@ describe("the proxy-dhcp container", () => {
           name: "bios-ipxe",
           mac: BIOS,
           firmware: "bios",
-          files: { bios: "linux/undionly.kpxe", "efi-x64": "linux/ipxe.efi", ipxe: "http://10.77.0.2/linux/boot.ipxe" },
+          files: {
+            bios: "linux/undionly.kpxe",
+            "efi-x64": "linux/ipxe.efi",
+            "http-efi-x64": "http://10.77.0.2/linux/snponly.efi",
+            ipxe: "http://10.77.0.2/linux/boot.ipxe",
+          },
           rootPath: "10.77.0.2:/netboot/linux/root",
         },
         expect.objectContaining({ name: "efi-ipxe", firmware: "efi-x64" }),

@@ -2,8 +2,9 @@
  * QEMU guests for boot tests: software emulation (TCG), serial console on stdout, no display.
  * A guest is killed by its own PID as soon as its console shows what the test waits for.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { execa } from "execa";
+import type { QemuLaunch } from "../../lib/client/qemu";
 import { RUN_ID_PATTERN } from "./test-run";
 
 export interface GuestBoot {
@@ -102,5 +103,26 @@ export async function removeLeftoverGuests(isFinished: (runId: string) => boolea
       if ((await execa("ip", ["link", "del", tap], { reject: false })).exitCode === 0) break;
       await new Promise((resolveWait) => setTimeout(resolveWait, 100));
     }
+  }
+}
+
+/**
+ * Starts a lab QEMU command stopped before its first instruction (-S: QEMU has parsed and set up
+ * everything by then, and answers on QMP) on its own tap, to show that QEMU accepts the command
+ * line; kills it and removes the tap. `running`: its QMP socket appeared.
+ */
+export async function startPaused(launch: QemuLaunch): Promise<{ running: boolean; stderr: string }> {
+  for (const copy of launch.copies) await execa("cp", [copy.from, copy.to]);
+  await execa("ip", ["tuntap", "add", "dev", launch.tap!, "mode", "tap"]);
+  try {
+    const qemu = execa(launch.binary, [...launch.args, "-S"], { reject: false });
+    const deadline = Date.now() + 20_000;
+    while (!existsSync(launch.qmpSocket) && qemu.exitCode === null && Date.now() < deadline) await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+    const running = existsSync(launch.qmpSocket);
+    qemu.kill("SIGKILL");
+    return { running, stderr: String((await qemu).stderr) };
+  } finally {
+    await execa("ip", ["link", "del", launch.tap!], { reject: false });
+    rmSync(launch.qmpSocket, { force: true });
   }
 }

@@ -271,3 +271,12 @@ function declaredMessageType(packet: DhcpPacket): DhcpMessageType | undefined {
     throw error;
   }
 }
+
+/**
+ * What one of the lab's own responders (BSDP, proxyDHCP) does with a request: answer it, sent to
+ * `address:port`, or let it pass. `log` is absent for traffic that is not the responder's at all
+ * (another server's clients): nothing worth a line.
+ */
+export type ResponderDecision<Reply = object> =
+  | ({ readonly kind: "reply"; readonly reply: DhcpPacket; readonly address: string; readonly port: number; readonly log: string } & Reply)
+  | { readonly kind: "ignore"; readonly log?: string };
