@@ -9,6 +9,7 @@ import { DhcpDecodeError, readOption } from "../net/dhcp/options";
 import { decodeDhcpPacket, type DhcpPacket } from "../net/dhcp/packet";
 import type { DhcpTransport } from "../net/dhcp/client";
 import type { LabModel } from "../model/validate";
+import { dhcpServerFacts } from "../servers";
 import type { CheckRow } from "./report";
 
 /** One answer from a server other than the lab's. */
@@ -83,7 +84,7 @@ export function otherServersRow(lab: LabModel, answers: readonly ForeignAnswer[]
       detail: `addresses from the site's DHCP server ${servers(addressed).join(", ")}: ${offers(addressed)}; the lab at ${lab.network.serverAddress} answers PXE only`,
     };
   }
-  if (!answers.length) return { ...base, status: "pass", detail: `only the lab's dhcpd (${lab.network.serverAddress}) answered` };
+  if (!answers.length) return { ...base, status: "pass", detail: `only the lab's ${dhcpServerFacts(lab).daemon} (${lab.network.serverAddress}) answered` };
   return {
     ...base,
     status: "fail",

@@ -22,6 +22,13 @@ it("writes the HTTP Boot client's URL and QEMU command, and the ARM64 client's a
       bootFile: "http://10.78.0.2/linux-grub/boot/grub/x86_64-efi/core-http.efi",
     }),
     expect.objectContaining({
+      name: "efi-secure-boot",
+      firmware: "efi-x64",
+      netboot: "pxe",
+      nic: "qemu-virtio",
+      bootFile: "linux-signed/shimx64.efi",
+    }),
+    expect.objectContaining({
       name: "arm64",
       firmware: "efi-arm64",
       netboot: "pxe",

@@ -123,8 +123,17 @@ describe("kea-dhcp4 in the lab's pod", () => {
 describe("netboot-lab check and watch read Kea", () => {
   it("check passes every DHCP row of every client and the undeclared MAC", async () => {
     const { rows, text } = await checkDhcpRows();
+    expect(rows.find((row) => row.subject === "other-servers")?.detail).toBe(`only the lab's kea-dhcp4 (${server}) answered`);
     expect(rows.map((row) => `${row.client} ${row.subject} ${row.status}`).sort(), text).toEqual(
-      ["reserved pxe pass", "reserved ipxe pass", "reserved bootp pass", "pooled pxe pass", "pooled ipxe pass", "(unknown) unknown-mac pass"].sort(),
+      [
+        "reserved pxe pass",
+        "reserved ipxe pass",
+        "reserved bootp pass",
+        "pooled pxe pass",
+        "pooled ipxe pass",
+        "(unknown) unknown-mac pass",
+        "(network) other-servers pass",
+      ].sort(),
     );
   });
 

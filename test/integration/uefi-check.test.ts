@@ -70,10 +70,14 @@ describe("netboot-lab check on the deployed uefi lab", () => {
       "http-x64 dhcp http-boot",
       "http-x64 dhcp bootp",
       "http-x64 http linux-grub/boot/grub/x86_64-efi/core-http.efi",
+      "efi-secure-boot dhcp pxe",
+      "efi-secure-boot dhcp bootp",
+      "efi-secure-boot tftp linux-signed/shimx64.efi",
       "arm64 dhcp pxe",
       "arm64 dhcp bootp",
       "arm64 tftp linux-grub-arm64/boot/grub/arm64-efi/core.efi",
       "(unknown) dhcp unknown-mac",
+      "(network) dhcp other-servers",
     ]);
     expect(report.rows[0]!.detail).toContain(`file http://${server}/linux-grub/boot/grub/x86_64-efi/core-http.efi`);
   }, 300_000);
