@@ -184,6 +184,10 @@ export function qemuLaunch(client: ClientModel, bridge: string, runDir: string, 
     String(client.cpus),
     "-display",
     "none",
+    // Nobody watches a screen (the serial log is the console): without a video card the firmware
+    // and loaders draw nothing, which under TCG is emulated CPU saved on every boot.
+    "-vga",
+    "none",
     "-monitor",
     "none",
     "-chardev",
