@@ -12,7 +12,7 @@ describe("kernel command line", () => {
   test("names the image's NFS root so the initramfs does not depend on DHCP sending root-path", () => {
     const { image, bootFiles } = imageOf(labWith({ name: "k", kind: "grub", nfsRoot: true }), "grub");
 
-    expect(kernelCommandLine(image, bootFiles)).toBe("console=ttyS0 loglevel=6 nfsroot=10.77.0.2:/netboot/k/root");
+    expect(kernelCommandLine(image, bootFiles)).toBe("console=ttyS0 loglevel=6 cryptomgr.notests nfsroot=10.77.0.2:/netboot/k/root");
   });
 });
 
@@ -25,7 +25,7 @@ describe("iPXE script", () => {
         "#!ipxe",
         "# netboot-lab boot image kvm-linux: the kernel and initrd live beside this script.",
         "echo netboot-lab: booting kvm-linux",
-        "kernel vmlinuz initrd=initrd.img console=ttyS0 loglevel=6 || goto failed",
+        "kernel vmlinuz initrd=initrd.img console=ttyS0 loglevel=6 cryptomgr.notests || goto failed",
         "initrd initrd.img || goto failed",
         "boot || goto failed",
         ":failed",
@@ -44,7 +44,7 @@ describe("grub.cfg", () => {
     expect(renderGrubConfig(image, bootFiles).split("\n").slice(8, 13)).toEqual([
       '  echo "netboot-lab: loading g"',
       "  insmod http",
-      "  linux (http,10.77.0.2)/g/vmlinuz console=ttyS0 loglevel=6 nfsroot=10.77.0.2:/netboot/g/root",
+      "  linux (http,10.77.0.2)/g/vmlinuz console=ttyS0 loglevel=6 cryptomgr.notests nfsroot=10.77.0.2:/netboot/g/root",
       "  initrd (http,10.77.0.2)/g/initrd.img",
       "}",
     ]);
@@ -64,7 +64,7 @@ describe("grub.cfg", () => {
         "",
         'menuentry "g (netboot-lab)" {',
         '  echo "netboot-lab: loading g"',
-        "  linux /g/vmlinuz console=ttyS0 loglevel=6 nfsroot=10.77.0.2:/netboot/g/root",
+        "  linux /g/vmlinuz console=ttyS0 loglevel=6 cryptomgr.notests nfsroot=10.77.0.2:/netboot/g/root",
         "  initrd /g/initrd.img",
         "}",
         "",
