@@ -9,7 +9,7 @@
 import type { BootRequester } from "../model/boot-files";
 import { DhcpDecodeError, dhcpOption, readOption, type DhcpOption } from "../net/dhcp/options";
 import { addresslessReply, decodeDhcpPacket, DHCP_CLIENT_PORT, type DhcpPacket, type ResponderDecision } from "../net/dhcp/packet";
-import { PXE_CLIENT_ARCH } from "../net/dhcp/request";
+import { pxeFirmwareForArch } from "../servers/boot-selection";
 
 /** Where PXE clients send their DHCPREQUEST to a proxy (PXE spec: the proxy's own port). */
 export const PXE_PROXY_PORT = 4011;
@@ -36,20 +36,11 @@ export interface ProxyDhcpConfig {
 /** Offers on port 67 go to 255.255.255.255 (the client has no address yet), 4011 answers to the sender. */
 export type ProxyDhcpDecision = ResponderDecision;
 
-const ARCH_REQUESTER: Readonly<Record<number, ProxyDhcpClient["firmware"]>> = {
-  [PXE_CLIENT_ARCH.bios]: "bios",
-  [PXE_CLIENT_ARCH["efi-ia32"]]: "efi-ia32",
-  // Some 32-bit EFI firmwares report Itanium's code (dhcp-netboot-notes d.5).
-  2: "efi-ia32",
-  [PXE_CLIENT_ARCH["efi-bc"]]: "efi-x64",
-  [PXE_CLIENT_ARCH["efi-x64"]]: "efi-x64",
-};
-
 /** iPXE first (it would load its own binary again), then option 93, then the declared firmware. */
 function requesterOf(request: DhcpPacket, client: ProxyDhcpClient): BootRequester {
   if (readOption(request, "user-class") === "iPXE") return "ipxe";
   const arch = readOption(request, "pxe-system-type")?.[0];
-  return (arch === undefined ? undefined : ARCH_REQUESTER[arch]) ?? client.firmware;
+  return (arch === undefined ? undefined : pxeFirmwareForArch(arch)) ?? client.firmware;
 }
 
 /** A proxy reply: no address, the boot server and file, `PXEClient`, and the client's UUID echoed (option 97, PXE spec). */

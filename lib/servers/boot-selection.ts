@@ -53,6 +53,15 @@ const REQUESTER_MATCHES: readonly {
   { requester: "efi-arm64", match: { kind: "client-arch", codes: [0x0b] } },
 ];
 
+/**
+ * The firmware an option 93 code names, by the codes the DHCP renderers match, for the lab's own
+ * responders (proxyDHCP) that decide in code; 0 is BIOS, undefined a code no requester claims.
+ */
+export function pxeFirmwareForArch(code: number): BootRequester | undefined {
+  if (code === 0) return "bios";
+  return REQUESTER_MATCHES.find(({ match }) => match.kind === "client-arch" && match.codes.includes(code))?.requester;
+}
+
 export function bootSelection(files: Partial<Record<BootRequester, string>>): BootSelection {
   const branches = REQUESTER_MATCHES.flatMap(({ requester, match, echoVendorClass }) => {
     const file = files[requester];

@@ -76,6 +76,16 @@ describe("proxyDHCP answers", () => {
     expect(noArch.kind === "reply" && noArch.reply.file).toBe("linux/ipxe.efi");
   });
 
+  it("reads option 93 by the codes dhcpd.conf matches: an ARM64 PXE firmware (arch 11) is not handed the x86 BIOS file", () => {
+    const arm64 = ask(pxe(BIOS, { clientArch: PXE_CLIENT_ARCH["efi-arm64"] }));
+    expect(arm64).toEqual({
+      kind: "ignore",
+      log: "bios-ipxe 52:54:00:00:00:01 DHCPDISCOVER on port 67: its boot image has no file for efi-arm64: no answer",
+    });
+    // Some 32-bit EFI firmwares send Itanium's code; the ipxe image has no ia32 loader either.
+    expect(ask(pxe(BIOS, { clientArch: 2 }))).toMatchObject({ kind: "ignore", log: expect.stringMatching(/no file for efi-ia32: no answer$/) });
+  });
+
   it("answers the follow-up DHCPREQUEST on port 4011 with an ACK to where it came from", () => {
     const decision = ask(pxe(EFI, { clientArch: PXE_CLIENT_ARCH["efi-bc"] }), "DHCPREQUEST", PXE_PROXY_PORT, { address: "10.77.0.150", port: 68 });
     expect(decision).toMatchObject({ kind: "reply", address: "10.77.0.150", port: 68 });
