@@ -39,6 +39,9 @@ type Inputs = QemuProcessInputs;
 type State = QemuProcessOutputs;
 
 const START_TIMEOUT_MS = 30_000;
+/** iPXE's own wait: pressing after it would change nothing. */
+const IPXE_PROMPT_MS = 2_000;
+const KEY_INTERVAL_MS = 100;
 const TERM_TIMEOUT_MS = 5_000;
 
 function fs(): typeof import("node:fs") {
@@ -123,7 +126,9 @@ async function startQemu(inputs: Inputs): Promise<ProcessIdentity> {
   if (inputs.tap) await ensureTap(inputs.tap, inputs.bridge);
   rmSync(inputs.qmpSocket, { force: true });
   try {
-    return await spawnQemu(inputs);
+    const identity = await spawnQemu(inputs);
+    if (inputs.skipIpxePrompt && inputs.tap) await skipIpxePrompt(inputs.qmpSocket, inputs.tap);
+    return identity;
   } catch (error) {
     // A failed create leaves no state behind, so nothing would ever remove the tap.
     if (inputs.tap) await removeTap(inputs.tap);
@@ -166,8 +171,29 @@ async function spawnQemu(inputs: Inputs): Promise<ProcessIdentity> {
   return { pid, startTicks: stat.startTicks, bootId: bootId() };
 }
 
+/**
+ * Presses Enter on the guest's keyboard until its first frame reaches its tap: iPXE's Ctrl-B prompt
+ * ends at any other key, and the guest sends its DHCPDISCOVER at once. Keys pressed before the
+ * BIOS has set up the keyboard are lost, hence one every 100 ms; at most one lands after the
+ * prompt, and iPXE discards it while it waits for DHCP.
+ */
+async function skipIpxePrompt(qmpSocket: string, tap: string): Promise<void> {
+  const framesFromGuest = () => Number(readProc(`/sys/class/net/${tap}/statistics/rx_packets`) ?? 0);
+  const before = framesFromGuest();
+  const deadline = Date.now() + IPXE_PROMPT_MS;
+  while (framesFromGuest() === before && Date.now() < deadline) {
+    await qmp(qmpSocket, [{ execute: "qmp_capabilities" }, { execute: "send-key", arguments: { keys: [{ type: "qcode", data: "ret" }] } }]);
+    await sleep(KEY_INTERVAL_MS);
+  }
+}
+
+interface QmpCommand {
+  readonly execute: string;
+  readonly arguments?: Record<string, unknown>;
+}
+
 /** Sends QMP commands over the guest's socket; resolves once each has been answered (or the socket closed). */
-function qmp(socketPath: string, commands: readonly string[]): Promise<void> {
+function qmp(socketPath: string, commands: readonly QmpCommand[]): Promise<void> {
   const net = process.getBuiltinModule("node:net") as typeof import("node:net");
   return new Promise((resolveQmp) => {
     const socket = net.createConnection(socketPath);
@@ -197,7 +223,7 @@ function qmp(socketPath: string, commands: readonly string[]): Promise<void> {
         buffer = buffer.slice(newline + 1);
         if ("return" in message || "error" in message) answered++;
         if ("QMP" in message || "return" in message || "error" in message) {
-          if (sent < commands.length) socket.write(`${JSON.stringify({ execute: commands[sent++] })}\n`);
+          if (sent < commands.length) socket.write(`${JSON.stringify(commands[sent++])}\n`);
           else if (answered >= commands.length) finish();
         }
       }
@@ -217,7 +243,7 @@ async function waitForExit(state: State, timeoutMs: number): Promise<boolean> {
 /** ACPI power-off first (the guest may flush what it writes), then SIGTERM, then SIGKILL. */
 async function stopQemu(state: State): Promise<void> {
   const pid = state.process!.pid;
-  await qmp(state.qmpSocket, ["qmp_capabilities", "system_powerdown"]);
+  await qmp(state.qmpSocket, [{ execute: "qmp_capabilities" }, { execute: "system_powerdown" }]);
   if (await waitForExit(state, state.stopTimeoutSeconds * 1000)) return;
   if (staleReason(state) === undefined) process.kill(pid, "SIGTERM");
   if (await waitForExit(state, TERM_TIMEOUT_MS)) return;
@@ -292,6 +318,7 @@ export interface QemuProcessArgs {
   readonly qmpSocket: pulumi.Input<string>;
   readonly copies: pulumi.Input<pulumi.Input<{ from: pulumi.Input<string>; to: pulumi.Input<string> }>[]>;
   readonly stopTimeoutSeconds: pulumi.Input<number>;
+  readonly skipIpxePrompt: pulumi.Input<boolean>;
   readonly start: pulumi.Input<boolean>;
 }
 

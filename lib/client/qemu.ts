@@ -86,6 +86,13 @@ export interface QemuLaunch {
   /** Files copied before the first start (a per-guest EFI variable store), `to` kept across restarts. */
   readonly copies: readonly { readonly from: string; readonly to: string }[];
   readonly stopTimeoutSeconds: number;
+  /**
+   * A BIOS guest boots through QEMU's iPXE option ROM, which waits 2 s at "Press Ctrl-B for the
+   * iPXE command line..." before its first packet, for a key nobody can press (there is no
+   * display). The provider presses Enter until the guest's first frame reaches `tap`, which it
+   * can only watch when it made the tap.
+   */
+  readonly skipIpxePrompt: boolean;
 }
 
 /** A client whose QEMU command cannot be written for this machine's folders. */
@@ -215,6 +222,7 @@ export function qemuLaunch(client: ClientModel, bridge: string, runDir: string, 
     qmpSocket,
     copies: flash ? [{ from: flash.varsTemplate, to: efiVars }] : [],
     stopTimeoutSeconds: settings.stopTimeoutSeconds,
+    skipIpxePrompt: !efi && tap !== undefined,
   };
 }
 

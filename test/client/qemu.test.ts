@@ -51,7 +51,17 @@ describe("qemuLaunch", () => {
       qmpSocket: "/run/lab/vm1.qmp.sock",
       copies: [],
       stopTimeoutSeconds: 10,
+      skipIpxePrompt: true,
     });
+  });
+
+  it("skips the iPXE ROM's Ctrl-B prompt only where there is one and the provider sees the guest's tap", () => {
+    const skips = (overrides: Parameters<typeof client>[0], host = TCG_TAP) => qemuLaunch(client(overrides), "nblab0", "/run/lab", host).skipIpxePrompt;
+    expect(skips({ nic: "qemu-virtio" })).toBe(true);
+    // OVMF runs the ROM as an EFI driver, which has no prompt.
+    expect(skips({ firmware: "efi-x64" })).toBe(false);
+    // The bridge helper makes the tap, so nothing shows when the guest has spoken.
+    expect(skips({}, { accel: "tcg", attach: "bridge-helper" })).toBe(false);
   });
 
   it("EFI x64: OVMF as the BIOS image, network boot first through the NIC's bootindex (OVMF ignores -boot)", () => {
